@@ -1,0 +1,437 @@
+"""Audio input: load whole files, or read them block by block in bounded memory.
+
+Everything here returns float32 samples in ``[-1, 1]`` (for integer formats) with shape
+``(n,)`` when ``mono=True`` and ``(n, channels)`` otherwise. Files are read with
+soundfile (WAV, FLAC, Ogg/Vorbis, AIFF, ... anything libsndfile reads); resampling uses
+soxr, whose streaming resampler gives exactly the same samples as a one-shot call, so
+block-wise reading and whole-file loading agree sample for sample.
+
+The path ``"-"`` reads a WAV, FLAC or Ogg stream from standard input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+__all__ = ["AudioError", "AudioInfo", "Block", "info", "load", "blocks", "to_mono", "STDIN"]
+
+#: The path that means "read from standard input".
+STDIN = "-"
+
+PathLike = str | os.PathLike
+
+
+class AudioError(ValueError):
+    """An audio input could not be read or is unusable; the message names the input."""
+
+    def __init__(self, source: PathLike | None, reason: str) -> None:
+        self.source = "<stdin>" if str(source) == STDIN else str(source)
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}")
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, read from its header without decoding it."""
+
+    path: str
+    sr: int
+    channels: int
+    frames: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.frames / self.sr
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block of a stream.
+
+    Attributes
+    ----------
+    samples : np.ndarray
+        float32 samples, ``(n,)`` (mono) or ``(n, channels)``.
+    offset : int
+        Absolute index (at the output rate) of the first sample in the stream.
+    frame_offset : int
+        Index of the first analysis frame that starts in this block (0 when the block
+        reader was not asked for frame-aligned blocks).
+    last : bool
+        True for the final block of the stream.
+    """
+
+    samples: np.ndarray
+    offset: int
+    frame_offset: int = 0
+    last: bool = False
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+class _StdinReader:
+    """A forward-only binary stream that libsndfile can open.
+
+    libsndfile asks for the file length and seeks back a few kilobytes while it parses
+    FLAC and Ogg; a pipe cannot do either. This keeps a window of the last bytes read so
+    that short backward seeks succeed, and reports the RIFF size for WAV (or a very large
+    length for formats whose decoder never looks at it).
+    """
+
+    _UNKNOWN_LENGTH = 1 << 50
+
+    def __init__(self, raw: BinaryIO, keep: int = 1 << 20) -> None:
+        self.raw = raw
+        self.keep = keep
+        self.buf = bytearray()
+        self.buf_start = 0
+        self.pos = 0
+        self.eof = False
+        head = self._peek(12)
+        self.length = self._UNKNOWN_LENGTH
+        if len(head) < 4:
+            raise AudioError(STDIN, "empty input stream")
+        if head[:4] == b"RIFF" and len(head) >= 8:
+            riff = int.from_bytes(head[4:8], "little")
+            if 0 < riff < 0xFFFFFFF0:
+                self.length = riff + 8
+
+    def _peek(self, n: int) -> bytes:
+        self._fill(n)
+        return bytes(self.buf[:n])
+
+    def _fill(self, upto: int) -> None:
+        while self.buf_start + len(self.buf) < upto and not self.eof:
+            chunk = self.raw.read(max(65536, upto - self.buf_start - len(self.buf)))
+            if not chunk:
+                self.eof = True
+                break
+            self.buf += chunk
+        # forget bytes far behind the read position (keeps memory bounded)
+        behind = self.pos - self.buf_start
+        if behind > 2 * self.keep:
+            drop = behind - self.keep
+            del self.buf[:drop]
+            self.buf_start += drop
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == io.SEEK_SET:
+            self.pos = offset
+        elif whence == io.SEEK_CUR:
+            self.pos += offset
+        else:
+            self.pos = self.length + offset
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = 1 << 30
+        self._fill(self.pos + n)
+        i = self.pos - self.buf_start
+        if i < 0:
+            raise OSError("cannot seek that far back in a stream")
+        out = bytes(self.buf[i : i + n])
+        self.pos += len(out)
+        return out
+
+
+def _open(path: PathLike) -> sf.SoundFile:
+    """Open ``path`` (or standard input for ``"-"``) with soundfile, with clear errors."""
+    if str(path) == STDIN:
+        try:
+            return sf.SoundFile(_StdinReader(sys.stdin.buffer))
+        except sf.LibsndfileError as exc:
+            raise AudioError(STDIN, f"not a readable audio stream ({exc.error_string})") from None
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(path, "no such file")
+    if p.is_dir():
+        raise AudioError(path, "is a folder, not an audio file")
+    if p.stat().st_size == 0:
+        raise AudioError(path, "empty file")
+    try:
+        return sf.SoundFile(str(p))
+    except sf.LibsndfileError as exc:
+        raise AudioError(path, f"not a readable audio file ({exc.error_string})") from None
+    except (RuntimeError, TypeError) as exc:  # pragma: no cover - exotic libsndfile failures
+        raise AudioError(path, f"not a readable audio file ({exc})") from None
+
+
+def to_mono(y: np.ndarray) -> np.ndarray:
+    """Average the channels of ``(n, channels)`` samples into ``(n,)``.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Samples, ``(n,)`` or ``(n, channels)``.
+
+    Returns
+    -------
+    np.ndarray
+        float32 ``(n,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_mono(np.ones((4, 2), dtype=np.float32)).shape
+    (4,)
+    """
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1:
+        return y
+    if y.shape[1] == 1:
+        return np.ascontiguousarray(y[:, 0])
+    return y.mean(axis=1, dtype=np.float32)
+
+
+def _check_finite(y: np.ndarray, path: PathLike, offset: int = 0) -> None:
+    if not np.isfinite(y).all():
+        bad = int(np.flatnonzero(~np.isfinite(y.reshape(len(y), -1)).all(axis=1))[0]) + offset
+        raise AudioError(path, f"non-finite sample (NaN or Inf) at sample {bad}")
+
+
+def _check_sr(sr: int | None) -> None:
+    if sr is not None and (not isinstance(sr, (int, np.integer)) or sr <= 0):
+        raise ValueError(f"sr must be a positive integer or None, got {sr!r}")
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def info(path: PathLike) -> AudioInfo:
+    """Read a file's sample rate, channel count and length from its header.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file.
+
+    Returns
+    -------
+    AudioInfo
+
+    Raises
+    ------
+    AudioError
+        If the file is missing, empty or not audio.
+
+    Examples
+    --------
+    >>> from audioscene.audio import info
+    >>> info("mixture.flac").duration  # doctest: +SKIP
+    120.0
+    """
+    with _open(path) as f:
+        return AudioInfo(str(path), int(f.samplerate), int(f.channels), int(f.frames),
+                         str(f.format), str(f.subtype))
+
+
+def load(path: PathLike, *, sr: int | None = None, mono: bool = True,
+         offset: float = 0.0, duration: float | None = None) -> tuple[np.ndarray, int]:
+    """Load an audio file as float32 samples.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file, or ``"-"`` for a WAV/FLAC/Ogg stream on standard input.
+    sr : int or None
+        Target sample rate; ``None`` keeps the file's rate. Resampling uses soxr (HQ).
+    mono : bool
+        Average all channels into one.
+    offset, duration : float
+        Read only ``duration`` seconds starting ``offset`` seconds into the file.
+
+    Returns
+    -------
+    y : np.ndarray
+        float32, ``(n,)`` when ``mono`` else ``(n, channels)``.
+    sr : int
+        Sample rate of ``y``.
+
+    Raises
+    ------
+    AudioError
+        Missing, empty, truncated or non-audio input, or NaN/Inf samples; the message
+        names the file.
+
+    Examples
+    --------
+    >>> from audioscene.audio import load
+    >>> y, sr = load("clip.ogg", sr=22050)  # doctest: +SKIP
+    >>> y.dtype, sr  # doctest: +SKIP
+    (dtype('float32'), 22050)
+    """
+    _check_sr(sr)
+    with _open(path) as f:
+        native = int(f.samplerate)
+        try:
+            if offset and f.seekable():
+                f.seek(int(round(offset * native)))
+            elif offset:
+                f.read(int(round(offset * native)), dtype="float32", always_2d=True)
+            n = -1 if duration is None else int(round(duration * native))
+            y = f.read(n, dtype="float32", always_2d=True)
+        except sf.LibsndfileError as exc:
+            raise AudioError(path, f"truncated or corrupt audio ({exc.error_string})") from None
+        except (RuntimeError, ValueError) as exc:
+            raise AudioError(path, f"truncated or corrupt audio ({exc})") from None
+    _check_finite(y, path)
+    if mono:
+        y = to_mono(y)
+    if sr is not None and sr != native and len(y):
+        y = soxr.resample(y, native, sr, quality="HQ").astype(np.float32, copy=False)
+    return np.ascontiguousarray(y), int(sr or native)
+
+
+def blocks(path: PathLike, *, block_length: int = 65536, sr: int | None = None,
+           mono: bool = True, frame_length: int | None = None,
+           hop_length: int | None = None) -> Iterator[Block]:
+    """Read a file (or standard input) block by block, never holding the whole file.
+
+    Two modes:
+
+    * **contiguous** (``frame_length=None``): blocks of ``block_length`` samples that
+      follow each other without overlap; feed them to
+      :class:`audioscene.features.FeatureStream`, which keeps the framing state.
+    * **frame-aligned** (``frame_length`` and ``hop_length`` given): each block holds
+      whole analysis frames, ``block_length`` is rounded down to a multiple of
+      ``hop_length`` (frames advanced per block) and consecutive blocks overlap by
+      ``frame_length - hop_length`` samples, so ``extract(block.samples)`` gives exactly
+      frames ``block.frame_offset, block.frame_offset + 1, ...`` of the whole file
+      (as ``librosa.stream`` does, plus resampling and absolute offsets).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file, or ``"-"`` for standard input.
+    block_length : int
+        Samples per block at the output rate (frames advanced per block times the hop
+        in frame-aligned mode).
+    sr : int or None
+        Output sample rate (streaming soxr resampler; same samples as :func:`load`).
+    mono : bool
+        Average the channels.
+    frame_length, hop_length : int or None
+        Framing for frame-aligned blocks.
+
+    Yields
+    ------
+    Block
+        ``samples`` (float32), absolute sample ``offset``, ``frame_offset``, ``last``.
+
+    Raises
+    ------
+    AudioError
+        Unreadable input or NaN/Inf samples (naming the file and the sample).
+
+    Examples
+    --------
+    >>> from audioscene.audio import blocks
+    >>> for b in blocks("long.flac", block_length=44100):  # doctest: +SKIP
+    ...     print(b.offset, b.samples.shape)
+    """
+    _check_sr(sr)
+    if block_length <= 0:
+        raise ValueError(f"block_length must be positive, got {block_length}")
+    aligned = frame_length is not None
+    if aligned:
+        if hop_length is None or hop_length <= 0 or frame_length <= 0:
+            raise ValueError("frame-aligned blocks need positive frame_length and hop_length")
+        step = max(hop_length, (block_length // hop_length) * hop_length)
+    if not aligned:
+        yield from _raw_blocks(path, block_length, sr=sr, mono=mono)
+        return
+    aligner = _Aligner(step, frame_length, hop_length)  # type: ignore[arg-type]
+    for b in _raw_blocks(path, step, sr=sr, mono=mono):
+        yield from aligner.push(b)
+    yield from aligner.push(None)
+
+
+class _Aligner:
+    """Turns contiguous blocks into frame-aligned, overlapping blocks."""
+
+    def __init__(self, step: int, frame_length: int, hop: int) -> None:
+        self.step, self.frame_length, self.hop = step, frame_length, hop
+        self.buf: np.ndarray | None = None
+        self.buf_offset = 0  # absolute sample index of buf[0]
+
+    def push(self, b: Block | None) -> Iterator[Block]:
+        if b is not None:
+            self.buf = b.samples if self.buf is None else np.concatenate([self.buf, b.samples])
+        if self.buf is None:
+            return
+        final = b is None
+        need = self.step + self.frame_length - self.hop  # samples for step/hop frames
+        while len(self.buf) >= need or (final and len(self.buf) > 0):
+            take = self.buf[:need]
+            last = final and len(self.buf) <= need
+            yield Block(np.ascontiguousarray(take), self.buf_offset,
+                        self.buf_offset // self.hop, last)
+            if last:
+                self.buf = self.buf[:0]
+                break
+            self.buf = self.buf[self.step:]
+            self.buf_offset += self.step
+            if final and len(self.buf) < self.frame_length:
+                # the remainder holds no whole frame; report the end with what is left
+                yield Block(np.ascontiguousarray(self.buf), self.buf_offset,
+                            self.buf_offset // self.hop, True)
+                self.buf = self.buf[:0]
+                break
+
+
+def _raw_blocks(path: PathLike, block_length: int, *, sr: int | None,
+                mono: bool) -> Iterator[Block]:
+    """Contiguous blocks at the output rate, resampled with a streaming soxr resampler."""
+    with _open(path) as f:
+        native = int(f.samplerate)
+        channels = 1 if mono else int(f.channels)
+        resampler = None
+        if sr is not None and sr != native:
+            resampler = soxr.ResampleStream(native, sr, channels, dtype="float32", quality="HQ")
+        read_len = block_length if resampler is None else max(1, int(block_length * native / sr))
+        offset_in = 0
+        offset_out = 0
+        pending: Block | None = None
+        while True:
+            try:
+                y = f.read(read_len, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+                raise AudioError(path, f"truncated or corrupt audio at sample {offset_in} "
+                                       f"({exc})") from None
+            end = len(y) < read_len
+            _check_finite(y, path, offset_in)
+            offset_in += len(y)
+            y = to_mono(y) if mono else y
+            if resampler is not None:
+                y = resampler.resample_chunk(y, last=end)
+            if len(y) or end:
+                if pending is not None:
+                    yield pending
+                pending = Block(np.ascontiguousarray(y, dtype=np.float32), offset_out,
+                                0, False)
+                offset_out += len(y)
+            if end:
+                break
+        if pending is not None:
+            yield Block(pending.samples, pending.offset, 0, True)

@@ -1,0 +1,445 @@
+"""Evaluation: scene accuracy, tagging equal error rate, and sound event detection metrics
+computed by sed_eval.
+
+Sound event detection follows the DCASE 2016 protocol: segment-based metrics on 1 s
+segments, event-based metrics with a 200 ms onset collar (onset only, and onset+offset
+with an offset collar of ``max(0.2 s, 50 % of the event's length)``), each per class and
+overall, accumulated over files with each file's true length.
+
+Examples
+--------
+>>> from audioscene.events import Event, EventList
+>>> from audioscene.evaluate import sed_metrics
+>>> ref = EventList([Event(1.0, 2.0, "dog", filename="a.wav")])
+>>> res = sed_metrics(ref, ref, durations={"a.wav": 10.0})
+>>> res.segment_based.overall.f1, res.event_onset.overall.error_rate
+(1.0, 0.0)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .events import EventList
+
+__all__ = [
+    "SceneResult", "TaggingResult", "Scores", "MetricSet", "SEDResult",
+    "scene_accuracy", "tagging_eer", "equal_error_rate", "sed_metrics", "read_event_lists",
+]
+
+
+def _sed_eval() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import dcase_util  # noqa: F401  (imports pkg_resources, which warns)
+        import sed_eval
+    return sed_eval
+
+
+def _clean(x: float) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+# ----------------------------------------------------------------------------- scenes
+
+
+@dataclass
+class SceneResult:
+    """Clip classification accuracy.
+
+    Attributes
+    ----------
+    accuracy : float
+        Fraction of clips classified correctly.
+    per_class : dict
+        Accuracy (recall) per true class.
+    confusion : np.ndarray
+        ``confusion[i, j]``: clips of class ``labels[i]`` predicted as ``labels[j]``.
+    labels : list of str
+    n : int
+        Number of clips.
+    """
+
+    accuracy: float
+    per_class: dict[str, float]
+    confusion: np.ndarray
+    labels: list[str]
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        d = asdict(self)
+        d["confusion"] = self.confusion.tolist()
+        return d
+
+    def report(self) -> str:
+        """Readable text: overall, per class, confusion matrix."""
+        w = max([len(x) for x in self.labels] + [5])
+        lines = [f"accuracy {100 * self.accuracy:.1f} % ({self.n} clips)", "", "per class:"]
+        lines += [f"  {lab:<{w}}  {100 * acc:5.1f} %" for lab, acc in self.per_class.items()]
+        lines += ["", "confusion (rows: truth, columns: prediction):"]
+        lines += [f"  {lab:<{w}}  " + " ".join(f"{v:4d}" for v in row)
+                  for lab, row in zip(self.labels, self.confusion)]
+        return "\n".join(lines)
+
+
+def scene_accuracy(y_true: Sequence[str], y_pred: Sequence[str], *,
+                   labels: Sequence[str] | None = None) -> SceneResult:
+    """Accuracy, per-class accuracy and confusion matrix of single-label predictions.
+
+    Parameters
+    ----------
+    y_true, y_pred : sequence of str
+        True and predicted labels, one per clip.
+    labels : sequence of str or None
+        Class order (default: sorted union of both).
+
+    Returns
+    -------
+    SceneResult
+
+    Examples
+    --------
+    >>> r = scene_accuracy(["a", "a", "b"], ["a", "b", "b"])
+    >>> round(r.accuracy, 3), r.per_class
+    (0.667, {'a': 0.5, 'b': 1.0})
+    """
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred = list(y_true), list(y_pred)
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"{len(y_true)} true labels but {len(y_pred)} predictions")
+    if not y_true:
+        raise ValueError("no clips to evaluate")
+    labs = list(labels) if labels is not None else sorted(set(y_true) | set(y_pred))
+    cm = confusion_matrix(y_true, y_pred, labels=labs)
+    per = {lab: float(cm[i, i] / cm[i].sum()) for i, lab in enumerate(labs) if cm[i].sum()}
+    acc = float(np.mean([t == p for t, p in zip(y_true, y_pred)]))
+    return SceneResult(acc, per, cm, labs, len(y_true))
+
+
+# ----------------------------------------------------------------------------- tagging
+
+
+def equal_error_rate(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Equal error rate of one binary detector: where false-positive and false-negative
+    rates cross on the ROC curve (linear interpolation between its points).
+
+    Returns NaN when ``y_true`` holds a single class.
+
+    Examples
+    --------
+    >>> equal_error_rate(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8]))
+    0.5
+    """
+    from sklearn.metrics import roc_curve
+
+    y_true = np.asarray(y_true).astype(bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    if y_true.all() or not y_true.any():
+        return float("nan")
+    fpr, tpr, _ = roc_curve(y_true, scores)
+    fnr = 1.0 - tpr
+    diff = fpr - fnr  # increasing from <= 0 to >= 0 along the curve
+    i = int(np.flatnonzero(diff >= 0)[0])
+    if i == 0 or diff[i] == 0:
+        return float((fpr[i] + fnr[i]) / 2)
+    # crossing between points i-1 and i
+    a = diff[i - 1] / (diff[i - 1] - diff[i])
+    return float(fpr[i - 1] + a * (fpr[i] - fpr[i - 1]))
+
+
+@dataclass
+class TaggingResult:
+    """Equal error rate per tag and their mean (tags without both classes excluded)."""
+
+    eer: dict[str, float]
+    mean_eer: float
+    n: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (NaN as null)."""
+        return {"eer": {k: _clean(v) for k, v in self.eer.items()},
+                "mean_eer": _clean(self.mean_eer), "n": self.n}
+
+    def report(self) -> str:
+        """Readable text."""
+        w = max([len(x) for x in self.eer] + [4])
+        lines = [f"mean EER {self.mean_eer:.3f} ({self.n} clips)"]
+        lines += [f"  {k:<{w}}  {v:.3f}" for k, v in self.eer.items()]
+        return "\n".join(lines)
+
+
+def tagging_eer(y_true: np.ndarray, scores: np.ndarray, labels: Sequence[str]) -> TaggingResult:
+    """Equal error rate of each tag and the mean over tags.
+
+    Parameters
+    ----------
+    y_true : np.ndarray
+        ``(clips, tags)`` binary truth.
+    scores : np.ndarray
+        ``(clips, tags)`` scores (higher: more likely present).
+    labels : sequence of str
+        Tag names, one per column.
+
+    Returns
+    -------
+    TaggingResult
+
+    Examples
+    --------
+    >>> y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    >>> tagging_eer(y, y * 0.9 + 0.05, ["a", "b"]).mean_eer
+    0.0
+    """
+    y_true = np.asarray(y_true)
+    scores = np.asarray(scores, dtype=np.float64)
+    if y_true.shape != scores.shape or y_true.ndim != 2:
+        raise ValueError(f"y_true {y_true.shape} and scores {scores.shape} must both be "
+                         "(clips, tags)")
+    if y_true.shape[1] != len(labels):
+        raise ValueError(f"{y_true.shape[1]} tag columns but {len(labels)} labels")
+    if not np.isfinite(scores).all():
+        raise ValueError("scores hold NaN or Inf")
+    eer = {lab: equal_error_rate(y_true[:, j], scores[:, j]) for j, lab in enumerate(labels)}
+    valid = [v for v in eer.values() if not math.isnan(v)]
+    return TaggingResult(eer, float(np.mean(valid)) if valid else float("nan"), len(y_true))
+
+
+# ----------------------------------------------------------------------------- events
+
+
+@dataclass
+class Scores:
+    """F-score and error rate of one class (or overall)."""
+
+    f1: float | None
+    precision: float | None
+    recall: float | None
+    error_rate: float | None
+    deletion_rate: float | None
+    insertion_rate: float | None
+    substitution_rate: float | None = None
+    n_ref: int | None = None
+    n_sys: int | None = None
+
+    @classmethod
+    def _from(cls, r: Mapping[str, Any]) -> Scores:
+        f, e, c = r.get("f_measure", {}), r.get("error_rate", {}), r.get("count", {})
+        n_ref = c.get("Nref")
+        er = {k: _clean(e.get(k)) for k in ("error_rate", "deletion_rate", "insertion_rate",
+                                             "substitution_rate")}
+        if n_ref is not None and n_ref == 0:
+            # sed_eval divides by machine epsilon here; the rate is undefined
+            er = dict.fromkeys(er)
+        return cls(_clean(f.get("f_measure")), _clean(f.get("precision")),
+                   _clean(f.get("recall")), er["error_rate"], er["deletion_rate"],
+                   er["insertion_rate"], er["substitution_rate"],
+                   None if n_ref is None else int(n_ref),
+                   None if c.get("Nsys") is None else int(c["Nsys"]))
+
+
+@dataclass
+class MetricSet:
+    """Overall scores, per-class scores and the mean over classes with reference events."""
+
+    overall: Scores
+    class_wise: dict[str, Scores]
+    class_average: Scores
+
+    @classmethod
+    def _from(cls, metric: Any) -> MetricSet:
+        r = metric.results()
+        cw = {k: Scores._from(v) for k, v in r["class_wise"].items()}
+
+        def avg(attr: str) -> float | None:
+            vals = [getattr(s, attr) for s in cw.values()
+                    if getattr(s, attr) is not None and (s.n_ref or 0) > 0]
+            return float(np.mean(vals)) if vals else None
+
+        av = Scores(avg("f1"), avg("precision"), avg("recall"), avg("error_rate"),
+                    avg("deletion_rate"), avg("insertion_rate"))
+        return cls(Scores._from(r["overall"]), cw, av)
+
+
+@dataclass
+class SEDResult:
+    """Sound event detection metrics (sed_eval), DCASE 2016 protocol.
+
+    Attributes
+    ----------
+    segment_based : MetricSet
+        1 s segments (``time_resolution``).
+    event_onset : MetricSet
+        Event-based, onset only, ``t_collar``.
+    event_onset_offset : MetricSet
+        Event-based, onset and offset (offset collar: ``max(t_collar,
+        percentage_of_length * event length)``).
+    files : list of str
+        Files evaluated.
+    params : dict
+        ``time_resolution``, ``t_collar``, ``percentage_of_length``.
+    """
+
+    segment_based: MetricSet
+    event_onset: MetricSet
+    event_onset_offset: MetricSet
+    files: list[str]
+    params: dict[str, float]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (undefined values as null)."""
+        d = asdict(self)
+        d.pop("raw", None)
+        return d
+
+    def report(self) -> str:
+        """Readable text: an overall table and a per-class table."""
+        rows = [("segment-based (%gs)" % self.params["time_resolution"], self.segment_based),
+                ("event-based onset", self.event_onset),
+                ("event-based onset+offset", self.event_onset_offset)]
+
+        def f(x: float | None, pct: bool = False) -> str:
+            if x is None:
+                return "    -"
+            return f"{100 * x:5.1f}" if pct else f"{x:5.2f}"
+
+        out = [f"{len(self.files)} files, collar {self.params['t_collar']} s", "",
+               f"{'':26s} {'F1 %':>6} {'P %':>6} {'R %':>6} {'ER':>6} {'S':>6} {'D':>6} {'I':>6}"]
+        for name, m in rows:
+            o = m.overall
+            out.append(f"{name:26s} {f(o.f1, True):>6} {f(o.precision, True):>6} "
+                       f"{f(o.recall, True):>6} {f(o.error_rate):>6} "
+                       f"{f(o.substitution_rate):>6} {f(o.deletion_rate):>6} "
+                       f"{f(o.insertion_rate):>6}")
+        labels = sorted(self.segment_based.class_wise)
+        if labels:
+            w = max(len(x) for x in labels + ["class"])
+            out += ["", f"{'class':{w}s}  {'Nref':>5}  {'seg F1 %':>8} {'seg ER':>6}  "
+                        f"{'onset F1 %':>10} {'on ER':>6}  {'on+off F1 %':>11} {'on+off ER':>9}"]
+            for lab in labels:
+                s = self.segment_based.class_wise[lab]
+                e1 = self.event_onset.class_wise[lab]
+                e2 = self.event_onset_offset.class_wise[lab]
+                out.append(f"{lab:{w}s}  {e1.n_ref or 0:5d}  {f(s.f1, True):>8} "
+                           f"{f(s.error_rate):>6}  {f(e1.f1, True):>10} {f(e1.error_rate):>6}  "
+                           f"{f(e2.f1, True):>11} {f(e2.error_rate):>9}")
+        return "\n".join(out)
+
+
+def _key(filename: str | None) -> str:
+    return Path(filename).stem if filename else ""
+
+
+def sed_metrics(reference: EventList, estimated: EventList, *,
+                durations: Mapping[str, float] | None = None,
+                labels: Sequence[str] | None = None, time_resolution: float = 1.0,
+                t_collar: float = 0.2, percentage_of_length: float = 0.5) -> SEDResult:
+    """Segment-based and event-based metrics of estimated events against a reference.
+
+    Files are matched by the *stem* of each event's ``filename`` (so ``a.wav`` in the
+    reference matches ``a.flac`` or ``a`` in the estimate); events without a file name
+    form one unnamed file. Every file in the reference, the estimate or ``durations`` is
+    evaluated, including files without any event (an estimate there counts as
+    insertions).
+
+    Parameters
+    ----------
+    reference, estimated : EventList
+        Ground truth and system output.
+    durations : mapping of str to float, or None
+        True length in seconds of each file (keys: file names or stems). Without it the
+        last offset in either list stands in for the length, which undercounts empty
+        segments at the end.
+    labels : sequence of str or None
+        Classes (default: union of the labels in both lists).
+    time_resolution : float
+        Segment length for segment-based metrics.
+    t_collar : float
+        Onset (and minimum offset) collar in seconds.
+    percentage_of_length : float
+        Offset collar as a fraction of the reference event's length.
+
+    Returns
+    -------
+    SEDResult
+
+    Examples
+    --------
+    >>> from audioscene.events import Event, EventList
+    >>> ref = EventList([Event(1.0, 2.0, "dog", filename="a.wav")])
+    >>> est = EventList([Event(1.1, 2.6, "dog", filename="a.wav")])
+    >>> r = sed_metrics(ref, est, durations={"a.wav": 10.0})
+    >>> r.event_onset.overall.f1, r.event_onset_offset.overall.f1
+    (1.0, 0.0)
+    """
+    sed_eval = _sed_eval()
+    from dcase_util.containers import MetaDataContainer
+
+    labs = sorted(labels) if labels is not None else sorted(set(reference.labels) |
+                                                             set(estimated.labels))
+    unknown = set(estimated.labels) - set(labs)
+    if unknown:
+        raise ValueError(f"estimated labels not among the classes: {sorted(unknown)}")
+    if any(e.label is None for e in list(reference) + list(estimated)):
+        raise ValueError("every event needs a label for sed_eval")
+    lengths = {_key(k): float(v) for k, v in (durations or {}).items()}
+    ref_by = {_key(k): v for k, v in reference.by_file().items()}
+    est_by = {_key(k): v for k, v in estimated.by_file().items()}
+    files = sorted(set(ref_by) | set(est_by) | set(lengths))
+    seg = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labs,
+                                                   time_resolution=time_resolution)
+    on = sed_eval.sound_event.EventBasedMetrics(event_label_list=labs, t_collar=t_collar,
+                                                percentage_of_length=percentage_of_length,
+                                                evaluate_onset=True, evaluate_offset=False)
+    onoff = sed_eval.sound_event.EventBasedMetrics(event_label_list=labs, t_collar=t_collar,
+                                                   percentage_of_length=percentage_of_length,
+                                                   evaluate_onset=True, evaluate_offset=True)
+    for f in files:
+        r = ref_by.get(f, EventList()).with_filename(f).to_dicts()
+        e = est_by.get(f, EventList()).with_filename(f).to_dicts()
+        length = lengths.get(f)
+        if length is None:
+            length = max([d["offset"] for d in r + e] + [0.0])
+        R, E = MetaDataContainer(r), MetaDataContainer(e)
+        seg.evaluate(reference_event_list=R, estimated_event_list=E,
+                     evaluated_length_seconds=length)
+        on.evaluate(reference_event_list=R, estimated_event_list=E)
+        onoff.evaluate(reference_event_list=R, estimated_event_list=E)
+    return SEDResult(MetricSet._from(seg), MetricSet._from(on), MetricSet._from(onoff),
+                     files, {"time_resolution": time_resolution, "t_collar": t_collar,
+                             "percentage_of_length": percentage_of_length},
+                     raw={"segment_based": seg, "event_onset": on, "event_onset_offset": onoff})
+
+
+def read_event_lists(path: str | os.PathLike) -> EventList:
+    """Read one event-list file, or every ``.txt``/``.csv``/``.json``/``.ann`` file of a
+    folder (there, an event without a file name takes its list file's stem).
+
+    Examples
+    --------
+    >>> ref = read_event_lists("dcase2016_task2_dev/annotation")  # doctest: +SKIP
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file or folder")
+    files = [p] if p.is_file() else sorted(
+        q for q in p.iterdir() if q.suffix.lower() in (".txt", ".csv", ".json", ".ann", ".tsv"))
+    out = EventList()
+    for q in files:
+        fmt = "dcase" if q.suffix.lower() in (".ann", ".tsv") else None
+        ev = EventList.read(q, format=fmt)
+        if p.is_dir():
+            ev = EventList(e if e.filename else type(e)(e.onset, e.offset, e.label,
+                                                         e.confidence, q.stem) for e in ev)
+        out = out + ev
+    return out

@@ -1,0 +1,16 @@
+"""Feature layer: one frozen :class:`FeatureConfig`, :func:`extract` for whole signals,
+:class:`FeatureStream` for blocks, both computed with librosa and framed ``center=False``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from audioscene.features import FeatureConfig, extract
+>>> X, times = extract(np.zeros(44100, dtype=np.float32), FeatureConfig(kind="mfcc"))
+>>> X.shape
+(42, 20)
+"""
+
+from .config import KINDS, FeatureConfig
+from .core import FeatureStream, extract, extract_file
+
+__all__ = ["KINDS", "FeatureConfig", "FeatureStream", "extract", "extract_file"]

@@ -1,0 +1,314 @@
+"""Frame-level features: one function for whole signals, one object for streams.
+
+librosa does the signal processing (``librosa.stft``, ``librosa.filters.mel``, the DCT
+of ``librosa.feature.mfcc`` and ``librosa.feature.delta``); this module fixes the
+framing (``center=False``) and the dB reference so that :func:`extract` on a whole
+signal and :class:`FeatureStream` fed the same signal in blocks of any size give the
+same frames.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import librosa
+import numpy as np
+import scipy.fft
+import soxr
+
+from ..audio import load, to_mono
+from .config import FeatureConfig
+
+__all__ = ["extract", "extract_file", "FeatureStream"]
+
+# frames per STFT call; bounds the working memory of `extract` and keeps it in cache
+_CHUNK_FRAMES = 512
+
+
+@lru_cache(maxsize=32)
+def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None,
+               htk: bool) -> np.ndarray:
+    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax,
+                               htk=htk, dtype=np.float32)
+
+
+def _static_chunk(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Static features ``(frames, n_static)`` of a signal holding whole frames only."""
+    S = librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
+                     window=cfg.window, center=False)
+    if cfg.power == 2.0:
+        P = np.square(S.real)
+        P += np.square(S.imag)
+    else:
+        P = np.abs(S) ** cfg.power
+    if cfg.kind != "stft":
+        P = _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, float(cfg.fmin), cfg.fmax, cfg.htk) @ P
+    np.maximum(P, cfg.amin, out=P)
+    np.log10(P, out=P)
+    P *= 10.0
+    if cfg.ref != 1.0:
+        P -= 10.0 * np.log10(cfg.ref)
+    if cfg.kind == "mfcc":
+        P = scipy.fft.dct(P, axis=0, type=2, norm="ortho")[: cfg.n_mfcc]
+        if not cfg.c0:
+            P = P[1:]
+    return P.T
+
+
+def _static(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    n = cfg.n_frames(len(y))
+    out = np.empty((n, cfg.n_static), dtype=np.float32)
+    hop = cfg.hop_length
+    for start in range(0, n, _CHUNK_FRAMES):
+        stop = min(n, start + _CHUNK_FRAMES)
+        seg = y[start * hop : (stop - 1) * hop + cfg.n_fft]
+        out[start:stop] = _static_chunk(seg, cfg)
+    return out
+
+
+def _delta_width(width: int, n: int) -> int:
+    """The derivative window for ``n`` frames: ``width`` or the largest odd width <= n."""
+    w = min(width, n if n % 2 else n - 1)
+    return w if w >= 3 else 0
+
+
+def _with_deltas(static: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Append deltas (librosa, Savitzky-Golay, ``mode="interp"``) along the time axis."""
+    if cfg.deltas == 0:
+        return static
+    parts = [static]
+    w = _delta_width(cfg.delta_width, len(static))
+    for order in range(1, cfg.deltas + 1):
+        if w == 0:
+            parts.append(np.zeros_like(static))
+        else:
+            parts.append(librosa.feature.delta(static, width=w, order=order, axis=0,
+                                               mode="interp").astype(np.float32, copy=False))
+    return np.concatenate(parts, axis=1)
+
+
+def _as_signal(y: np.ndarray, name: str = "signal") -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim not in (1, 2):
+        raise ValueError(f"{name}: expected samples of shape (n,) or (n, channels), got {y.shape}")
+    if not np.issubdtype(y.dtype, np.floating):
+        if np.issubdtype(y.dtype, np.integer):
+            y = y.astype(np.float32) / float(np.iinfo(y.dtype).max)
+        else:
+            raise ValueError(f"{name}: samples must be numbers, got dtype {y.dtype}")
+    y = to_mono(y.astype(np.float32, copy=False))
+    if not np.isfinite(y).all():
+        raise ValueError(f"{name}: non-finite sample (NaN or Inf) at sample "
+                         f"{int(np.flatnonzero(~np.isfinite(y))[0])}")
+    return y
+
+
+def extract(y: np.ndarray, config: FeatureConfig | None = None, *,
+            sr: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Frame-level features of a whole signal.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        Samples ``(n,)`` or ``(n, channels)`` (channels are averaged). Integer samples
+        are scaled to ``[-1, 1]``.
+    config : FeatureConfig or None
+        What to compute; ``None`` uses ``FeatureConfig()`` (40 log-mel bands, 44.1 kHz).
+    sr : int or None
+        Rate of ``y`` if it differs from ``config.sr`` (then ``y`` is resampled with soxr).
+
+    Returns
+    -------
+    features : np.ndarray
+        float32 ``(frames, config.n_features)``; zero frames when ``y`` is shorter than
+        one frame (``config.n_fft`` samples).
+    times : np.ndarray
+        float64 ``(frames,)``, the centre of each frame in seconds.
+
+    Raises
+    ------
+    ValueError
+        Wrong shape or type, or NaN/Inf samples.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioscene.features import FeatureConfig, extract
+    >>> y = np.random.default_rng(0).standard_normal(44100).astype(np.float32)
+    >>> X, t = extract(y, FeatureConfig(kind="logmel", n_mels=40))
+    >>> X.shape
+    (42, 40)
+    """
+    cfg = config or FeatureConfig()
+    y = _as_signal(y)
+    if sr is not None and sr != cfg.sr and len(y):
+        y = soxr.resample(y, sr, cfg.sr, quality="HQ").astype(np.float32, copy=False)
+    X = _with_deltas(_static(y, cfg), cfg)
+    return X, cfg.frame_times(len(X))
+
+
+def extract_file(path: str | os.PathLike, config: FeatureConfig | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Load a file at ``config.sr`` (mono) and extract its features.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio file, or ``"-"`` for standard input.
+    config : FeatureConfig or None
+        Feature configuration.
+
+    Returns
+    -------
+    features, times : np.ndarray
+        As :func:`extract`.
+
+    Raises
+    ------
+    audioscene.audio.AudioError
+        Unreadable file (the message names it).
+
+    Examples
+    --------
+    >>> from audioscene.features import extract_file
+    >>> X, t = extract_file("clip.wav")  # doctest: +SKIP
+    """
+    cfg = config or FeatureConfig()
+    y, _ = load(path, sr=cfg.sr, mono=True)
+    return extract(y, cfg)
+
+
+class FeatureStream:
+    """Features of a stream fed in blocks of any size; equal to :func:`extract`.
+
+    ``process(block)`` takes the next contiguous samples (at ``config.sr``) and returns
+    the frames that are complete; ``flush()`` ends the stream and returns the rest (only
+    deltas hold frames back: ``delta_width // 2`` frames of look-ahead); ``reset()``
+    starts a new stream. The concatenated outputs equal ``extract`` on the whole signal.
+    State is a few frames of samples and features: memory does not grow with the stream.
+
+    Parameters
+    ----------
+    config : FeatureConfig or None
+        Feature configuration.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from audioscene.features import FeatureConfig, FeatureStream, extract
+    >>> cfg = FeatureConfig(kind="mfcc", deltas=1)
+    >>> y = np.random.default_rng(0).standard_normal(3 * 44100).astype(np.float32)
+    >>> fs = FeatureStream(cfg)
+    >>> parts = [fs.process(y[i:i + 5000])[0] for i in range(0, len(y), 5000)]
+    >>> X = np.concatenate(parts + [fs.flush()[0]])
+    >>> np.allclose(X, extract(y, cfg)[0], atol=1e-4)
+    True
+    """
+
+    def __init__(self, config: FeatureConfig | None = None) -> None:
+        self.config = config or FeatureConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream; the next block starts at time 0."""
+        cfg = self.config
+        self._samples = np.zeros(0, dtype=np.float32)
+        self._n_static = 0  # static frames computed so far
+        self._n_out = 0  # frames returned so far
+        self._hist = np.zeros((0, cfg.n_static), dtype=np.float32)  # static frames kept
+        self._hist_start = 0  # global index of _hist[0]
+        self._ended = False
+
+    @property
+    def frames_emitted(self) -> int:
+        """Number of frames returned since the last reset."""
+        return self._n_out
+
+    @property
+    def latency_frames(self) -> int:
+        """Frames held back for look-ahead (deltas only)."""
+        return self.config.delta_width // 2 if self.config.deltas else 0
+
+    def _empty(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.zeros((0, self.config.n_features), dtype=np.float32),
+                np.zeros(0, dtype=np.float64))
+
+    def process(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Feed the next samples; return the frames completed by them.
+
+        Parameters
+        ----------
+        block : np.ndarray
+            Next samples, ``(n,)`` or ``(n, channels)``, at ``config.sr``; any length.
+
+        Returns
+        -------
+        features : np.ndarray
+            float32 ``(k, n_features)`` for the frames now final (``k`` may be 0).
+        times : np.ndarray
+            Frame centre times in seconds, from the start of the stream.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> fs = FeatureStream()
+        >>> fs.process(np.zeros(4096, dtype=np.float32))[0].shape
+        (3, 40)
+        """
+        if self._ended:
+            raise RuntimeError("FeatureStream: process() after flush(); call reset() first")
+        cfg = self.config
+        y = _as_signal(block, "block")
+        buf = np.concatenate([self._samples, y]) if len(self._samples) else y
+        n = cfg.n_frames(len(buf))
+        if n == 0:
+            self._samples = buf
+            return self._empty()
+        static = _static(buf[: (n - 1) * cfg.hop_length + cfg.n_fft], cfg)
+        self._samples = np.array(buf[n * cfg.hop_length :])
+        self._n_static += n
+        if cfg.deltas == 0:
+            return self._emit(static)
+        self._hist = np.concatenate([self._hist, static]) if len(self._hist) else static
+        half = cfg.delta_width // 2
+        if self._n_static < cfg.delta_width:
+            return self._empty()
+        return self._emit_deltas(self._n_static - half)
+
+    def flush(self) -> tuple[np.ndarray, np.ndarray]:
+        """End the stream: return the frames held back for look-ahead.
+
+        Returns
+        -------
+        features, times : np.ndarray
+            As :meth:`process`. Samples after the last whole frame are discarded, as
+            :func:`extract` does.
+
+        Examples
+        --------
+        >>> fs = FeatureStream()
+        >>> fs.flush()[0].shape
+        (0, 40)
+        """
+        self._ended = True
+        if self.config.deltas == 0 or self._n_out >= self._n_static:
+            return self._empty()
+        return self._emit_deltas(self._n_static)
+
+    def _emit(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = self.config.frame_times(len(X), self._n_out)
+        self._n_out += len(X)
+        return X, t
+
+    def _emit_deltas(self, upto: int) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.config
+        if upto <= self._n_out:
+            return self._empty()
+        full = _with_deltas(self._hist, cfg)
+        X = full[self._n_out - self._hist_start : upto - self._hist_start]
+        # keep enough history for the next outputs' windows and the end-edge fit
+        keep_from = max(self._hist_start, upto - (cfg.delta_width - 1))
+        self._hist = self._hist[keep_from - self._hist_start :]
+        self._hist_start = keep_from
+        return self._emit(np.ascontiguousarray(X))
