@@ -22,7 +22,7 @@ Examples
 
 __version__ = "0.1.0"
 
-from . import audio, datasets, events, evaluate, features  # noqa: E402
+from . import audio, datasets, evaluate, events, features  # noqa: E402
 from .events import Event, EventList  # noqa: E402
 from .features import FeatureConfig, FeatureStream, extract  # noqa: E402
 

@@ -264,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=int, default=10, help="number of mixtures")
     s.add_argument("--duration", type=float, default=30.0, help="seconds per mixture")
     s.add_argument("--ebr", type=_parse_ebr, default=(-6.0, 6.0),
-                   help="event-to-background ratio in dB: a value or LOW,HIGH")
+                   help="event-to-background ratio in dB: a value or LOW,HIGH "
+                        "(write --ebr=-6,6 for a negative LOW)")
     s.add_argument("--polyphony", type=int, default=2, help="most events active at once")
     s.add_argument("--rate", type=float, default=12.0, help="events per minute")
     s.add_argument("--sr", type=int, default=44100)

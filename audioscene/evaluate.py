@@ -304,7 +304,8 @@ class SEDResult:
 
     def report(self) -> str:
         """Readable text: an overall table and a per-class table."""
-        rows = [("segment-based (%gs)" % self.params["time_resolution"], self.segment_based),
+        res = self.params["time_resolution"]
+        rows = [(f"segment-based ({res:g}s)", self.segment_based),
                 ("event-based onset", self.event_onset),
                 ("event-based onset+offset", self.event_onset_offset)]
 

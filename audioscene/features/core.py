@@ -23,7 +23,7 @@ from .config import FeatureConfig
 __all__ = ["extract", "extract_file", "FeatureStream"]
 
 # frames per STFT call; bounds the working memory of `extract` and keeps it in cache
-_CHUNK_FRAMES = 512
+_CHUNK_FRAMES = 128
 
 
 @lru_cache(maxsize=32)
@@ -33,10 +33,19 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None
                                htk=htk, dtype=np.float32)
 
 
+@lru_cache(maxsize=32)
+def _window(window: str, length: int) -> np.ndarray:
+    # computed once per configuration: librosa.stft would rebuild it on every call
+    w = np.asarray(librosa.filters.get_window(window, length, fftbins=True), dtype=np.float64)
+    w.setflags(write=False)
+    return w
+
+
 def _static_chunk(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Static features ``(frames, n_static)`` of a signal holding whole frames only."""
+    win = _window(cfg.window, cfg.win_length or cfg.n_fft)
     S = librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
-                     window=cfg.window, center=False)
+                     window=win, center=False)
     if cfg.power == 2.0:
         P = np.square(S.real)
         P += np.square(S.imag)

@@ -1,0 +1,40 @@
+"""Shared fixtures. Tests that need the real audio in ``../shared/data`` (or the folder
+named by ``AUDIOSCENE_DATA``) skip without it, except in CI (``CI=true``), where its
+absence is a failure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("AUDIOSCENE_DATA")
+    return Path(env) if env else ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    d = shared_data_dir()
+    if not (d / "dcase2016_task2").is_dir() or not (d / "esc10").is_dir():
+        msg = f"real audio not found at {d} (set AUDIOSCENE_DATA)"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg + "; CI requires it")
+        pytest.skip(msg)
+    return d
+
+
+@pytest.fixture(scope="session")
+def dev_mixture(shared_data: Path) -> Path:
+    return (shared_data / "dcase2016_task2" / "dcase2016_task2_dev" / "sound"
+            / "dev_1_ebr_0_nec_3_poly_1.flac")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)

@@ -1,0 +1,213 @@
+"""audioscene.audio on real files and on every kind of bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from audioscene.audio import AudioError, blocks, info, load
+from audioscene.features import FeatureConfig, extract, extract_file
+
+
+def test_load_real_file_matches_soundfile(dev_mixture: Path) -> None:
+    y, sr = load(dev_mixture)
+    ref, ref_sr = sf.read(dev_mixture, dtype="float32")
+    assert sr == ref_sr == 44100
+    assert y.dtype == np.float32 and y.shape == ref.shape == (120 * 44100,)
+    np.testing.assert_array_equal(y, ref)
+    assert info(dev_mixture).duration == pytest.approx(120.0)
+
+
+def test_load_resamples_with_soxr(dev_mixture: Path) -> None:
+    y, sr = load(dev_mixture, sr=16000, duration=5.0)
+    raw, _ = sf.read(dev_mixture, frames=5 * 44100, dtype="float32")
+    np.testing.assert_allclose(y, soxr.resample(raw, 44100, 16000, quality="HQ"), atol=1e-7)
+    assert sr == 16000 and len(y) == 5 * 16000
+
+
+def test_load_offset_duration(dev_mixture: Path) -> None:
+    full, _ = load(dev_mixture)
+    part, _ = load(dev_mixture, offset=2.0, duration=1.5)
+    np.testing.assert_array_equal(part, full[88200 : 88200 + 66150])
+
+
+@pytest.mark.parametrize("block_length", [1000, 44100, 65536])
+@pytest.mark.parametrize("sr", [None, 16000])
+def test_contiguous_blocks_equal_load(dev_mixture: Path, block_length: int, sr) -> None:
+    y, _ = load(dev_mixture, sr=sr)
+    parts, offset = [], 0
+    for b in blocks(dev_mixture, block_length=block_length, sr=sr):
+        assert b.offset == offset
+        offset += len(b.samples)
+        parts.append(b.samples)
+    assert b.last
+    np.testing.assert_array_equal(np.concatenate(parts), y)
+
+
+def test_frame_aligned_blocks_give_whole_file_frames(dev_mixture: Path) -> None:
+    cfg = FeatureConfig(sr=16000, n_fft=1024, hop_length=320)
+    X, _ = extract_file(dev_mixture, cfg)
+    got = []
+    for b in blocks(dev_mixture, block_length=30000, sr=16000, frame_length=1024,
+                    hop_length=320):
+        assert b.offset == b.frame_offset * 320
+        Xb, _ = extract(b.samples, cfg)
+        assert b.frame_offset == sum(len(g) for g in got)
+        got.append(Xb)
+    # equal up to float32 rounding (the FFT batches rows differently per call)
+    np.testing.assert_allclose(np.concatenate(got), X, atol=1e-4, rtol=1e-6)
+
+
+def _stdin_load(path: Path) -> np.ndarray:
+    code = ("import sys, numpy as np; from audioscene.audio import load;"
+            "y, sr = load('-'); np.save(sys.stdout.buffer, y)")
+    with open(path, "rb") as f:
+        out = subprocess.run([sys.executable, "-c", code], stdin=f, capture_output=True,
+                             check=True).stdout
+    import io
+
+    return np.load(io.BytesIO(out))
+
+
+def test_stdin_flac_and_wav(dev_mixture: Path, tmp_path: Path) -> None:
+    y, sr = load(dev_mixture, duration=10.0)
+    flac = tmp_path / "x.flac"
+    wav = tmp_path / "x.wav"
+    sf.write(flac, y, sr)
+    sf.write(wav, y, sr, subtype="FLOAT")
+    np.testing.assert_array_equal(_stdin_load(wav), y)
+    np.testing.assert_allclose(_stdin_load(flac), y, atol=1 / 32768)
+
+
+def test_stdin_blocks_stream(dev_mixture: Path, tmp_path: Path) -> None:
+    y, sr = load(dev_mixture, duration=10.0)
+    flac = tmp_path / "x.flac"
+    sf.write(flac, y, sr)
+    code = ("import sys; from audioscene.audio import blocks;"
+            "print(sum(len(b.samples) for b in blocks('-', block_length=4096)))")
+    with open(flac, "rb") as f:
+        out = subprocess.run([sys.executable, "-c", code], stdin=f, capture_output=True,
+                             check=True, text=True).stdout
+    assert int(out) == len(y)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(AudioError, match=r"nope\.wav: no such file"):
+        load(tmp_path / "nope.wav")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "empty.wav"
+    p.write_bytes(b"")
+    with pytest.raises(AudioError, match=r"empty\.wav: empty file"):
+        load(p)
+
+
+def test_non_audio_file(tmp_path: Path) -> None:
+    p = tmp_path / "notes.wav"
+    p.write_text("this is not audio\n" * 20)
+    with pytest.raises(AudioError, match=r"notes\.wav: not a readable audio file"):
+        load(p)
+    with pytest.raises(AudioError, match=r"notes\.wav"):
+        list(blocks(p))
+
+
+def test_truncated_wav_reads_what_is_there(tmp_path: Path, rng) -> None:
+    y = (0.1 * rng.standard_normal(48000)).astype(np.float32)
+    p = tmp_path / "cut.wav"
+    sf.write(p, y, 48000, subtype="PCM_16")
+    data = p.read_bytes()
+    p.write_bytes(data[: 44 + 2 * 20000 + 1])  # header says 48000 samples, 20000 remain
+    got, sr = load(p)
+    assert sr == 48000 and len(got) == 20000
+    np.testing.assert_allclose(got, y[:20000], atol=1 / 32768)
+
+
+def test_truncated_flac_is_one_clear_error_or_the_prefix(tmp_path: Path, rng) -> None:
+    y = (0.1 * rng.standard_normal(48000)).astype(np.float32)
+    p = tmp_path / "cut.flac"
+    sf.write(p, y, 48000)
+    p.write_bytes(p.read_bytes()[:30000])
+    try:
+        got, _ = load(p)
+    except AudioError as exc:
+        assert "cut.flac" in str(exc)
+    else:  # libsndfile decodes the complete frames before the cut
+        assert 0 < len(got) < 48000
+        np.testing.assert_allclose(got, y[: len(got)], atol=1 / 32768)
+
+
+def test_zero_samples(tmp_path: Path) -> None:
+    p = tmp_path / "zero.wav"
+    sf.write(p, np.zeros(0, dtype=np.float32), 16000)
+    y, sr = load(p)
+    assert y.shape == (0,) and sr == 16000
+    X, t = extract(y, FeatureConfig(sr=16000))
+    assert X.shape == (0, 40) and t.shape == (0,)
+    assert list(blocks(p)) == [] or all(len(b.samples) == 0 for b in blocks(p))
+
+
+def test_shorter_than_one_frame(tmp_path: Path) -> None:
+    p = tmp_path / "short.wav"
+    sf.write(p, np.full(100, 0.1, dtype=np.float32), 44100)
+    X, t = extract_file(p, FeatureConfig())
+    assert X.shape == (0, 40)
+    cfg = FeatureConfig(kind="mfcc", deltas=2)
+    X2, _ = extract(np.full(2048 + 1024, 0.1, np.float32), cfg)  # two frames: deltas are 0
+    assert X2.shape == (2, 60) and np.all(X2[:, 20:] == 0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_samples(tmp_path: Path, bad: float) -> None:
+    y = np.zeros(5000, dtype=np.float32)
+    y[1234] = bad
+    p = tmp_path / "nan.wav"
+    sf.write(p, y, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"nan\.wav: non-finite sample .* at sample 1234"):
+        load(p)
+    with pytest.raises(AudioError, match=r"nan\.wav: non-finite.*1234"):
+        list(blocks(p, block_length=1000))
+    with pytest.raises(ValueError, match="non-finite"):
+        extract(y, FeatureConfig(sr=16000))
+
+
+def test_silence_gives_the_floor(tmp_path: Path) -> None:
+    p = tmp_path / "silence.wav"
+    sf.write(p, np.zeros(44100, dtype=np.float32), 44100)
+    X, _ = extract_file(p, FeatureConfig())
+    np.testing.assert_allclose(X, -100.0, atol=1e-4)  # 10 log10(amin=1e-10)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 6, 8])
+def test_any_channel_count(tmp_path: Path, channels: int, rng) -> None:
+    y = (0.1 * rng.standard_normal((8000, channels))).astype(np.float32)
+    p = tmp_path / f"c{channels}.wav"
+    sf.write(p, y, 16000, subtype="FLOAT")
+    mono, _ = load(p)
+    np.testing.assert_allclose(mono, y.mean(axis=1), atol=1e-7)
+    multi, _ = load(p, mono=False)
+    assert multi.shape == (8000, channels)
+    streamed = np.concatenate([b.samples for b in blocks(p, block_length=3000, mono=False)])
+    np.testing.assert_array_equal(streamed, multi)
+
+
+@pytest.mark.parametrize("sr", [8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000])
+def test_any_sample_rate(tmp_path: Path, sr: int) -> None:
+    t = np.arange(sr) / sr
+    y = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    p = tmp_path / f"r{sr}.wav"
+    sf.write(p, y, sr, subtype="FLOAT")
+    cfg = FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="stft")
+    X, _ = extract_file(p, cfg)
+    assert len(X) == cfg.n_frames(22050)
+    peak_bin = np.argmax(X.mean(axis=0))
+    assert abs(peak_bin * 22050 / 1024 - 1000) < 22050 / 1024  # the tone stays at 1 kHz

@@ -1,0 +1,132 @@
+"""Event lists: every reader and writer round-trips; sed_eval reads what we write."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from audioscene.events import FORMATS, Event, EventFormatError, EventList
+
+EVENTS = EventList([
+    Event(0.5, 1.51, "knock", 0.9, "a.wav"),
+    Event(6.1, 7.19, "knock", None, "a.wav"),
+    Event(6.0, 6.529, "laughter", 0.25, "a.wav"),
+    Event(12.0, 12.69, "object rustling", None, "b.wav"),  # a label with a space
+    Event(1.0 / 3.0, 2.0 / 3.0, "cough", 1e-7, "b.wav"),
+])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_round_trip_every_format(tmp_path: Path, fmt: str) -> None:
+    ev = EVENTS if fmt in ("csv", "json", "dcase") else EVENTS.filter(filename="a.wav") \
+        .with_filename(None)
+    p = tmp_path / f"events.{ 'json' if fmt == 'json' else 'csv' if fmt == 'csv' else 'txt'}"
+    ev.write(p, format=fmt)
+    back = EventList.read(p, format=fmt)
+    if fmt in ("dcase", "audacity"):  # no confidence column in these
+        ev = EventList(Event(e.onset, e.offset, e.label, None, e.filename) for e in ev)
+    assert back == ev
+    if fmt in ("csv", "json"):
+        assert [e.confidence for e in back] == [e.confidence for e in ev]
+
+
+@pytest.mark.parametrize("delim", ["\t", ",", ";"])
+@pytest.mark.parametrize("header", [False, True])
+def test_every_sed_eval_variant(tmp_path: Path, delim: str, header: bool) -> None:
+    variants = {
+        2: (["onset", "offset"], ["1.0", "2.5"], Event(1.0, 2.5)),
+        3: (["onset", "offset", "event_label"], ["1.0", "2.5", "dog"], Event(1.0, 2.5, "dog")),
+        4: (["filename", "onset", "offset", "event_label"], ["x.wav", "1", "2.5", "dog"],
+            Event(1.0, 2.5, "dog", None, "x.wav")),
+        5: (["filename", "scene_label", "onset", "offset", "event_label"],
+            ["x.wav", "home", "1", "2.5", "dog"], Event(1.0, 2.5, "dog", None, "x.wav")),
+    }
+    for k, (cols, row, expected) in variants.items():
+        p = tmp_path / f"v{k}.txt"
+        text = (delim.join(cols) + "\n" if header else "") + delim.join(row) + "\n"
+        p.write_text(text)
+        assert list(EventList.read(p)) == [expected], (k, delim, header)
+
+
+def test_header_by_column_name_in_any_order(tmp_path: Path) -> None:
+    p = tmp_path / "x.csv"
+    p.write_text("event_label,offset,confidence,onset,file\ndog,2.5,0.7,1.0,x.wav\n")
+    (e,) = EventList.read(p, format="dcase")
+    assert (e.onset, e.offset, e.label, e.confidence, e.filename) == (1.0, 2.5, "dog", 0.7,
+                                                                       "x.wav")
+
+
+def test_five_columns_with_confidence(tmp_path: Path) -> None:
+    p = tmp_path / "x.txt"
+    p.write_text("x.wav\t1.0\t2.0\tdog\t0.8\n")
+    (e,) = EventList.read(p)
+    assert e.confidence == 0.8 and e.filename == "x.wav"
+
+
+def test_audacity_skips_frequency_lines(tmp_path: Path) -> None:
+    p = tmp_path / "x.labels.txt"
+    p.write_text("1.0\t2.0\tdog\n\\\t100.0\t2000.0\n3.0\t3.5\tcat\n")
+    assert [e.label for e in EventList.read(p)] == ["dog", "cat"]
+
+
+@pytest.mark.parametrize("text,line,what", [
+    ("1.0\t2.0\tdog\nabc\tdef\tcat\n", 2, "cannot read 3 fields"),
+    ("1.0\t2.0\tdog\n\n3.0\t1.0\tcat\n", 3, "onset <= offset"),
+    ("1.0\t2.0\tdog\t1\t2\t3\n", 1, "2 to 5 fields"),
+    ("onset\toffset\tevent_label\n1.0\tx\tdog\n", 2, "offset is not a number"),
+])
+def test_malformed_line_names_file_and_line(tmp_path: Path, text: str, line: int,
+                                            what: str) -> None:
+    p = tmp_path / "bad.txt"
+    p.write_text(text)
+    with pytest.raises(EventFormatError, match=rf"bad\.txt:{line}: .*{what}"):
+        EventList.read(p)
+
+
+def test_malformed_json_and_csv(tmp_path: Path) -> None:
+    p = tmp_path / "bad.json"
+    p.write_text('{"events": [{"onset": 1}]}')
+    with pytest.raises(EventFormatError, match=r"bad\.json: event 0"):
+        EventList.read(p)
+    q = tmp_path / "bad.csv"
+    q.write_text("1.0,2.0,dog\n")
+    with pytest.raises(EventFormatError, match=r"bad\.csv:1: expected a header"):
+        EventList.read(q)
+
+
+def test_sed_eval_reads_what_we_write(tmp_path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import sed_eval
+    p = tmp_path / "est.txt"
+    EVENTS.write(p, format="dcase")
+    loaded = sed_eval.io.load_event_list(str(p))
+    got = sorted((d["filename"], d["onset"], d["offset"], d["event_label"]) for d in loaded)
+    want = sorted((e.filename, e.onset, e.offset, e.label) for e in EVENTS)
+    assert got == [(f, pytest.approx(a), pytest.approx(b), lab) for f, a, b, lab in want]
+
+
+def test_write_is_atomic(tmp_path: Path) -> None:
+    from audioscene.io_utils import atomic_open
+
+    p = tmp_path / "out.txt"
+    EVENTS.write(p)
+    before = p.read_text()
+    with pytest.raises(RuntimeError, match="disk full"), atomic_open(p) as f:
+        f.write("half a line")
+        raise RuntimeError("disk full")
+    assert p.read_text() == before  # the old file is untouched, no partial file remains
+    assert [q.name for q in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_event_validation_and_queries() -> None:
+    with pytest.raises(ValueError):
+        Event(2.0, 1.0, "x")
+    with pytest.raises(ValueError):
+        Event(float("nan"), 1.0, "x")
+    assert EVENTS.labels == ["cough", "knock", "laughter", "object rustling"]
+    assert EVENTS.filenames == ["a.wav", "b.wav"]
+    assert len(EVENTS.by_file()["a.wav"]) == 3
+    assert EVENTS[0].filename == "a.wav" and EVENTS[0].onset == 0.5
