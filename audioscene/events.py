@@ -44,7 +44,7 @@ class EventFormatError(ValueError):
     """A malformed event list; the message names the file and line."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Event:
     """One sound event.
 
