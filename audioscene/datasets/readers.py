@@ -468,7 +468,7 @@ def read_task4(root: str | os.PathLike, *, rate: str = "16kHz") -> Dataset:
     Examples
     --------
     >>> ds = read_task4("chime_home")  # doctest: +SKIP
-    >>> ds.classes
+    >>> ds.classes  # doctest: +SKIP
     ['c', 'm', 'f', 'v', 'p', 'b', 'o']
     """
     marker = "development_chunks_refined_crossval_dcase2016.csv"
