@@ -1,7 +1,8 @@
 """The ``audioscene`` command line.
 
 Subcommands: ``features`` (one ``.npz`` per input), ``synth`` (training mixtures with
-exact annotations), ``evaluate`` (sed_eval metrics of event lists). Every subcommand
+exact annotations), ``evaluate`` (sed_eval metrics of event lists), ``recipe`` /
+``train`` (DCASE experiments), ``detect`` (events from audio with a trained model). Every subcommand
 has ``--help``. A bad input is reported on one line naming it; the other inputs are
 still processed and the exit code is 1 when any input failed.
 """
@@ -214,6 +215,72 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return fails.code(max(1, len(durations)))
 
 
+# ----------------------------------------------------------------------------- recipes
+
+
+def _cmd_recipe(args: argparse.Namespace) -> int:
+    from .recipes import run_recipe
+
+    try:
+        run_recipe(args.recipe, data=args.data, out=args.out, overrides=args.set,
+                   backgrounds=args.backgrounds)
+    except (ValueError, KeyError, OSError) as exc:
+        print(f"audioscene: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"results: {Path(args.out) / 'results.md'}; model: {Path(args.out) / 'model'}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- detect
+
+
+def _cmd_detect(args: argparse.Namespace) -> int:
+    from .audio import AudioError
+    from .models import load_model
+
+    try:
+        model = load_model(args.model)
+    except (OSError, ValueError) as exc:
+        print(f"audioscene: error: {exc}", file=sys.stderr)
+        return 1
+    inputs = _expand_inputs(args.inputs)
+    out = Path(args.output) if args.output else None
+    ext = {"dcase": ".txt", "csv": ".csv", "json": ".json", "audacity": ".labels.txt"}
+    single_file = out is not None and len(inputs) == 1 and out.suffix != ""
+    fails = _Failures()
+    total = 0
+    for src, folder in _progress(inputs, "detect"):
+        name = "stdin" if src == "-" else Path(src).name
+        try:
+            dest = None
+            if out is not None:
+                if single_file:
+                    dest = out
+                else:
+                    rel = Path(src).relative_to(folder) if folder else Path(name)
+                    dest = out / rel.parent / (Path(name).stem + ext[args.format])
+                if args.skip_existing and dest.exists():
+                    continue
+            if src == "-":
+                from .audio import load
+
+                y, _ = load("-", sr=model.fconfig.sr)
+                events = model.predict(y, filename=name)
+            else:
+                events = model.predict(src)
+            total += len(events)
+            if dest is None:
+                sys.stdout.write(events.to_text(format=args.format))
+            else:
+                events.write(dest, format=args.format)
+        except (AudioError, ValueError, OSError) as exc:
+            fails.add(src, exc)
+    if out is not None:
+        print(f"detect: {total} events from {len(inputs) - len(fails.failed)} file(s) "
+              f"written to {out}", file=sys.stderr)
+    return fails.code(len(inputs))
+
+
 # ----------------------------------------------------------------------------- parser
 
 
@@ -285,6 +352,32 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--resolution", type=float, default=1.0, help="segment length in seconds")
     e.add_argument("--json", help="also write the metrics as JSON here")
     e.set_defaults(func=_cmd_evaluate)
+
+    for cmd, helptext in (("recipe", "run a DCASE recipe: train, tune, evaluate, report"),
+                          ("train", "train a recipe's model (writes OUT/model)")):
+        r = sub.add_parser(cmd, help=helptext, description=(
+            f"{helptext[0].upper()}{helptext[1:]}. RECIPE is a name (dcase2016-task2, "
+            "dcase2016-task3) or a config.yaml with 'recipe: NAME'. Writes OUT/model, "
+            "OUT/results.md and OUT/results.json, and the estimated event lists."))
+        r.add_argument("recipe", metavar="RECIPE")
+        r.add_argument("--data", required=True, help="dataset root")
+        r.add_argument("--out", required=True, help="output folder")
+        r.add_argument("--backgrounds", help="background recordings for synthesis "
+                       "(default: DATA/backgrounds)")
+        r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. forest.n_estimators=10")
+        r.set_defaults(func=_cmd_recipe)
+
+    d = sub.add_parser("detect", help="detect sound events with a trained model",
+                       description="Detect events in audio files (folders are searched "
+                                   "recursively; - reads a WAV/FLAC stream from stdin). "
+                                   "Prints events, or writes one list per input under -o.")
+    d.add_argument("inputs", nargs="+", metavar="INPUT")
+    d.add_argument("--model", required=True, help="model folder")
+    d.add_argument("-o", "--output", help="output file (one input) or folder")
+    d.add_argument("--format", choices=["dcase", "csv", "json", "audacity"], default="dcase")
+    d.add_argument("--skip-existing", action="store_true", help="keep outputs already there")
+    d.set_defaults(func=_cmd_detect)
     return p
 
 

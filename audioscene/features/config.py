@@ -101,6 +101,13 @@ class FeatureConfig:
             bad(f"deltas must be 0, 1 or 2, got {self.deltas!r}")
         if self.delta_width < 3 or self.delta_width % 2 == 0:
             bad(f"delta_width must be an odd integer >= 3, got {self.delta_width}")
+        for name in ("fmin", "power", "amin", "ref"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool):
+                bad(f"{name} must be a number, got {v!r}")
+        if self.fmax is not None and (not isinstance(self.fmax, (int, float))
+                                      or isinstance(self.fmax, bool)):
+            bad(f"fmax must be a number or None, got {self.fmax!r}")
         nyq = self.sr / 2
         fmax = nyq if self.fmax is None else self.fmax
         if not 0 <= self.fmin < fmax <= nyq + 1e-9:

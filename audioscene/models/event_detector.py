@@ -1,0 +1,393 @@
+"""Sound event detection with one CaR-forest per class: segments vote for onsets and
+offsets; peaks of the vote curves, paired, become events (arXiv:1607.02306)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ..detect.votes import accumulate_votes, pair_events, peak_mass, pick_peaks
+from ..events import Event, EventList
+from ..features import FeatureConfig, extract, extract_file
+from ..io_utils import atomic_save_npz, atomic_write_text
+from .carforest import CaRForest
+from .segments import SegmentConfig, segment_features, segment_targets
+
+__all__ = ["EventDetector", "DetectionCurves", "DEFAULT_FEATURES"]
+
+#: Frame features of the detector: 40 log-mel bands, 40 ms window, 20 ms hop, 22.05 kHz.
+DEFAULT_FEATURES = FeatureConfig(sr=22050, n_fft=1024, win_length=882, hop_length=441,
+                                 kind="logmel", n_mels=40, fmin=50.0)
+
+Recording = str | os.PathLike | np.ndarray
+
+
+@dataclass
+class DetectionCurves:
+    """Everything a detector computes before deciding on events.
+
+    Attributes
+    ----------
+    classes : list of str
+    centres : np.ndarray
+        Segment centre times (s).
+    presence : np.ndarray
+        ``(n_segments, C)`` mean P(positive) over each class's trees.
+    grid : np.ndarray
+        Times (s) of the vote grid.
+    onset, offset : np.ndarray
+        ``(n_grid, C)`` smoothed vote curves.
+    duration : float
+        Length of the recording (s).
+    """
+
+    classes: list[str]
+    centres: np.ndarray
+    presence: np.ndarray
+    grid: np.ndarray
+    onset: np.ndarray
+    offset: np.ndarray
+    duration: float
+
+
+class EventDetector(BaseEstimator):
+    """One :class:`CaRForest` per event class, decoding votes into events.
+
+    Parameters
+    ----------
+    feature_config : FeatureConfig or None
+        Frame features (default :data:`DEFAULT_FEATURES`).
+    segment_config : SegmentConfig or None
+        Segment features (default ``SegmentConfig()``).
+    n_estimators, max_depth, min_samples_leaf, n_features_try, n_thresholds, max_samples,
+    classification_depth, regression_purity
+        Forest parameters (see :class:`CaRForest`).
+    grid_step : float
+        Spacing of the vote curves (s).
+    sigma0 : float
+        Minimum spread of a vote (s).
+    p_min : float
+        Leaves with a lower P(positive) cast no votes.
+    smooth : float
+        Standard deviation (s) of the Gaussian smoothing of the vote curves.
+    onset_threshold : float
+        Minimum vote mass (in segment votes) within ``peak_window`` of an onset peak.
+    peak_window : float
+        Half-width (s) of the window in which a peak's vote mass is counted.
+    min_gap : float
+        Minimum distance (s) between two onset peaks of a class.
+    presence_threshold : float
+        Minimum mean P(positive) over an event for it to be kept.
+    duration_margin : float
+        Plausible durations of a class are ``[min / margin, max * margin]`` of the
+        training events' durations.
+    random_state : int
+        Seed; class ``j``'s forest uses ``random_state + j``.
+    n_jobs : int or None
+        Threads for tree building.
+
+    Attributes
+    ----------
+    classes_ : list of str
+    forests_ : list of CaRForest
+    durations_ : np.ndarray
+        ``(C, 2)`` plausible event durations (s) per class.
+
+    Examples
+    --------
+    >>> det = EventDetector(n_estimators=10).fit(["mix.wav"], [annotation])  # doctest: +SKIP
+    >>> det.predict("other.wav")  # doctest: +SKIP
+    EventList(12 events, labels=[...])
+    """
+
+    def __init__(self, feature_config: FeatureConfig | None = None,
+                 segment_config: SegmentConfig | None = None, n_estimators: int = 20,
+                 max_depth: int = 14, min_samples_leaf: int = 5, n_features_try: int = 20,
+                 n_thresholds: int = 4, max_samples: float = 0.5,
+                 classification_depth: int | None = None, regression_purity: float = 0.7,
+                 grid_step: float = 0.01, sigma0: float = 0.02, p_min: float = 0.5,
+                 smooth: float = 0.02, onset_threshold: float = 3.0, peak_window: float = 0.1,
+                 min_gap: float = 0.1, presence_threshold: float = 0.5,
+                 duration_margin: float = 1.5, random_state: int = 0,
+                 n_jobs: int | None = None) -> None:
+        self.feature_config = feature_config
+        self.segment_config = segment_config
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.n_features_try = n_features_try
+        self.n_thresholds = n_thresholds
+        self.max_samples = max_samples
+        self.classification_depth = classification_depth
+        self.regression_purity = regression_purity
+        self.grid_step = grid_step
+        self.sigma0 = sigma0
+        self.p_min = p_min
+        self.smooth = smooth
+        self.onset_threshold = onset_threshold
+        self.peak_window = peak_window
+        self.min_gap = min_gap
+        self.presence_threshold = presence_threshold
+        self.duration_margin = duration_margin
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ features
+    @property
+    def fconfig(self) -> FeatureConfig:
+        """The frame feature configuration in use."""
+        return self.feature_config or DEFAULT_FEATURES
+
+    @property
+    def sconfig(self) -> SegmentConfig:
+        """The segment configuration in use."""
+        return self.segment_config or SegmentConfig()
+
+    def frames(self, recording: Recording) -> np.ndarray:
+        """Frame features of a recording (a path, or samples at ``fconfig.sr``)."""
+        if isinstance(recording, np.ndarray):
+            return extract(recording, self.fconfig)[0]
+        return extract_file(recording, self.fconfig)[0]
+
+    def segments(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Segment features and centre times from frame features."""
+        X = segment_features(frames, self.sconfig)
+        centres = self.fconfig.frame_times(len(frames))[:: self.sconfig.hop]
+        return X, centres
+
+    def _forest_params(self, j: int) -> dict[str, Any]:
+        return {"n_estimators": self.n_estimators, "max_depth": self.max_depth,
+                "min_samples_leaf": self.min_samples_leaf,
+                "n_features_try": self.n_features_try, "n_thresholds": self.n_thresholds,
+                "max_samples": self.max_samples,
+                "classification_depth": self.classification_depth,
+                "regression_purity": self.regression_purity,
+                "random_state": int(self.random_state) + j, "n_jobs": self.n_jobs}
+
+    # ------------------------------------------------------------------ training
+    def fit(self, recordings: Sequence[Recording], annotations: Sequence[EventList],
+            *, classes: Sequence[str] | None = None, progress: bool = False) -> EventDetector:
+        """Train one forest per class.
+
+        Parameters
+        ----------
+        recordings : sequence of path or np.ndarray
+            Audio files, or samples at ``fconfig.sr``.
+        annotations : sequence of EventList
+            Events of each recording.
+        classes : sequence of str or None
+            Class list (default: every label in ``annotations``).
+        progress : bool
+            Show progress bars.
+
+        Returns
+        -------
+        self
+        """
+        from tqdm import tqdm
+
+        if len(recordings) != len(annotations):
+            raise ValueError(f"{len(recordings)} recordings but {len(annotations)} annotations")
+        frames = [self.frames(r) for r in tqdm(recordings, desc="features", disable=not progress)]
+        return self.fit_frames(frames, annotations, classes=classes, progress=progress)
+
+    def fit_frames(self, frames: Sequence[np.ndarray], annotations: Sequence[EventList], *,
+                   classes: Sequence[str] | None = None, progress: bool = False
+                   ) -> EventDetector:
+        """:meth:`fit` from precomputed frame features (``self.frames(recording)``)."""
+        from tqdm import tqdm
+
+        if len(frames) != len(annotations):
+            raise ValueError(f"{len(frames)} recordings but {len(annotations)} annotations")
+        if not frames:
+            raise ValueError("no training recordings")
+        labels = sorted(set(classes) if classes is not None else
+                        {lab for ev in annotations for lab in ev.labels})
+        if not labels:
+            raise ValueError("the annotations hold no labelled events")
+        Xs, ys, Ds = [], [], []
+        for F, ev in zip(frames, annotations):
+            X, centres = self.segments(F)
+            y, D = segment_targets(centres, ev, labels)
+            Xs.append(X)
+            ys.append(y)
+            Ds.append(D)
+        X = np.concatenate(Xs)
+        Y = np.concatenate(ys)
+        D = np.concatenate(Ds)
+        self.classes_ = labels
+        self.forests_ = []
+        durs = np.zeros((len(labels), 2))
+        for j, lab in enumerate(tqdm(labels, desc="forests", disable=not progress)):
+            d = [e.duration for ev in annotations for e in ev if e.label == lab]
+            if not d or not Y[:, j].any():
+                raise ValueError(f"class {lab!r} has no training events")
+            durs[j] = (min(d) / self.duration_margin, max(d) * self.duration_margin)
+            forest = CaRForest(**self._forest_params(j))
+            forest.fit(X, Y[:, j].astype(int), displacements=D[:, j])
+            self.forests_.append(forest)
+        self.durations_ = durs
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def curves(self, recording: Recording) -> DetectionCurves:
+        """Presence probabilities and smoothed vote curves of every class.
+
+        Examples
+        --------
+        >>> c = det.curves("mix.wav")  # doctest: +SKIP
+        >>> c.onset.shape  # doctest: +SKIP
+        (12001, 11)
+        """
+        return self.curves_from_frames(self.frames(recording))
+
+    def curves_from_frames(self, F: np.ndarray) -> DetectionCurves:
+        """:meth:`curves` from precomputed frame features."""
+        check_is_fitted(self, "forests_")
+        duration = (len(F) - 1) * self.fconfig.hop_seconds + self.fconfig.frame_seconds \
+            if len(F) else 0.0
+        X, centres = self.segments(F)
+        return self._curves(X, centres, duration)
+
+    def _curves(self, X: np.ndarray, centres: np.ndarray, duration: float) -> DetectionCurves:
+        step = self.grid_step
+        n_grid = int(np.ceil(duration / step)) + 1
+        C = len(self.classes_)
+        onset = np.zeros((n_grid, C))
+        offset = np.zeros((n_grid, C))
+        presence = np.zeros((len(X), C))
+        for j, forest in enumerate(self.forests_):
+            if not len(X):
+                continue
+            leaves = forest.apply(X)
+            values = forest.trees_["values"]
+            presence[:, j] = values[leaves, 0].mean(axis=1)
+            on, off = accumulate_votes(leaves, values, centres, step=step, n_grid=n_grid,
+                                       sigma0=self.sigma0, p_min=self.p_min)
+            if self.smooth > 0:
+                on = gaussian_filter1d(on, self.smooth / step, mode="constant")
+                off = gaussian_filter1d(off, self.smooth / step, mode="constant")
+            onset[:, j] = on
+            offset[:, j] = off
+        return DetectionCurves(list(self.classes_), centres, presence,
+                               np.arange(n_grid) * step, onset, offset, duration)
+
+    def decode(self, curves: DetectionCurves, *, filename: str | None = None) -> EventList:
+        """Events from vote curves: onset peaks, each paired with the best following
+        offset within the class's plausible durations, kept when present enough.
+
+        Examples
+        --------
+        >>> det.decode(det.curves("mix.wav"), filename="mix.wav")  # doctest: +SKIP
+        """
+        step = self.grid_step
+        out: list[Event] = []
+        half = max(1, int(round(self.peak_window / step)))
+        gap = max(1, int(round(self.min_gap / step)))
+        for j, lab in enumerate(curves.classes):
+            if not len(curves.centres):
+                continue
+            pres = np.interp(curves.grid, curves.centres, curves.presence[:, j])
+            on = curves.onset[:, j]
+            peaks = pick_peaks(on, min_distance=gap, threshold=self.onset_threshold,
+                               score=peak_mass(on, half))
+            lo, hi = self.durations_[j]
+            ob, fb, conf = pair_events(peaks, curves.offset[:, j], pres,
+                                       min_bins=max(1, int(lo / step)),
+                                       max_bins=max(1, int(np.ceil(hi / step))),
+                                       presence_threshold=self.presence_threshold)
+            for a, b, c in zip(ob, fb, conf):
+                t0 = float(a * step)
+                t1 = float(min(b * step, curves.duration))
+                if t1 > t0:
+                    out.append(Event(t0, t1, lab, float(c), filename))
+        return EventList(out)
+
+    def predict(self, recording: Recording, *, filename: str | None = None) -> EventList:
+        """Detect the events of one recording.
+
+        Parameters
+        ----------
+        recording : path or np.ndarray
+            Audio file, or samples at ``fconfig.sr``.
+        filename : str or None
+            Name given to the events (default: the file's name for a path).
+
+        Returns
+        -------
+        EventList
+            Events with a confidence (mean P(positive) over the event); events of one
+            class never overlap, events of different classes may.
+
+        Examples
+        --------
+        >>> det.predict("dev_1_ebr_0_nec_3_poly_1.flac")  # doctest: +SKIP
+        """
+        if filename is None and not isinstance(recording, np.ndarray):
+            filename = Path(recording).name
+        return self.decode(self.curves(recording), filename=filename)
+
+    # ------------------------------------------------------------------ persistence
+    def _config(self) -> dict[str, Any]:
+        params = self.get_params()
+        params["feature_config"] = self.fconfig.to_dict()
+        params["segment_config"] = self.sconfig.to_dict()
+        return {"type": "audioscene.EventDetector", "version": 1, "params": params,
+                "classes": list(self.classes_), "durations": self.durations_.tolist(),
+                "n_features_in": int(self.n_features_in_)}
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``detector.json`` and ``forests.npz`` (no pickle) into ``directory``.
+
+        Examples
+        --------
+        >>> det.save("models/task2")  # doctest: +SKIP
+        """
+        check_is_fitted(self, "forests_")
+        d = Path(directory)
+        arrays = {f"{j}/{k}": v for j, f in enumerate(self.forests_)
+                  for k, v in f.to_arrays().items()}
+        atomic_save_npz(d / "forests.npz", **arrays)
+        atomic_write_text(d / "detector.json", json.dumps(self._config(), indent=1) + "\n")
+        return d
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> EventDetector:
+        """Inverse of :meth:`save`; outputs are identical.
+
+        Examples
+        --------
+        >>> det = EventDetector.load("models/task2")  # doctest: +SKIP
+        """
+        d = Path(directory)
+        meta_path = d / "detector.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{meta_path}: not an EventDetector model folder")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("type") != "audioscene.EventDetector":
+            raise ValueError(f"{meta_path}: not an EventDetector model")
+        params = dict(meta["params"])
+        params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
+        sc = dict(params["segment_config"])
+        params["segment_config"] = SegmentConfig(**sc)
+        det = cls(**params)
+        det.classes_ = list(meta["classes"])
+        det.durations_ = np.asarray(meta["durations"], dtype=np.float64)
+        det.n_features_in_ = int(meta["n_features_in"])
+        with np.load(d / "forests.npz", allow_pickle=False) as z:
+            arrays = dict(z)
+        det.forests_ = []
+        for j in range(len(det.classes_)):
+            sub = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{j}/")}
+            det.forests_.append(CaRForest.from_arrays(det._forest_params(j), sub))
+        return det
