@@ -4,7 +4,10 @@ Run with ``make bench``. Rows:
 
 * ``extract`` (log-mel, 40 bands, n_fft 2048, hop 1024, 44.1 kHz) against
   ``librosa.feature.melspectrogram`` with the same parameters (target >= 1.0x);
-* ``FeatureStream`` fed 65536-sample blocks against ``extract`` (target >= 0.9x).
+* ``FeatureStream`` fed 65536-sample blocks against ``extract`` (target >= 0.9x);
+* ``CaRForest.fit`` against scikit-learn's ``RandomForestClassifier.fit`` with the same
+  trees, depth, leaf size and samples per tree (target: at most 2x the time), and
+  ``CaRForest.predict_proba`` against sklearn's (target: at least 2x faster).
 
 The audio is 10 minutes: the DCASE 2016 task 2 development mixtures when the shared
 data is present (``AUDIOSCENE_DATA`` or ``../shared/data``), else procedural audio.
@@ -67,10 +70,86 @@ def median_ratio(slow: list[float], fast: list[float]) -> float:
     return statistics.median(a / b for a, b in zip(slow, fast))
 
 
+def _rows(rows: list[tuple[str, float, float | None, float | None, str]]) -> bool:
+    ok = True
+    print(f"{'row':58s} {'median s':>9} {'ratio':>7} {'target':>8}")
+    for name, t, ratio, target, sense in rows:
+        r = "" if ratio is None else f"{ratio:.2f}x"
+        tg = "" if target is None else f"{sense}{target:.1f}x"
+        print(f"{name:58s} {t:9.3f} {r:>7} {tg:>8}")
+        if ratio is not None and target is not None:
+            ok &= ratio >= target if sense == ">=" else ratio <= target
+    return ok
+
+
+def bench_carforest(repeats: int) -> bool:
+    """CaR-forest against scikit-learn's RandomForestClassifier: same trees, depth,
+    leaf size and samples per tree, on real segment features (task 2 dev mixtures)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from audioscene.datasets import read_task2
+    from audioscene.models import CaRForest, EventDetector, segment_targets
+
+    root = Path(os.environ.get("AUDIOSCENE_DATA", Path(__file__).resolve().parents[2]
+                               / "shared" / "data"))
+    det = EventDetector()
+    Xs, ys, Ds = [], [], []
+    try:
+        items = read_task2(root, "dev").items[:6]
+    except Exception:  # noqa: BLE001 - no data: synthetic material
+        items = []
+    if items:
+        for it in items:
+            X, c = det.segments(det.frames(it.path))
+            y, D = segment_targets(c, it.events, ["speech"])
+            Xs.append(X)
+            ys.append(y[:, 0])
+            Ds.append(D[:, 0])
+        X, y, D = np.concatenate(Xs), np.concatenate(ys).astype(int), np.concatenate(Ds)
+        what = f"{len(X)} segments x {X.shape[1]} features of 6 task 2 dev mixtures, class speech"
+    else:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(36000, 280)).astype(np.float32)
+        y = (X[:, 0] + X[:, 1] > 1.5).astype(int)
+        D = np.abs(X[:, 2:4])
+        what = "36000 random segments x 280 features"
+    params = {"n_estimators": 20, "max_depth": 14, "min_samples_leaf": 5}
+    car = CaRForest(**params, n_features_try=20, max_samples=0.5, random_state=0)
+    skl = RandomForestClassifier(**params, max_features=20, max_samples=0.5, n_jobs=-1,
+                                 random_state=0)
+    times = interleaved_times({"car_fit": lambda: car.fit(X, y, displacements=D),
+                               "skl_fit": lambda: skl.fit(X, y)}, max(1, repeats // 3))
+    times.update(interleaved_times({"car_pred": lambda: car.predict_proba(X),
+                                    "skl_pred": lambda: skl.predict_proba(X)}, repeats))
+    print(f"\nCaR-forest: {what}; 20 trees, depth 14, leaves >= 5, half the samples per tree; "
+          f"medians of interleaved rounds; {os.cpu_count()} cores for both")
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return _rows([
+        ("sklearn RandomForestClassifier.fit (reference)", med["skl_fit"], None, None, ""),
+        ("CaRForest.fit (classification + regression), time ratio", med["car_fit"],
+         median_ratio(times["car_fit"], times["skl_fit"]), 2.0, "<="),
+        ("sklearn predict_proba (reference)", med["skl_pred"], None, None, ""),
+        ("CaRForest.predict_proba, speed-up over sklearn", med["car_pred"],
+         median_ratio(times["skl_pred"], times["car_pred"]), 2.0, ">="),
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--only", choices=["features", "carforest"], default=None)
     args = ap.parse_args(argv)
+    ok = True
+    if args.only in (None, "features"):
+        ok &= bench_features(args.repeats)
+    if args.only in (None, "carforest"):
+        ok &= bench_carforest(args.repeats)
+    print("\nall targets met" if ok else "\nTARGET MISSED")
+    return 0 if ok else 1
+
+
+def bench_features(repeats: int) -> bool:
+    """Feature extraction rows."""
     y, what = ten_minutes()
     cfg = FeatureConfig(sr=SR, n_fft=2048, hop_length=1024, n_mels=40, kind="logmel")
     block = 65536
@@ -89,10 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         return np.concatenate(parts)
 
     assert stream().shape == ours().shape == ref().T.shape
-    times = interleaved_times({"ref": ref, "ours": ours, "stream": stream}, args.repeats)
+    times = interleaved_times({"ref": ref, "ours": ours, "stream": stream}, repeats)
     t_ref, t_ours, t_stream = (statistics.median(times[k]) for k in ("ref", "ours", "stream"))
     rt = SECONDS
-    print(f"audio: {SECONDS / 60:.0f} min at {SR} Hz, {what}; medians of {args.repeats} "
+    print(f"audio: {SECONDS / 60:.0f} min at {SR} Hz, {what}; medians of {repeats} "
           "interleaved rounds (ratio: median of per-round ratios)")
     print(f"{'row':58s} {'median s':>9} {'x realtime':>11} {'ratio':>7} {'target':>7}")
     rows = [
@@ -108,8 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         tg = "" if target is None else f">={target:.1f}x"
         print(f"{name:58s} {t:9.3f} {rt / t:11.0f} {r:>7} {tg:>7}")
         ok &= ratio is None or ratio >= target
-    print("all targets met" if ok else "TARGET MISSED")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":

@@ -185,3 +185,30 @@ def test_task3_recipe_on_miniature_layout(tmp_path: Path, material) -> None:
     assert car["event_onset_f1"] > 0.3
     assert (tmp_path / "out" / "home" / "car-forest" / "h000.txt").exists()
     assert "residential_area" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_task2_recipe_plumbing_on_real_data(tmp_path: Path, shared_data: Path) -> None:
+    # a small run of the real recipe: it trains, tunes on validation mixtures only,
+    # evaluates every dev mixture and writes models, event lists and tables
+    r = subprocess.run(
+        [sys.executable, "-m", "audioscene", "recipe", "dcase2016-task2", "--data",
+         str(shared_data), "--out", str(tmp_path / "run"), "--set", "synth.train_mixtures=6",
+         "--set", "synth.validation_mixtures=2", "--set", "synth.duration=30",
+         "--set", "forest.n_estimators=3", "--set", "forest.max_depth=10",
+         "--set", "tuning.onset_threshold=[4.0, 8.0]",
+         "--set", "tuning.presence_threshold=[0.6]",
+         "--set", "baseline.threshold_quantiles=[0.9, 0.99]"],
+        capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    run = tmp_path / "run"
+    import json
+
+    res = json.loads((run / "results.json").read_text())
+    dev = res["sets"]["dev"]
+    assert set(dev) == {"CaR-forest", "GMM baseline"}
+    assert len(list((run / "dev" / "car-forest").glob("*.txt"))) > 10
+    assert dev["CaR-forest"]["event_onset"]["overall"]["f1"] > 0.2  # even this tiny model
+    assert res["tuning"]["carforest"]["onset_threshold"] in (4.0, 8.0)
+    assert "test" not in res["sets"]  # no test set here
+    det = load_model(run / "model")
+    assert len(det.classes_) == 11
