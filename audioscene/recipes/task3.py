@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
                "classification_depth": None, "regression_purity": 0.7},
     "decoding": {"grid_step": 0.01, "sigma0": 0.02, "p_min": 0.5, "smooth": 0.02,
                  "peak_window": 0.1, "min_gap": 0.1, "duration_margin": 1.5,
-                 "onset_threshold": 8.0, "presence_threshold": 0.6},
+                 "onset_threshold": 8.0, "presence_threshold": 0.7},
     "baseline": {"enabled": True, "features": TASK3_MFCC.to_dict(), "n_components": 16,
                  "window": 1.0, "threshold": 0.0, "min_length": 0.1, "min_gap": 0.1,
                  "max_frames": 20000},
