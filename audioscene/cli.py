@@ -235,50 +235,51 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from .audio import AudioError
+    import time
+
+    from .detect.batch import plan_jobs, run_local, run_ray
     from .models import load_model
 
     try:
-        model = load_model(args.model)
-    except (OSError, ValueError) as exc:
+        load_model(args.model)  # fail early, with one line, on a bad model folder
+    except (OSError, ValueError, KeyError) as exc:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1
-    inputs = _expand_inputs(args.inputs)
-    out = Path(args.output) if args.output else None
-    ext = {"dcase": ".txt", "csv": ".csv", "json": ".json", "audacity": ".labels.txt"}
-    single_file = out is not None and len(inputs) == 1 and out.suffix != ""
+    if args.scores and not args.output:
+        print("audioscene: error: --scores needs -o", file=sys.stderr)
+        return 2
+    jobs, missing = plan_jobs(args.inputs, output=args.output, fmt=args.format,
+                              scores=args.scores, skip_existing=args.skip_existing)
     fails = _Failures()
-    total = 0
-    for src, folder in _progress(inputs, "detect"):
-        name = "stdin" if src == "-" else Path(src).name
+    for m in missing:
+        fails.add(m, "no such file, or no audio files in it")
+    total = len(jobs) + len(missing)
+    t0 = time.perf_counter()
+    kw = {"fmt": args.format, "block_length": args.block_length, "decoder": args.decoder}
+    if args.backend == "ray":
         try:
-            dest = None
-            if out is not None:
-                if single_file:
-                    dest = out
-                else:
-                    rel = Path(src).relative_to(folder) if folder else Path(name)
-                    dest = out / rel.parent / (Path(name).stem + ext[args.format])
-                if args.skip_existing and dest.exists():
-                    continue
-            if src == "-":
-                from .audio import load
-
-                y, _ = load("-", sr=model.fconfig.sr)
-                events = model.predict(y, filename=name)
-            else:
-                events = model.predict(src)
-            total += len(events)
-            if dest is None:
-                sys.stdout.write(events.to_text(format=args.format))
-            else:
-                events.write(dest, format=args.format)
-        except (AudioError, ValueError, OSError) as exc:
-            fails.add(src, exc)
-    if out is not None:
-        print(f"detect: {total} events from {len(inputs) - len(fails.failed)} file(s) "
-              f"written to {out}", file=sys.stderr)
-    return fails.code(len(inputs))
+            results = list(run_ray(args.model, jobs, **kw))
+        except (RuntimeError, ValueError) as exc:
+            print(f"audioscene: error: {exc}", file=sys.stderr)
+            return 1
+    else:
+        results = run_local(args.model, jobs, n_jobs=args.jobs,
+                            progress=sys.stderr.isatty(), **kw)
+    n_files = n_events = 0
+    seconds = 0.0
+    for r in results:
+        if r.error:
+            fails.add(r.source, r.error)
+            continue
+        n_files += 1
+        n_events += r.n_events
+        seconds += r.seconds_audio
+    wall = time.perf_counter() - t0
+    speed = f", {seconds / wall:.0f}x real time" if wall > 0 and seconds else ""
+    print(f"detect: {n_files} file(s), {n_events} events, {seconds:.0f} s of audio in "
+          f"{wall:.1f} s{speed}" + (f"; outputs in {args.output}" if args.output else ""),
+          file=sys.stderr)
+    return fails.code(total)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -369,14 +370,28 @@ def build_parser() -> argparse.ArgumentParser:
         r.set_defaults(func=_cmd_recipe)
 
     d = sub.add_parser("detect", help="detect sound events with a trained model",
-                       description="Detect events in audio files (folders are searched "
-                                   "recursively; - reads a WAV/FLAC stream from stdin). "
-                                   "Prints events, or writes one list per input under -o.")
+                       description="Stream audio through a detector and write the events. "
+                                   "INPUTs are files, folders (searched recursively), globs, "
+                                   "or - for a WAV/FLAC stream on stdin (events are printed "
+                                   "as they become final). Without -o events go to stdout.")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
     d.add_argument("--model", required=True, help="model folder")
-    d.add_argument("-o", "--output", help="output file (one input) or folder")
+    d.add_argument("-o", "--output", help="output file (one input) or folder (one output "
+                   "per input)")
     d.add_argument("--format", choices=["dcase", "csv", "json", "audacity"], default="dcase")
-    d.add_argument("--skip-existing", action="store_true", help="keep outputs already there")
+    d.add_argument("--scores", action="store_true", help="also write <name>.scores.tsv: "
+                   "onset, offset and one column per class (segment P(present))")
+    d.add_argument("--jobs", type=int, default=1, help="files processed in parallel")
+    d.add_argument("--skip-existing", action="store_true", help="skip inputs whose output "
+                   "exists (resume a batch)")
+    d.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="ray: a Ray Data pipeline (pip install 'audioscene[ray]'; "
+                   "RAY_ADDRESS selects a cluster)")
+    d.add_argument("--decoder", choices=["votes", "hysteresis"], default="votes",
+                   help="CaR-forest vote decoding, or hysteresis on segment scores")
+    d.add_argument("--block-length", type=int, default=None, dest="block_length",
+                   help="samples per block at the model's rate (default: 262144 for files, "
+                   "16384 for stdin)")
     d.set_defaults(func=_cmd_detect)
     return p
 

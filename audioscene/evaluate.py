@@ -434,7 +434,8 @@ def read_event_lists(path: str | os.PathLike) -> EventList:
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or folder")
     files = [p] if p.is_file() else sorted(
-        q for q in p.iterdir() if q.suffix.lower() in (".txt", ".csv", ".json", ".ann", ".tsv"))
+        q for q in p.iterdir() if q.suffix.lower() in (".txt", ".csv", ".json", ".ann", ".tsv")
+        and not q.name.endswith(".scores.tsv"))  # frame-score tables are not event lists
     out = EventList()
     for q in files:
         fmt = "dcase" if q.suffix.lower() in (".ann", ".tsv") else None

@@ -7,7 +7,11 @@ Run with ``make bench``. Rows:
 * ``FeatureStream`` fed 65536-sample blocks against ``extract`` (target >= 0.9x);
 * ``CaRForest.fit`` against scikit-learn's ``RandomForestClassifier.fit`` with the same
   trees, depth, leaf size and samples per tree (target: at most 2x the time), and
-  ``CaRForest.predict_proba`` against sklearn's (target: at least 2x faster).
+  ``CaRForest.predict_proba`` against sklearn's (target: at least 2x faster);
+* streaming detection of 10 minutes from a file against a bare FFT pass over the
+  model's frames (target: at least 1/3 of numpy's rfft throughput) and against offline
+  prediction (target >= 0.9x), and the peak RSS of streaming a 2-hour file against a
+  2-minute one (target: under 50 MB more).
 
 The audio is 10 minutes: the DCASE 2016 task 2 development mixtures when the shared
 data is present (``AUDIOSCENE_DATA`` or ``../shared/data``), else procedural audio.
@@ -22,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import librosa
 import numpy as np
@@ -134,16 +139,145 @@ def bench_carforest(repeats: int) -> bool:
     ])
 
 
+def _bench_model(root: Path) -> tuple[Any, str]:
+    """A task 2 CaR-forest detector with the recipe's architecture (11 classes x 20 trees,
+    depth 14), trained on 30 synthesised mixtures (seed 0)."""
+    from audioscene.datasets import read_task2
+    from audioscene.datasets.synth import load_sources, random_scene
+    from audioscene.models import EventDetector
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    src = load_sources(read_task2(root, "train").root, sr=sr)
+    bgs = [load(p, sr=sr)[0] for p in sorted((root / "backgrounds").glob("*.wav"))[:24]]
+    scenes = [random_scene(src, bgs, sr=sr, duration=60.0, events_per_minute=25,
+                           ebr_db=(-9.0, 9.0), max_polyphony=2, rng=rng) for _ in range(30)]
+    det = EventDetector(random_state=0).fit([s.audio for s in scenes],
+                                            [s.events for s in scenes])
+    return det, "task 2 CaR-forest (11 classes x 20 trees, depth 14)"
+
+
+_CHILD = """
+import sys
+from audioscene.audio import blocks
+from audioscene.detect import StreamingDetector
+from audioscene.models import EventDetector
+sd = StreamingDetector(EventDetector.load(sys.argv[1]), filename="x")
+n = 0
+for b in blocks(sys.argv[2], block_length=1 << 18, sr=sd.sr):
+    n += len(sd.process(b.samples))
+n += len(sd.flush())
+# peak resident set of this program (VmHWM; ru_maxrss would also count the parent's
+# pages copied before exec)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(int(hwm) * 1024, n)
+"""
+
+
+def _peak_rss(model_dir: Path, audio: Path) -> float:
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(model_dir), str(audio)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    return float(out[0])
+
+
+def bench_streaming(repeats: int, model_dir: str | None) -> bool:
+    """Streaming detection rows: throughput against a bare FFT pass and against offline
+    prediction of the same 10 minutes, and peak RSS for a 2-minute and a 2-hour file."""
+    import tempfile
+
+    import scipy.fft
+    import soundfile as sf
+
+    from audioscene.audio import blocks
+    from audioscene.detect import StreamingDetector
+    from audioscene.models import EventDetector
+
+    root = Path(os.environ.get("AUDIOSCENE_DATA", Path(__file__).resolve().parents[2]
+                               / "shared" / "data"))
+    if not (root / "dcase2016_task2").is_dir():
+        print("\nstreaming: skipped (needs the task 2 data for a realistic model)")
+        return True
+    tmp = Path(tempfile.mkdtemp(prefix="audioscene-bench-"))
+    if model_dir:
+        det, what = EventDetector.load(model_dir), f"model {model_dir}"
+    else:
+        det, what = _bench_model(root)
+        det.save(tmp / "model")
+        model_dir = str(tmp / "model")
+    sr = det.fconfig.sr
+    y44, _ = ten_minutes()
+    wav = tmp / "ten_minutes.wav"
+    sf.write(wav, y44, SR, subtype="PCM_16")
+    y, _ = load(wav, sr=sr)
+    fc = det.fconfig
+    frames = np.lib.stride_tricks.sliding_window_view(y, fc.n_fft)[:: fc.hop_length]
+    win = np.hanning(fc.n_fft).astype(np.float32)
+    block = 1 << 18
+
+    def stream() -> int:
+        sd = StreamingDetector(det, filename="x")
+        n = sum(len(sd.process(b.samples)) for b in blocks(wav, block_length=block, sr=sr))
+        return n + len(sd.flush())
+
+    def offline() -> int:
+        return len(det.predict(wav))
+
+    fns = {"numpy_fft": lambda: np.fft.rfft(frames * win, axis=1),
+           "scipy_fft": lambda: scipy.fft.rfft(frames * win, axis=1),
+           "stream": stream, "offline": offline}
+    assert stream() == offline()
+    times = interleaved_times(fns, max(3, repeats // 2))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\nstreaming detection: {what}; 10 min of audio from a 44.1 kHz file, blocks of "
+          f"{block} samples at {sr} Hz; FFT floor: rfft of the model's {len(frames)} "
+          f"frames ({fc.n_fft} samples, hop {fc.hop_length}) already in memory")
+    ok = _rows([
+        ("numpy.fft.rfft of the frames (floor)", med["numpy_fft"], None, None, ""),
+        ("scipy.fft.rfft of the frames (floor)", med["scipy_fft"], None, None, ""),
+        ("stream: file -> events, throughput vs numpy rfft", med["stream"],
+         median_ratio(times["stream"], times["numpy_fft"]) ** -1, 1 / 3, ">="),
+        ("stream: throughput vs scipy rfft (reported)", med["stream"],
+         median_ratio(times["stream"], times["scipy_fft"]) ** -1, None, ""),
+        ("offline predict of the same file (reference)", med["offline"], None, None, ""),
+        ("stream throughput vs offline", med["stream"],
+         median_ratio(times["offline"], times["stream"]), 0.9, ">="),
+    ])
+    # memory: 2 minutes against 2 hours of the same audio, each in a fresh process
+    short = tmp / "two_minutes.wav"
+    sf.write(short, y[: 120 * sr], sr, subtype="PCM_16")
+    long = tmp / "two_hours.wav"
+    with sf.SoundFile(long, "w", sr, 1, subtype="PCM_16") as f:
+        for _ in range(12):  # 12 x 10 min
+            f.write(y)
+    rss_short = _peak_rss(Path(model_dir), short)
+    rss_long = _peak_rss(Path(model_dir), long)
+    growth = (rss_long - rss_short) / 1e6
+    print(f"{'peak RSS streaming 2 min':58s} {rss_short / 1e6:8.1f} MB")
+    print(f"{'peak RSS streaming 2 h':58s} {rss_long / 1e6:8.1f} MB")
+    print(f"{'growth 2 h - 2 min (target < 50 MB)':58s} {growth:8.1f} MB")
+    ok &= growth < 50
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=9)
-    ap.add_argument("--only", choices=["features", "carforest"], default=None)
+    ap.add_argument("--only", choices=["features", "carforest", "streaming"], default=None)
+    ap.add_argument("--model", help="streaming rows: use this model folder instead of "
+                    "training one")
     args = ap.parse_args(argv)
     ok = True
     if args.only in (None, "features"):
         ok &= bench_features(args.repeats)
     if args.only in (None, "carforest"):
         ok &= bench_carforest(args.repeats)
+    if args.only in (None, "streaming"):
+        ok &= bench_streaming(args.repeats, args.model)
     print("\nall targets met" if ok else "\nTARGET MISSED")
     return 0 if ok else 1
 

@@ -107,7 +107,7 @@ def test_synth_with_real_sounds(tmp_path: Path, shared_data: Path) -> None:
 def test_demo_runs(tmp_path: Path) -> None:
     from audioscene.demo import run as demo
 
-    figures = demo(tmp_path / "demo")
-    assert figures["segment_f1_self"] == 1.0
-    assert 0.2 < figures["event_f1_perturbed"] < 0.95
-    assert figures["stream_max_abs_diff"] < 1e-3
+    figures = demo(tmp_path / "demo", minutes=1.0)
+    assert figures["event_onset_f1"] > 0.5  # a detector trained in seconds, far above chance
+    assert (tmp_path / "demo" / "event_roll.png").stat().st_size > 10000
+    assert (tmp_path / "demo" / "model" / "detector.json").exists()

@@ -17,7 +17,8 @@ _SQRT2PI = math.sqrt(2.0 * math.pi)
 
 
 @numba.njit(cache=True, nogil=True)
-def _accumulate(leaves, values, centres, step, n_grid, sigma0, p_min, onset, offset):
+def _accumulate(leaves, values, centres, step, g0, g_end, sigma0, p_min, onset, offset):
+    # curves hold grid bins g0 .. g_end - 1 (absolute bin g is time g * step)
     n_seg, n_trees = leaves.shape
     for i in range(n_seg):
         c = centres[i]
@@ -37,20 +38,29 @@ def _accumulate(leaves, values, centres, step, n_grid, sigma0, p_min, onset, off
                     sd = math.sqrt(values[leaf, 5] ** 2 + sigma0 * sigma0)
                     curve = offset
                 lo = max(0, int(math.floor((mu - 3.0 * sd) / step)))
-                hi = min(n_grid - 1, int(math.ceil((mu + 3.0 * sd) / step)))
+                hi = min(g_end - 1, int(math.ceil((mu + 3.0 * sd) / step)))
+                if lo < g0:
+                    lo = g0  # only for a caller that bounded its reach wrongly
                 if hi < lo:
                     continue
-                # bin mass of the Gaussian (sampled density x bin width)
+                # bin mass of the Gaussian (sampled density x bin width), by the
+                # recurrence f(z + d) = f(z) q, q <- q exp(-d^2): two products a bin
                 scale = w * step / (sd * _SQRT2PI)
+                d = step / sd
+                z = (lo * step - mu) / sd
+                f = scale * math.exp(-0.5 * z * z)
+                q = math.exp(-z * d - 0.5 * d * d)
+                decay = math.exp(-d * d)
                 for g in range(lo, hi + 1):
-                    z = (g * step - mu) / sd
-                    curve[g] += scale * math.exp(-0.5 * z * z)
+                    curve[g - g0] += f
+                    f *= q
+                    q *= decay
 
 
 def accumulate_votes(leaves: np.ndarray, values: np.ndarray, centres: np.ndarray, *,
                      step: float, n_grid: int, sigma0: float = 0.02, p_min: float = 0.5,
-                     onset: np.ndarray | None = None, offset: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     onset: np.ndarray | None = None, offset: np.ndarray | None = None,
+                     first_bin: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Onset and offset vote curves from the leaves that segments reached.
 
     Every segment, in every tree, whose leaf has ``P(positive) >= p_min`` and at least
@@ -77,6 +87,9 @@ def accumulate_votes(leaves: np.ndarray, values: np.ndarray, centres: np.ndarray
         Leaves with a lower P(positive) do not vote.
     onset, offset : np.ndarray or None
         Curves to add to (for streaming); new zero curves when None.
+    first_bin : int
+        Absolute grid bin of ``onset[0]`` (streams keep a window of the grid): the curves
+        cover bins ``first_bin .. n_grid - 1``.
 
     Returns
     -------
@@ -98,24 +111,27 @@ def accumulate_votes(leaves: np.ndarray, values: np.ndarray, centres: np.ndarray
         raise ValueError("leaves must be (n_segments, n_trees) with one centre per segment")
     if step <= 0 or sigma0 <= 0:
         raise ValueError("step and sigma0 must be positive")
-    on = np.zeros(n_grid) if onset is None else onset
-    off = np.zeros(n_grid) if offset is None else offset
-    _accumulate(leaves, values, centres, float(step), int(n_grid), float(sigma0),
-                float(p_min), on, off)
+    size = int(n_grid) - int(first_bin)
+    on = np.zeros(size) if onset is None else onset
+    off = np.zeros(size) if offset is None else offset
+    if len(on) != size or len(off) != size:
+        raise ValueError(f"curves must have n_grid - first_bin = {size} bins")
+    _accumulate(leaves, values, centres, float(step), int(first_bin), int(n_grid),
+                float(sigma0), float(p_min), on, off)
     return on, off
 
 
 @numba.njit(cache=True, nogil=True)
 def _peak_mass(curve, half):
+    # direct sums (not a running sum): each value depends only on its own window, so a
+    # stream that sees the curve in pieces computes the same numbers
     n = len(curve)
-    cs = np.zeros(n + 1)
-    for i in range(n):
-        cs[i + 1] = cs[i] + curve[i]
     out = np.empty(n)
     for i in range(n):
-        lo = max(0, i - half)
-        hi = min(n, i + half + 1)
-        out[i] = cs[hi] - cs[lo]
+        acc = 0.0
+        for j in range(max(0, i - half), min(n, i + half + 1)):
+            acc += curve[j]
+        out[i] = acc
     return out
 
 
@@ -170,9 +186,10 @@ def pick_peaks(curve: np.ndarray, *, min_distance: int, threshold: float,
 
 
 @numba.njit(cache=True, nogil=True)
-def _pair(onsets, offset_curve, presence, min_bins, max_bins, presence_threshold,
-          start_after):
-    n = len(offset_curve)
+def _pair(onsets, nexts, offset_curve, presence, min_bins, max_bins, presence_threshold,
+          start_after, n):
+    # onsets/nexts/results are relative to the curves' first bin; n: bins in the whole
+    # grid from that bin (the recording's end), or a bound beyond every reach
     out_on = np.empty(len(onsets), np.int64)
     out_off = np.empty(len(onsets), np.int64)
     out_conf = np.empty(len(onsets))
@@ -184,9 +201,9 @@ def _pair(onsets, offset_curve, presence, min_bins, max_bins, presence_threshold
             continue  # a class's own events never overlap
         lo = on + min_bins
         hi = min(n - 1, on + max_bins)
-        if a + 1 < len(onsets):
+        if nexts[a] >= 0:
             # an offset belongs before the next onset of the same class (plus a bin)
-            hi = min(hi, onsets[a + 1] + 1)
+            hi = min(hi, nexts[a] + 1)
         if hi < lo:
             lo = min(lo, n - 1)
             hi = lo
@@ -211,7 +228,8 @@ def _pair(onsets, offset_curve, presence, min_bins, max_bins, presence_threshold
 
 def pair_events(onsets: np.ndarray, offset_curve: np.ndarray, presence: np.ndarray, *,
                 min_bins: int, max_bins: int, presence_threshold: float = 0.5,
-                start_after: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                start_after: int = 0, next_onsets: np.ndarray | None = None,
+                n_bins: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pair each onset peak with the best offset that follows it.
 
     Onsets are taken in time order. For each, the offset is the maximum of
@@ -219,6 +237,9 @@ def pair_events(onsets: np.ndarray, offset_curve: np.ndarray, presence: np.ndarr
     next onset); the event is kept when the mean ``presence`` over it reaches
     ``presence_threshold`` (that mean is its confidence). An onset inside the previous
     kept event is skipped, so events of one class never overlap.
+
+    ``next_onsets`` (default: the following element of ``onsets``, -1 for none) and
+    ``n_bins`` (default: the curves' length) let a stream pair one onset at a time.
 
     Returns
     -------
@@ -231,11 +252,18 @@ def pair_events(onsets: np.ndarray, offset_curve: np.ndarray, presence: np.ndarr
     [40]
     """
     o = np.ascontiguousarray(np.sort(onsets), dtype=np.int64)
+    if next_onsets is None:
+        nx = np.r_[o[1:], -1].astype(np.int64)
+    else:
+        nx = np.ascontiguousarray(next_onsets, dtype=np.int64)
+        if nx.shape != o.shape:
+            raise ValueError("next_onsets must match onsets")
     c = np.ascontiguousarray(offset_curve, dtype=np.float64)
     p = np.ascontiguousarray(presence, dtype=np.float64)
     if c.shape != p.shape:
         raise ValueError("offset_curve and presence must have the same shape")
     if min_bins < 1 or max_bins < min_bins:
         raise ValueError("need 1 <= min_bins <= max_bins")
-    return _pair(o, c, p, int(min_bins), int(max_bins), float(presence_threshold),
-                 int(start_after))
+    n = len(c) if n_bins is None else int(n_bins)
+    return _pair(o, nx, c, p, int(min_bins), int(max_bins), float(presence_threshold),
+                 int(start_after), n)

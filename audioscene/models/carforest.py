@@ -244,9 +244,7 @@ def _descend(X, lo, hi, root, depth, feat, thr, left, cur):
             cur[j] = root + left[node] + np.int32(X[lo + j, feat[node]] >= thr[node])
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _apply(X, roots, depths, feat, thr, left):
-    """Leaf (global node index) of every sample in every tree: (n_samples, n_trees)."""
+def _apply_impl(X, roots, depths, feat, thr, left):  # compiled twice below
     n = X.shape[0]
     n_trees = len(roots)
     out = np.empty((n, n_trees), np.int64)
@@ -259,6 +257,14 @@ def _apply(X, roots, depths, feat, thr, left):
             for j in range(hi - lo):
                 out[lo + j, t] = cur[j]
     return out
+
+
+#: Leaf (global node index) of every sample in every tree: (n_samples, n_trees). The
+#: threaded version pays off on large inputs; streams hand over small blocks, where
+#: waking threads costs more than it saves (and competes with BLAS threads).
+_apply = numba.njit(cache=True, nogil=True, parallel=True)(_apply_impl)
+_apply_serial = numba.njit(cache=True, nogil=True)(_apply_impl)
+_PARALLEL_MIN = 4096  # samples
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
@@ -467,7 +473,13 @@ class CaRForest(ClassifierMixin, BaseEstimator):
         """Leaf reached by every sample in every tree, ``(n_samples, n_estimators)``; index
         rows of ``leaf_values(...)``/``trees_["values"]``."""
         X = self._check_X(X)  # rejects NaN/Inf, which the descent relies on
-        return _apply(X, self.trees_["roots"], *self.packed_)
+        return self._leaves(X)
+
+    def _leaves(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`apply` without input validation, for callers that built ``X`` themselves
+        (float32, C-contiguous, finite, ``n_features_in_`` columns)."""
+        kernel = _apply if len(X) >= _PARALLEL_MIN else _apply_serial
+        return kernel(X, self.trees_["roots"], *self.packed_)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n_samples, 2)``: mean over trees of the leaves'

@@ -15,7 +15,7 @@ from scipy.ndimage import gaussian_filter1d
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..detect.votes import accumulate_votes, pair_events, peak_mass, pick_peaks
+from ..detect.votes import accumulate_votes
 from ..events import Event, EventList
 from ..features import FeatureConfig, extract, extract_file
 from ..io_utils import atomic_save_npz, atomic_write_text
@@ -269,7 +269,7 @@ class EventDetector(BaseEstimator):
         for j, forest in enumerate(self.forests_):
             if not len(X):
                 continue
-            leaves = forest.apply(X)
+            leaves = forest._leaves(X)  # X comes from segment_features: float32, finite
             values = forest.trees_["values"]
             presence[:, j] = values[leaves, 0].mean(axis=1)
             on, off = accumulate_votes(leaves, values, centres, step=step, n_grid=n_grid,
@@ -290,28 +290,43 @@ class EventDetector(BaseEstimator):
         --------
         >>> det.decode(det.curves("mix.wav"), filename="mix.wav")  # doctest: +SKIP
         """
+        from ..detect.streaming import VotePairer
+
         step = self.grid_step
+        n_grid = len(curves.grid)
         out: list[Event] = []
-        half = max(1, int(round(self.peak_window / step)))
-        gap = max(1, int(round(self.min_gap / step)))
         for j, lab in enumerate(curves.classes):
             if not len(curves.centres):
                 continue
             pres = np.interp(curves.grid, curves.centres, curves.presence[:, j])
-            on = curves.onset[:, j]
-            peaks = pick_peaks(on, min_distance=gap, threshold=self.onset_threshold,
-                               score=peak_mass(on, half))
             lo, hi = self.durations_[j]
-            ob, fb, conf = pair_events(peaks, curves.offset[:, j], pres,
-                                       min_bins=max(1, int(lo / step)),
-                                       max_bins=max(1, int(np.ceil(hi / step))),
-                                       presence_threshold=self.presence_threshold)
-            for a, b, c in zip(ob, fb, conf):
+            # the streaming pairer fed the whole curves: offline and streaming decoding
+            # are one implementation
+            vp = VotePairer(min_bins=max(1, int(lo / step)),
+                            max_bins=max(1, int(np.ceil(hi / step))),
+                            gap=max(1, int(round(self.min_gap / step))),
+                            half=max(1, int(round(self.peak_window / step))),
+                            onset_threshold=self.onset_threshold,
+                            presence_threshold=self.presence_threshold)
+            found = vp.push(0, curves.onset[:, j], curves.offset[:, j], pres) + \
+                vp.finish(n_grid)
+            for a, b, c in found:
                 t0 = float(a * step)
                 t1 = float(min(b * step, curves.duration))
                 if t1 > t0:
                     out.append(Event(t0, t1, lab, float(c), filename))
         return EventList(out)
+
+    def stream(self, *, filename: str | None = None, decoder: str = "votes"):  # noqa: ANN201
+        """A :class:`~audioscene.detect.StreamingDetector` for this model.
+
+        Examples
+        --------
+        >>> sd = det.stream(filename="live")  # doctest: +SKIP
+        """
+        from ..detect.streaming import StreamingDetector
+
+        return StreamingDetector(self, filename=filename, decoder=decoder)
 
     def predict(self, recording: Recording, *, filename: str | None = None) -> EventList:
         """Detect the events of one recording.

@@ -12,8 +12,9 @@ around it at several time scales, per frequency band:
   absolute level.
 
 Every output depends only on a bounded window of frames (``lookbehind`` / ``lookahead``
-frames), with edges padded by repeating the first and last frame, so a stream can
-compute the same features as a whole file.
+frames), with edges padded by repeating the first and last frame, and window sums are
+exact integer sums, so :class:`SegmentStream` computes bit-identical features from
+blocks of any size.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numba
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..events import EventList
 
-__all__ = ["SegmentConfig", "segment_features", "segment_targets"]
+__all__ = ["SegmentConfig", "SegmentStream", "segment_features", "segment_targets", "QUANT"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class SegmentConfig:
         mid = self.scales[len(self.scales) // 2]
         return max(self.lookahead, mid // 2 + max(self.background_frames - 1, 0))
 
+    @property
+    def latency(self) -> int:
+        """Frames a stream must see after a centre before its segment is complete."""
+        return self.lookahead
+
     def n_features(self, n_bands: int) -> int:
         """Segment features for ``n_bands`` frame features."""
         per_band = len(self.scales) + 1 + len(self.diff_scales) + (1 if self.background_frames
@@ -94,15 +100,107 @@ class SegmentConfig:
         return d
 
 
-def _window_sum(cs: np.ndarray, pad: int, n: int, lo: int, hi: int) -> np.ndarray:
-    """Sum over frames [i+lo, i+hi] for every i in 0..n-1 from a cumulative sum of the
-    padded frames (``cs[k]`` = sum of padded frames before k)."""
-    idx = np.arange(n) + pad
-    return cs[idx + hi + 1] - cs[idx + lo]
+#: Frame features are quantised to 1/QUANT dB before windowing: integer window sums are
+#: exact, so a window gives the same value wherever a block boundary falls.
+QUANT = 65536
+
+
+def _quantise(frames: np.ndarray) -> np.ndarray:
+    return np.round(np.asarray(frames, dtype=np.float64) * QUANT).astype(np.int64)
+
+
+@numba.njit(cache=True, nogil=True)
+def _rows_kernel(Q, first, n, hop, scales, std_w, diff_scales, nb, mid_w, quant):
+    R, B = Q.shape
+    cs = np.zeros((R + 1, B), np.int64)
+    for r in range(R):
+        for b in range(B):
+            cs[r + 1, b] = cs[r, b] + Q[r, b]
+    n_stats = len(scales) + 1 + len(diff_scales) + (1 if nb > 0 else 0)
+    out = np.empty((n, B * n_stats), np.float32)
+    hm = mid_w // 2
+    # middle-scale means from nb - 1 rows before the first centre to the last centre
+    lo = first - (nb - 1) if nb > 0 else first
+    last = first + hop * (n - 1)
+    L = last - lo + 1
+    mins = np.empty((L, B)) if nb > 0 else np.empty((0, B))
+    if nb > 0:
+        mids = np.empty(L)
+        dq = np.empty(L, np.int64)  # monotonic queue of indices into mids
+        for b in range(B):
+            for k in range(L):
+                r = lo + k
+                mids[k] = (cs[r + hm + 1, b] - cs[r - hm, b]) / (mid_w * quant)
+            head = 0
+            tail = 0
+            for k in range(L):
+                while tail > head and mids[dq[tail - 1]] >= mids[k]:
+                    tail -= 1
+                dq[tail] = k
+                tail += 1
+                if dq[head] <= k - nb:
+                    head += 1
+                mins[k, b] = mids[dq[head]]
+    for i in range(n):
+        c = first + hop * i
+        for b in range(B):
+            j = b * n_stats
+            mid_mean = 0.0
+            for s in range(len(scales)):
+                h = scales[s] // 2
+                m = (cs[c + h + 1, b] - cs[c - h, b]) / (scales[s] * quant)
+                out[i, j] = m
+                if scales[s] == mid_w:
+                    mid_mean = m
+                j += 1
+            h = std_w // 2
+            s1 = 0
+            s2 = 0.0
+            for r in range(c - h, c + h + 1):
+                s1 += Q[r, b]
+                s2 += float(Q[r, b]) * float(Q[r, b])
+            mu = s1 / std_w
+            out[i, j] = np.sqrt(max(s2 / std_w - mu * mu, 0.0)) / quant
+            j += 1
+            for s in range(len(diff_scales)):
+                h = diff_scales[s] // 2
+                if h == 0:
+                    out[i, j] = 0.0
+                else:
+                    right = cs[c + h + 1, b] - cs[c + 1, b]
+                    left = cs[c, b] - cs[c - h, b]
+                    out[i, j] = (right - left) / (h * quant)
+                j += 1
+            if nb > 0:
+                out[i, j] = mid_mean - mins[c - lo, b]
+    return out
+
+
+def _rows(Q: np.ndarray, first: int, n: int, cfg: SegmentConfig) -> np.ndarray:
+    """Segment features of the centres at rows ``first, first + hop, ...`` (``n`` of them)
+    of the quantised, edge-padded frame buffer ``Q``, which must hold ``cfg.lookbehind``
+    rows before the first centre and ``cfg.lookahead`` rows after the last. All window
+    sums are integer sums (exact); the background minimum uses a monotonic queue."""
+    B = Q.shape[1]
+    if n == 0:
+        return np.zeros((0, cfg.n_features(B)), np.float32)
+    return _rows_kernel(np.ascontiguousarray(Q, dtype=np.int64), int(first), int(n),
+                        int(cfg.hop), np.asarray(cfg.scales, np.int64), int(cfg.std_frames),
+                        np.asarray(cfg.diff_scales, np.int64), int(cfg.background_frames),
+                        int(cfg.scales[len(cfg.scales) // 2]), float(QUANT))
+
+
+def _n_centres(T: int, hop: int) -> int:
+    return (T + hop - 1) // hop
 
 
 def segment_features(frames: np.ndarray, config: SegmentConfig | None = None) -> np.ndarray:
     """Segment features of a (frames x bands) matrix.
+
+    The matrix is padded by repeating its first frame ``lookbehind`` times and its last
+    frame ``lookahead`` times; every window statistic is then exact (integer sums of
+    the features quantised to 1/65536 dB), so :class:`SegmentStream` fed the same frames
+    in blocks of any size gives bit-identical rows.
 
     Parameters
     ----------
@@ -124,42 +222,90 @@ def segment_features(frames: np.ndarray, config: SegmentConfig | None = None) ->
     (100, 280)
     """
     cfg = config or SegmentConfig()
-    F = np.asarray(frames, dtype=np.float64)
+    F = np.asarray(frames)
     if F.ndim != 2:
         raise ValueError(f"frames must be (T, bands), got shape {F.shape}")
     T, B = F.shape
     if T == 0:
         return np.zeros((0, cfg.n_features(B)), np.float32)
-    pad = cfg.lookahead
-    P = np.concatenate([np.repeat(F[:1], pad, 0), F, np.repeat(F[-1:], pad, 0)])
-    cs = np.concatenate([np.zeros((1, B)), np.cumsum(P, axis=0)])
-    cs2 = np.concatenate([np.zeros((1, B)), np.cumsum(P * P, axis=0)])
-    parts = []
-    means = {}
-    for w in cfg.scales:
-        h = w // 2
-        means[w] = _window_sum(cs, pad, T, -h, h) / w
-        parts.append(means[w])
-    h = cfg.std_frames // 2
-    m = _window_sum(cs, pad, T, -h, h) / cfg.std_frames
-    m2 = _window_sum(cs2, pad, T, -h, h) / cfg.std_frames
-    parts.append(np.sqrt(np.maximum(m2 - m * m, 0.0)))
-    for w in cfg.diff_scales:
-        h = w // 2
-        if h == 0:
-            parts.append(np.zeros((T, B)))
-            continue
-        right = _window_sum(cs, pad, T, 1, h) / h
-        left = _window_sum(cs, pad, T, -h, -1) / h
-        parts.append(right - left)
-    if cfg.background_frames:
-        mid = means[cfg.scales[len(cfg.scales) // 2]]
-        nb = cfg.background_frames
-        padded = np.concatenate([np.repeat(mid[:1], nb - 1, 0), mid])
-        bg = sliding_window_view(padded, nb, axis=0).min(axis=-1)
-        parts.append(mid - bg)
-    X = np.stack(parts, axis=2).reshape(T, -1)  # per band: all statistics together
-    return np.ascontiguousarray(X[:: cfg.hop], dtype=np.float32)
+    Q = _quantise(F)
+    Q = np.concatenate([np.repeat(Q[:1], cfg.lookbehind, 0), Q,
+                        np.repeat(Q[-1:], cfg.lookahead, 0)])
+    return _rows(Q, cfg.lookbehind, _n_centres(T, cfg.hop), cfg)
+
+
+class SegmentStream:
+    """Segment features of frames arriving in blocks; equal to :func:`segment_features`.
+
+    ``process(frames)`` returns the rows whose look-ahead is complete; ``flush()``
+    returns the rest (the end is padded as in the offline function); ``reset()`` starts
+    again. Memory: ``lookbehind + lookahead`` frames.
+
+    Examples
+    --------
+    >>> F = np.random.default_rng(0).normal(size=(300, 8))
+    >>> ss = SegmentStream()
+    >>> parts = [ss.process(F[i:i + 37]) for i in range(0, 300, 37)] + [ss.flush()]
+    >>> np.array_equal(np.concatenate(parts), segment_features(F))
+    True
+    """
+
+    def __init__(self, config: SegmentConfig | None = None) -> None:
+        self.config = config or SegmentConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream."""
+        self._Q: np.ndarray | None = None  # quantised, front-padded frames kept
+        self._q0 = 0  # absolute padded-row index of _Q[0]
+        self._frames = 0  # real frames received
+        self._next = 0  # index of the next centre to emit (in centres)
+
+    @property
+    def rows_emitted(self) -> int:
+        """Segments returned since the last reset."""
+        return self._next
+
+    def _emit(self, upto_frame: int) -> np.ndarray:
+        """Rows of centres on frames < ``upto_frame`` not yet emitted."""
+        cfg = self.config
+        assert self._Q is not None
+        n = max(0, _n_centres(upto_frame, cfg.hop) - self._next)
+        first_frame = self._next * cfg.hop
+        first_row = first_frame + cfg.lookbehind - self._q0
+        X = _rows(self._Q, first_row, n, cfg)
+        self._next += n
+        # keep what the next centre's windows reach back to
+        keep_from = self._next * cfg.hop  # padded row of next centre minus lookbehind
+        drop = keep_from - self._q0
+        if drop > 0:
+            self._Q = self._Q[drop:]
+            self._q0 = keep_from
+        return X
+
+    def process(self, frames: np.ndarray) -> np.ndarray:
+        """Feed the next frames ``(k, B)``; return the segment rows now complete."""
+        cfg = self.config
+        F = np.asarray(frames)
+        if F.ndim != 2:
+            raise ValueError(f"frames must be (k, bands), got shape {F.shape}")
+        if len(F) == 0:
+            return np.zeros((0, cfg.n_features(F.shape[1])), np.float32)
+        Q = _quantise(F)
+        if self._Q is None:
+            self._Q = np.concatenate([np.repeat(Q[:1], cfg.lookbehind, 0), Q])
+        else:
+            self._Q = np.concatenate([self._Q, Q])
+        self._frames += len(F)
+        return self._emit(self._frames - cfg.lookahead)
+
+    def flush(self) -> np.ndarray:
+        """End of stream: pad with the last frame and return the remaining rows."""
+        cfg = self.config
+        if self._Q is None:
+            return np.zeros((0, 0), np.float32)
+        self._Q = np.concatenate([self._Q, np.repeat(self._Q[-1:], cfg.lookahead, 0)])
+        return self._emit(self._frames)
 
 
 def segment_targets(times: np.ndarray, events: EventList,
