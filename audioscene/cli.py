@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--decoder", choices=["votes", "hysteresis"], default="votes",
                    help="CaR-forest vote decoding, or hysteresis on segment scores")
     d.add_argument("--block-length", type=int, default=None, dest="block_length",
-                   help="samples per block at the model's rate (default: 262144 for files, "
+                   help="samples per block at the model's rate (default: 524288 for files, "
                    "16384 for stdin)")
     d.set_defaults(func=_cmd_detect)
     return p

@@ -164,7 +164,7 @@ from audioscene.detect import StreamingDetector
 from audioscene.models import EventDetector
 sd = StreamingDetector(EventDetector.load(sys.argv[1]), filename="x")
 n = 0
-for b in blocks(sys.argv[2], block_length=1 << 18, sr=sd.sr):
+for b in blocks(sys.argv[2], block_length=1 << 19, sr=sd.sr):
     n += len(sd.process(b.samples))
 n += len(sd.flush())
 # peak resident set of this program (VmHWM; ru_maxrss would also count the parent's
@@ -214,7 +214,7 @@ def bench_streaming(repeats: int, model_dir: str | None) -> bool:
     fc = det.fconfig
     frames = np.lib.stride_tricks.sliding_window_view(y, fc.n_fft)[:: fc.hop_length]
     win = np.hanning(fc.n_fft).astype(np.float32)
-    block = 1 << 18
+    block = 1 << 19
 
     def stream() -> int:
         sd = StreamingDetector(det, filename="x")

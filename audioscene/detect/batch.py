@@ -21,7 +21,7 @@ __all__ = ["Job", "JobResult", "plan_jobs", "run_job", "run_local", "run_ray",
 
 #: Samples per block (at the model's rate) when reading files: large blocks keep the
 #: per-block overhead small (see ``make bench``).
-FILE_BLOCK = 1 << 18
+FILE_BLOCK = 1 << 19
 #: Samples per block when reading standard input: events are printed sooner.
 STDIN_BLOCK = 1 << 14
 

@@ -103,39 +103,49 @@ class VoteCurves:
     def reset(self) -> None:
         """Start a new stream."""
         C = len(self.values)
-        self.r0 = 0  # absolute bin of raw row 0
-        self.raw_on = np.zeros((0, C))
-        self.raw_off = np.zeros((0, C))
+        self.r0 = 0  # absolute bin of raw column 0
+        self.raw_on = np.zeros((C, 0))  # one contiguous row per class
+        self.raw_off = np.zeros((C, 0))
         self.done = 0  # bins released so far
         self.pc = np.zeros(0)  # segment centres kept for presence interpolation
         self.pp = np.zeros((0, C))
         self.last_centre: float | None = None
 
     def _ensure(self, end_bin: int) -> None:
-        have = self.r0 + len(self.raw_on)
+        have = self.r0 + self.raw_on.shape[1]
         if end_bin > have:
-            extra = max(end_bin - have, 256)
-            pad = np.zeros((extra, self.raw_on.shape[1]))
-            self.raw_on = np.concatenate([self.raw_on, pad])
-            self.raw_off = np.concatenate([self.raw_off, pad])
+            extra = max(end_bin - have, 4096)
+            pad = np.zeros((self.raw_on.shape[0], extra))
+            self.raw_on = np.concatenate([self.raw_on, pad], axis=1)
+            self.raw_off = np.concatenate([self.raw_off, pad], axis=1)
 
-    def push(self, centres: np.ndarray, leaves: Sequence[np.ndarray], presence: np.ndarray
-             ) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    def prepare(self, centres: np.ndarray) -> None:
+        """Make room for the votes of segments up to the last of ``centres``; call before
+        :meth:`add` (which may then run for several classes at once, in threads)."""
+        if len(centres):
+            self._ensure(int(math.ceil((float(centres[-1]) + self.fwd) / self.step)) + 2)
+
+    def add(self, j: int, centres: np.ndarray, leaves: np.ndarray) -> None:
+        """Add class ``j``'s votes of these segments (after :meth:`prepare`)."""
+        if not len(centres):
+            return
+        g_end = self.r0 + self.raw_on.shape[1]
+        _accumulate(np.ascontiguousarray(leaves, dtype=np.int64), self.values[j],
+                    np.ascontiguousarray(centres, dtype=np.float64), float(self.step),
+                    int(self.r0), int(g_end), float(self.sigma0), float(self.p_min),
+                    self.raw_on[j], self.raw_off[j])
+
+    def push(self, centres: np.ndarray, leaves: Sequence[np.ndarray] | None,
+             presence: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """Add segments; return ``(first_bin, onset, offset, presence)`` for the bins that
-        are now final (arrays ``(k, C)``, possibly ``k == 0``)."""
+        are now final (arrays ``(k, C)``, possibly ``k == 0``). ``leaves=None`` means
+        their votes were already added with :meth:`add`."""
         centres = np.asarray(centres, dtype=np.float64)
         if len(centres):
-            end = int(math.ceil((centres[-1] + self.fwd) / self.step)) + 2
-            self._ensure(end)
-            g_end = self.r0 + len(self.raw_on)
-            for j, lv in enumerate(leaves):
-                on = np.ascontiguousarray(self.raw_on[:, j])
-                off = np.ascontiguousarray(self.raw_off[:, j])
-                _accumulate(np.ascontiguousarray(lv, dtype=np.int64), self.values[j], centres,
-                            float(self.step), int(self.r0), int(g_end), float(self.sigma0),
-                            float(self.p_min), on, off)
-                self.raw_on[:, j] = on
-                self.raw_off[:, j] = off
+            if leaves is not None:
+                self.prepare(centres)
+                for j, lv in enumerate(leaves):
+                    self.add(j, centres, lv)
             self.pc = np.concatenate([self.pc, centres])
             self.pp = np.concatenate([self.pp, np.asarray(presence, dtype=np.float64)])
             self.last_centre = float(centres[-1])
@@ -154,8 +164,8 @@ class VoteCurves:
         self._ensure(n_grid + self.radius + 1)
         # votes past the end of the recording are not part of its curves
         cut = max(0, n_grid - self.r0)
-        self.raw_on[cut:] = 0.0
-        self.raw_off[cut:] = 0.0
+        self.raw_on[:, cut:] = 0.0
+        self.raw_off[:, cut:] = 0.0
         return self._release(n_grid, n_grid)
 
     def _empty(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
@@ -173,12 +183,12 @@ class VoteCurves:
         lo, hi = a - r, final + r  # raw bins needed
         win_on = np.zeros((hi - lo, C))
         win_off = np.zeros((hi - lo, C))
-        s0, s1 = max(lo, self.r0, 0), min(hi, self.r0 + len(self.raw_on))
+        s0, s1 = max(lo, self.r0, 0), min(hi, self.r0 + self.raw_on.shape[1])
         if n_grid is not None:
             s1 = min(s1, n_grid)
         if s1 > s0:
-            win_on[s0 - lo : s1 - lo] = self.raw_on[s0 - self.r0 : s1 - self.r0]
-            win_off[s0 - lo : s1 - lo] = self.raw_off[s0 - self.r0 : s1 - self.r0]
+            win_on[s0 - lo : s1 - lo] = self.raw_on[:, s0 - self.r0 : s1 - self.r0].T
+            win_off[s0 - lo : s1 - lo] = self.raw_off[:, s0 - self.r0 : s1 - self.r0].T
         on = _smooth_window(win_on, self.smooth, self.step)[r : r + final - a]
         off = _smooth_window(win_off, self.smooth, self.step)[r : r + final - a]
         grid = np.arange(a, final) * self.step
@@ -188,8 +198,9 @@ class VoteCurves:
         # forget raw bins no later release reads, and centres no later grid bin needs
         drop = (final - r) - self.r0
         if drop > 0:
-            self.raw_on = self.raw_on[drop:]
-            self.raw_off = self.raw_off[drop:]
+            # copies, so that the kept window is contiguous for the kernels
+            self.raw_on = np.ascontiguousarray(self.raw_on[:, drop:])
+            self.raw_off = np.ascontiguousarray(self.raw_off[:, drop:])
             self.r0 += drop
         keep = max(0, int(np.searchsorted(self.pc, final * self.step, side="right")) - 2)
         if keep:
@@ -581,24 +592,29 @@ class StreamingDetector:
         centres = (idx * fc.hop_length + fc.n_fft / 2) / fc.sr
         self.n_segments += n
         pres = np.zeros((n, len(m.classes_)))
+        votes = self.decoder == "votes"
         if n:
-            # one forest per thread (the kernels release the GIL): a block is small, so
-            # parallelism across forests beats threads inside one forest
-            def run(f):  # noqa: ANN001, ANN202
-                lv = f._leaves(X)
-                return lv, f.trees_["values"][lv, 0].mean(axis=1)
+            if votes:
+                self.curves.prepare(centres)
 
-            done = list(self._pool.map(run, m.forests_)) if self._pool is not None \
-                else [run(f) for f in m.forests_]
-            leaves = [lv for lv, _ in done]
-            for j, (_, p) in enumerate(done):
+            def run(j: int) -> np.ndarray:
+                # one class per thread (the kernels release the GIL): leaves, presence
+                # and votes of this block
+                f = m.forests_[j]
+                lv = f._leaves(X)
+                if votes:
+                    self.curves.add(j, centres, lv)
+                return f.trees_["values"][lv, 0].mean(axis=1)
+
+            idx = range(len(m.forests_))
+            done = list(self._pool.map(run, idx)) if self._pool is not None \
+                else [run(j) for j in idx]
+            for j, p in enumerate(done):
                 pres[:, j] = p
-        else:
-            leaves = [np.zeros((0, f.n_estimators), np.int64) for f in m.forests_]
         self.last_scores = _Scores(centres, pres)
         if self.decoder == "hysteresis":
             return self.hyst.process(pres) if n else EventList()
-        first, on, off, pr = self.curves.push(centres, leaves, pres)
+        first, on, off, pr = self.curves.push(centres, None, pres)
         return self._pair(first, on, off, pr, None)
 
     def _pair(self, first: int, on: np.ndarray, off: np.ndarray, pr: np.ndarray,
