@@ -148,23 +148,20 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
     if block_length is None:
         # files: large blocks (throughput); stdin: small ones (events appear sooner)
         block_length = STDIN_BLOCK if job.source == STDIN else FILE_BLOCK
-    for b in blocks(job.source, block_length=block_length, sr=sd.sr):
-        new = sd.process(b.samples)
-        n += len(b.samples)
-        bar.update(len(b.samples) / sd.sr)
+
+    def emit(new: EventList) -> None:
         if score_file is not None and sd.last_scores is not None:
             _score_rows(score_file, sd.last_scores.centres, sd.last_scores.presence, hop)
         if echo and len(new):
             sys.stdout.write(new.to_text())
             sys.stdout.flush()
         events.extend(new)
-    new = sd.flush()
-    if score_file is not None and sd.last_scores is not None:
-        _score_rows(score_file, sd.last_scores.centres, sd.last_scores.presence, hop)
-    if echo and len(new):
-        sys.stdout.write(new.to_text())
-        sys.stdout.flush()
-    events.extend(new)
+
+    for b in blocks(job.source, block_length=block_length, sr=sd.sr):
+        emit(sd.process(b.samples))
+        n += len(b.samples)
+        bar.update(len(b.samples) / sd.sr)
+    emit(sd.flush())
     bar.close()
     return EventList(events), n / sd.sr
 

@@ -533,7 +533,7 @@ class StreamingDetector:
         fc, sc = model.fconfig, model.sconfig
         self.seg_hop = fc.hop_seconds * sc.hop
         self.hyst_params = dict(hysteresis or {})
-        self.last_scores: _Scores | None = None
+        self._score_parts: list[_Scores] = []
         workers = min(len(model.forests_), os.cpu_count() or 1) if threads is None else threads
         self._pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
         self.reset()
@@ -542,6 +542,16 @@ class StreamingDetector:
     def sr(self) -> int:
         """Sample rate the blocks must have."""
         return self.model.fconfig.sr
+
+    @property
+    def last_scores(self) -> _Scores | None:
+        """Segment centres and P(present) per class of the segments completed by the
+        last :meth:`process` or :meth:`flush` call."""
+        parts = self._score_parts
+        if not parts:
+            return None
+        return _Scores(np.concatenate([p.centres for p in parts]),
+                       np.concatenate([p.presence for p in parts]))
 
     @property
     def latency(self) -> float:
@@ -611,7 +621,7 @@ class StreamingDetector:
                 else [run(j) for j in idx]
             for j, p in enumerate(done):
                 pres[:, j] = p
-        self.last_scores = _Scores(centres, pres)
+        self._score_parts.append(_Scores(centres, pres))
         if self.decoder == "hysteresis":
             return self.hyst.process(pres) if n else EventList()
         first, on, off, pr = self.curves.push(centres, None, pres)
@@ -641,6 +651,7 @@ class StreamingDetector:
         >>> sd.process(np.zeros(22050, np.float32))  # doctest: +SKIP
         EventList(0 events, labels=[])
         """
+        self._score_parts = []
         frames, _ = self.fs.process(block)
         self.n_frames += len(frames)
         return self._segments(self.ss.process(frames))
@@ -652,6 +663,7 @@ class StreamingDetector:
         --------
         >>> sd.flush()  # doctest: +SKIP
         """
+        self._score_parts = []
         frames, _ = self.fs.flush()
         self.n_frames += len(frames)
         events = self._segments(self.ss.process(frames)) if len(frames) else EventList()
