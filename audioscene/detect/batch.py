@@ -121,7 +121,7 @@ def _score_rows(f: IO[str], centres: np.ndarray, presence: np.ndarray, hop: floa
 
 
 def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: str,
-                   score_file: IO[str] | None, echo: bool,
+                   score_file: IO[str] | None, echo: str | None,
                    progress: bool) -> tuple[EventList, float]:
     """Stream one input through a model; returns its events and the audio seconds."""
     from tqdm import tqdm
@@ -132,7 +132,10 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         from ..audio import load
 
         y, _ = load(job.source, sr=model.fconfig.sr)
-        return model.predict(y, filename=job.name), len(y) / model.fconfig.sr
+        events = model.predict(y, filename=job.name)
+        if echo:
+            sys.stdout.write(events.to_text(format=echo))
+        return events, len(y) / model.fconfig.sr
     sd = StreamingDetector(model, filename=job.name, decoder=decoder)
     total = None
     if job.source != STDIN:
@@ -149,12 +152,19 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         # files: large blocks (throughput); stdin: small ones (events appear sooner)
         block_length = STDIN_BLOCK if job.source == STDIN else FILE_BLOCK
 
+    printed = [False]
+
     def emit(new: EventList) -> None:
         if score_file is not None and sd.last_scores is not None:
             _score_rows(score_file, sd.last_scores.centres, sd.last_scores.presence, hop)
-        if echo and len(new):
-            sys.stdout.write(new.to_text())
+        if echo in ("dcase", "audacity", "csv") and len(new):
+            # rows as soon as they are final (a CSV header once)
+            text = new.to_text(format=echo)
+            if echo == "csv" and printed[0]:
+                text = text.split("\n", 1)[1]
+            sys.stdout.write(text)
             sys.stdout.flush()
+            printed[0] = True
         events.extend(new)
 
     for b in blocks(job.source, block_length=block_length, sr=sd.sr):
@@ -163,6 +173,8 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         bar.update(len(b.samples) / sd.sr)
     emit(sd.flush())
     bar.close()
+    if echo == "json":  # one document, at the end
+        sys.stdout.write(EventList(events).to_text(format="json"))
     return EventList(events), n / sd.sr
 
 
@@ -181,16 +193,19 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
             with atomic_open(job.scores_out, "w") as sf:
                 write_scores_header(sf, model.classes_)
                 events, secs = _stream_events(model, job, block_length=block_length,
-                                              decoder=decoder, score_file=sf, echo=False,
+                                              decoder=decoder, score_file=sf, echo=None,
                                               progress=progress)
         else:
             events, secs = _stream_events(model, job, block_length=block_length,
                                           decoder=decoder, score_file=None,
-                                          echo=job.events_out is None, progress=progress)
+                                          echo=fmt if job.events_out is None else None,
+                                          progress=progress)
         if job.events_out:
             events.write(job.events_out, format=fmt)
         return JobResult(job.source, len(events), secs,
                          events=[e.to_dict() for e in events] if keep_events else [])
+    except BrokenPipeError:
+        raise  # the reader of our output went away: not this input's fault
     except (AudioError, ValueError, OSError) as exc:
         msg = str(exc)
         return JobResult(job.source, error=msg if msg.startswith(job.source) else

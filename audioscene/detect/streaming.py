@@ -417,7 +417,8 @@ class HysteresisDecoder:
         self.frames_done = 0
 
     def _events(self, rows: np.ndarray) -> EventList:
-        return EventList(Event(self.offset + on * self.hop, self.offset + off * self.hop,
+        return EventList(Event(round(self.offset + on * self.hop, 6),
+                               round(self.offset + off * self.hop, 6),
                                self.classes[c], None, self.filename) for c, on, off in rows)
 
     def _smoothed(self, final: bool) -> np.ndarray:
@@ -635,10 +636,11 @@ class StreamingDetector:
             res = vp.push(first, on[:, j], off[:, j], pr[:, j]) if n_grid is None else \
                 vp.push(first, on[:, j], off[:, j], pr[:, j]) + vp.finish(n_grid)
             for a, b, c in res:
-                t0 = float(a * m.grid_step)
+                t0 = round(float(a * m.grid_step), 6)  # as EventDetector.decode
                 t1 = float(b * m.grid_step)
                 if duration is not None:
                     t1 = min(t1, duration)
+                t1 = round(t1, 6)
                 if t1 > t0:
                     out.append(Event(t0, t1, m.classes_[j], float(c), self.filename))
         return EventList(out)

@@ -311,8 +311,8 @@ class EventDetector(BaseEstimator):
             found = vp.push(0, curves.onset[:, j], curves.offset[:, j], pres) + \
                 vp.finish(n_grid)
             for a, b, c in found:
-                t0 = float(a * step)
-                t1 = float(min(b * step, curves.duration))
+                t0 = round(float(a * step), 6)  # grid times, without binary noise
+                t1 = round(float(min(b * step, curves.duration)), 6)
                 if t1 > t0:
                     out.append(Event(t0, t1, lab, float(c), filename))
         return EventList(out)
