@@ -311,6 +311,28 @@ class VotePairer:
 # ----------------------------------------------------------------------------- hysteresis
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _close(state, c, f):
+    """Class c's open event ends before frame f; it waits (pending) for min_gap."""
+    state[c, 0] = 0
+    state[c, 2] = 1
+    state[c, 3] = state[c, 1]
+    state[c, 4] = f
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _settle(state, c, min_len, out, k):
+    """Class c's pending event is final: write it to out[k] if long enough; returns
+    the next free row."""
+    if state[c, 4] - state[c, 3] >= min_len:
+        out[k, 0] = c
+        out[k, 1] = state[c, 3]
+        out[k, 2] = state[c, 4]
+        k += 1
+    state[c, 2] = 0
+    return k
+
+
 @numba.njit(cache=True, nogil=True)
 def _hysteresis(scores, state, high, low, min_len, min_gap, first_frame, final):
     """state[c] = (active, on, pending, pend_on, pend_off) per class; returns events as
@@ -324,18 +346,10 @@ def _hysteresis(scores, state, high, low, min_len, min_gap, first_frame, final):
             s = scores[i, c]
             if state[c, 0] == 1:
                 if s < low:
-                    state[c, 0] = 0
-                    state[c, 2] = 1
-                    state[c, 3] = state[c, 1]
-                    state[c, 4] = f
+                    _close(state, c, f)
             else:
                 if state[c, 2] == 1 and f - state[c, 4] >= min_gap:
-                    if state[c, 4] - state[c, 3] >= min_len:
-                        out[k, 0] = c
-                        out[k, 1] = state[c, 3]
-                        out[k, 2] = state[c, 4]
-                        k += 1
-                    state[c, 2] = 0
+                    k = _settle(state, c, min_len, out, k)
                 if s >= high:
                     if state[c, 2] == 1:  # a gap shorter than min_gap: resume that event
                         state[c, 1] = state[c, 3]
@@ -344,20 +358,11 @@ def _hysteresis(scores, state, high, low, min_len, min_gap, first_frame, final):
                         state[c, 1] = f
                     state[c, 0] = 1
     if final:
-        end = first_frame + n
         for c in range(C):
             if state[c, 0] == 1:
-                state[c, 0] = 0
-                state[c, 2] = 1
-                state[c, 3] = state[c, 1]
-                state[c, 4] = end
+                _close(state, c, first_frame + n)
             if state[c, 2] == 1:
-                if state[c, 4] - state[c, 3] >= min_len:
-                    out[k, 0] = c
-                    out[k, 1] = state[c, 3]
-                    out[k, 2] = state[c, 4]
-                    k += 1
-                state[c, 2] = 0
+                k = _settle(state, c, min_len, out, k)
     return out[:k]
 
 
@@ -581,14 +586,7 @@ class StreamingDetector:
         self.curves = VoteCurves([f.trees_["values"] for f in m.forests_], step=m.grid_step,
                                  sigma0=m.sigma0, p_min=m.p_min, smooth=m.smooth,
                                  segment_hop=self.seg_hop)
-        step = m.grid_step
-        self.pairers = [VotePairer(min_bins=max(1, int(lo / step)),
-                                   max_bins=max(1, int(np.ceil(hi / step))),
-                                   gap=max(1, int(round(m.min_gap / step))),
-                                   half=max(1, int(round(m.peak_window / step))),
-                                   onset_threshold=m.onset_threshold,
-                                   presence_threshold=m.presence_threshold)
-                        for lo, hi in m.durations_]
+        self.pairers = [m._pairer(j) for j in range(len(m.classes_))]
         first_centre = m.fconfig.frame_times(1)[0]
         self.hyst = HysteresisDecoder(m.classes_, hop=self.seg_hop,
                                       offset=first_centre - self.seg_hop / 2,
@@ -636,13 +634,9 @@ class StreamingDetector:
             res = vp.push(first, on[:, j], off[:, j], pr[:, j]) if n_grid is None else \
                 vp.push(first, on[:, j], off[:, j], pr[:, j]) + vp.finish(n_grid)
             for a, b, c in res:
-                t0 = round(float(a * m.grid_step), 6)  # as EventDetector.decode
-                t1 = float(b * m.grid_step)
-                if duration is not None:
-                    t1 = min(t1, duration)
-                t1 = round(t1, 6)
-                if t1 > t0:
-                    out.append(Event(t0, t1, m.classes_[j], float(c), self.filename))
+                e = m._event(j, a, b, c, self.filename, duration)
+                if e is not None:
+                    out.append(e)
         return EventList(out)
 
     def process(self, block: np.ndarray) -> EventList:
@@ -673,10 +667,8 @@ class StreamingDetector:
         if self.decoder == "hysteresis":
             return events + self.hyst.flush()
         m = self.model
-        fc = m.fconfig
-        duration = (self.n_frames - 1) * fc.hop_seconds + fc.frame_seconds \
-            if self.n_frames else 0.0
-        n_grid = int(np.ceil(duration / m.grid_step)) + 1
+        duration = m._duration(self.n_frames)
+        n_grid = m._n_grid(duration)
         if not self.n_frames:
             return events
         first, on, off, pr = self.curves.finish(n_grid)

@@ -254,14 +254,13 @@ class EventDetector(BaseEstimator):
     def curves_from_frames(self, F: np.ndarray) -> DetectionCurves:
         """:meth:`curves` from precomputed frame features."""
         check_is_fitted(self, "forests_")
-        duration = (len(F) - 1) * self.fconfig.hop_seconds + self.fconfig.frame_seconds \
-            if len(F) else 0.0
+        duration = self._duration(len(F))
         X, centres = self.segments(F)
         return self._curves(X, centres, duration)
 
     def _curves(self, X: np.ndarray, centres: np.ndarray, duration: float) -> DetectionCurves:
         step = self.grid_step
-        n_grid = int(np.ceil(duration / step)) + 1
+        n_grid = self._n_grid(duration)
         C = len(self.classes_)
         onset = np.zeros((n_grid, C))
         offset = np.zeros((n_grid, C))
@@ -290,32 +289,59 @@ class EventDetector(BaseEstimator):
         --------
         >>> det.decode(det.curves("mix.wav"), filename="mix.wav")  # doctest: +SKIP
         """
-        from ..detect.streaming import VotePairer
-
-        step = self.grid_step
         n_grid = len(curves.grid)
         out: list[Event] = []
-        for j, lab in enumerate(curves.classes):
+        for j in range(len(curves.classes)):
             if not len(curves.centres):
                 continue
             pres = np.interp(curves.grid, curves.centres, curves.presence[:, j])
-            lo, hi = self.durations_[j]
             # the streaming pairer fed the whole curves: offline and streaming decoding
             # are one implementation
-            vp = VotePairer(min_bins=max(1, int(lo / step)),
-                            max_bins=max(1, int(np.ceil(hi / step))),
-                            gap=max(1, int(round(self.min_gap / step))),
-                            half=max(1, int(round(self.peak_window / step))),
-                            onset_threshold=self.onset_threshold,
-                            presence_threshold=self.presence_threshold)
+            vp = self._pairer(j)
             found = vp.push(0, curves.onset[:, j], curves.offset[:, j], pres) + \
                 vp.finish(n_grid)
             for a, b, c in found:
-                t0 = round(float(a * step), 6)  # grid times, without binary noise
-                t1 = round(float(min(b * step, curves.duration)), 6)
-                if t1 > t0:
-                    out.append(Event(t0, t1, lab, float(c), filename))
+                e = self._event(j, a, b, c, filename, curves.duration)
+                if e is not None:
+                    out.append(e)
         return EventList(out)
+
+    # ------------------------------------------------------------------ shared by the
+    # offline decoder above and the streaming detector (audioscene.detect.streaming)
+    def _duration(self, n_frames: int) -> float:
+        """Seconds of audio covered by ``n_frames`` frames (0 for none)."""
+        fc = self.fconfig
+        return (n_frames - 1) * fc.hop_seconds + fc.frame_seconds if n_frames else 0.0
+
+    def _n_grid(self, duration: float) -> int:
+        """Bins of the vote grid for a recording of ``duration`` seconds."""
+        return int(np.ceil(duration / self.grid_step)) + 1
+
+    def _pairer(self, j: int):  # noqa: ANN202
+        """A fresh :class:`~audioscene.detect.streaming.VotePairer` for class ``j``."""
+        from ..detect.streaming import VotePairer
+
+        step = self.grid_step
+        lo, hi = self.durations_[j]
+        return VotePairer(min_bins=max(1, int(lo / step)),
+                          max_bins=max(1, int(np.ceil(hi / step))),
+                          gap=max(1, int(round(self.min_gap / step))),
+                          half=max(1, int(round(self.peak_window / step))),
+                          onset_threshold=self.onset_threshold,
+                          presence_threshold=self.presence_threshold)
+
+    def _event(self, j: int, on_bin: int, off_bin: int, confidence: float,
+               filename: str | None, duration: float | None = None) -> Event | None:
+        """The event of class ``j`` between two grid bins (times rounded to the
+        microsecond, the offset cut at ``duration``), or None when it is empty."""
+        t0 = round(float(on_bin * self.grid_step), 6)  # grid times, without binary noise
+        t1 = float(off_bin * self.grid_step)
+        if duration is not None:
+            t1 = min(t1, duration)
+        t1 = round(t1, 6)
+        if t1 <= t0:
+            return None
+        return Event(t0, t1, self.classes_[j], float(confidence), filename)
 
     def stream(self, *, filename: str | None = None, decoder: str = "votes"):  # noqa: ANN201
         """A :class:`~audioscene.detect.StreamingDetector` for this model.
