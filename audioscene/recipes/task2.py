@@ -30,7 +30,16 @@ from ..features import FeatureConfig, extract
 from ..models.baselines import TASK3_MFCC, GMMEventDetector
 from ..models.event_detector import DEFAULT_FEATURES, EventDetector
 from ..models.segments import SegmentConfig
-from .common import class_table, sed_table, tune, write_event_lists, write_json
+from .common import (
+    DECODING_DEFAULTS,
+    FOREST_DEFAULTS,
+    GMM_DEFAULTS,
+    class_table,
+    sed_table,
+    tune,
+    write_event_lists,
+    write_json,
+)
 
 __all__ = ["run", "DEFAULTS"]
 
@@ -41,16 +50,12 @@ DEFAULTS: dict[str, Any] = {
     "synth": {"sr": 44100, "train_mixtures": 120, "validation_mixtures": 24,
               "duration": 60.0, "events_per_minute": 25.0, "ebr_db": [-9.0, 9.0],
               "max_polyphony": 2, "validation_backgrounds": 8},
-    "forest": {"n_estimators": 20, "max_depth": 14, "min_samples_leaf": 5,
-               "n_features_try": 20, "n_thresholds": 4, "max_samples": 0.5,
-               "classification_depth": None, "regression_purity": 0.7},
-    "decoding": {"grid_step": 0.01, "sigma0": 0.02, "p_min": 0.5, "smooth": 0.02,
-                 "peak_window": 0.1, "min_gap": 0.1, "duration_margin": 1.5},
+    "forest": dict(FOREST_DEFAULTS),
+    "decoding": dict(DECODING_DEFAULTS),
     "tuning": {"criterion": "event_onset_f1",
                "onset_threshold": [4.0, 6.0, 8.0, 10.0, 12.0, 16.0],
                "presence_threshold": [0.5, 0.6, 0.65, 0.7, 0.75, 0.8]},
-    "baseline": {"enabled": True, "features": TASK3_MFCC.to_dict(), "n_components": 16,
-                 "window": 1.0, "min_length": 0.1, "min_gap": 0.1, "max_frames": 20000,
+    "baseline": {**GMM_DEFAULTS, "features": TASK3_MFCC.to_dict(),
                  "threshold_quantiles": [0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98,
                                          0.99, 0.995]},
 }

@@ -25,7 +25,14 @@ from ..io_utils import atomic_write_text
 from ..models.baselines import TASK3_MFCC, GMMEventDetector
 from ..models.event_detector import DEFAULT_FEATURES, EventDetector
 from ..models.segments import SegmentConfig
-from .common import sed_table, write_event_lists, write_json
+from .common import (
+    DECODING_DEFAULTS,
+    FOREST_DEFAULTS,
+    GMM_DEFAULTS,
+    sed_table,
+    write_event_lists,
+    write_json,
+)
 
 __all__ = ["run", "DEFAULTS"]
 
@@ -33,15 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0,
     "features": DEFAULT_FEATURES.to_dict(),
     "segments": SegmentConfig().to_dict(),
-    "forest": {"n_estimators": 20, "max_depth": 14, "min_samples_leaf": 5,
-               "n_features_try": 20, "n_thresholds": 4, "max_samples": 0.5,
-               "classification_depth": None, "regression_purity": 0.7},
-    "decoding": {"grid_step": 0.01, "sigma0": 0.02, "p_min": 0.5, "smooth": 0.02,
-                 "peak_window": 0.1, "min_gap": 0.1, "duration_margin": 1.5,
-                 "onset_threshold": 8.0, "presence_threshold": 0.7},
-    "baseline": {"enabled": True, "features": TASK3_MFCC.to_dict(), "n_components": 16,
-                 "window": 1.0, "threshold": 0.0, "min_length": 0.1, "min_gap": 0.1,
-                 "max_frames": 20000},
+    "forest": dict(FOREST_DEFAULTS),
+    "decoding": {**DECODING_DEFAULTS, "onset_threshold": 8.0, "presence_threshold": 0.7},
+    "baseline": {**GMM_DEFAULTS, "features": TASK3_MFCC.to_dict(), "threshold": 0.0},
 }
 
 
