@@ -53,14 +53,13 @@ def _progress(items: Sequence, desc: str) -> Iterable:
 def _expand_inputs(inputs: Sequence[str]) -> list[tuple[str, Path | None]]:
     """Files, folders (searched recursively for audio) and ``-``; pairs of
     (input, folder it was found in or None)."""
-    from .datasets.readers import AUDIO_EXTENSIONS
+    from .datasets.readers import list_audio
 
     out: list[tuple[str, Path | None]] = []
     for s in inputs:
         p = Path(s)
         if s != "-" and p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_EXTENSIONS)
-            out.extend((str(q), p) for q in found)
+            out.extend((str(q), p) for q in list_audio(p, recursive=True))
         else:
             out.append((s, None))
     return out

@@ -20,7 +20,7 @@ from ..events import Event, EventFormatError, EventList
 __all__ = [
     "Item", "Dataset", "DatasetError", "AUDIO_EXTENSIONS", "TASK4_TAGS",
     "read_task1", "read_task2", "read_task3", "read_task4", "read_esc10", "read_esc50",
-    "load_dataset", "find_audio", "task2_label", "read_annotated",
+    "load_dataset", "find_audio", "task2_label", "read_annotated", "list_audio",
 ]
 
 #: Audio file extensions a reader will match when it looks a file up by stem.
@@ -215,8 +215,18 @@ def _read_rows(path: Path, delimiter: str = "\t") -> list[tuple[int, list[str]]]
     return rows
 
 
-def _audio_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)
+def list_audio(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
+    """Audio files (by extension, :data:`AUDIO_EXTENSIONS`) in a folder, sorted.
+
+    Examples
+    --------
+    >>> list_audio("dcase2016_task2_train")[:1]  # doctest: +SKIP
+    [PosixPath('dcase2016_task2_train/clearthroat002.wav')]
+    """
+    folder = Path(folder)
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(p for p in found if p.suffix.lower() in AUDIO_EXTENSIONS)
+
 
 
 def _read_events(path: Path, filename: str) -> EventList:
@@ -349,7 +359,7 @@ def read_task2(root: str | os.PathLike, subset: str = "dev") -> Dataset:
     if not base.is_dir():
         raise DatasetError(f"{base}: missing")
     if subset == "train":
-        files = _audio_files(base)
+        files = list_audio(base)
         if not files:
             raise DatasetError(f"{base}: no audio files")
         items = [Item(p, label=task2_label(p), recording=p.stem) for p in files]
@@ -410,7 +420,7 @@ def read_task3(root: str | os.PathLike) -> Dataset:
     items: dict[Path, Item] = {}
     for scene_dir in sorted(p for p in (base / "audio").iterdir() if p.is_dir()):
         scene = scene_dir.name
-        for audio in _audio_files(scene_dir):
+        for audio in list_audio(scene_dir):
             ann = base / "meta" / scene / f"{audio.stem}.ann"
             events = _read_events(ann, audio.name) if ann.exists() else EventList()
             items[audio] = Item(audio, label=scene, events=events, recording=audio.stem)
@@ -528,7 +538,7 @@ def read_esc10(root: str | os.PathLike) -> Dataset:
     items = []
     for d in class_dirs:
         label = d.name.split(" - ", 1)[1]
-        for p in _audio_files(d):
+        for p in list_audio(d):
             m = re.fullmatch(r"(\d+)-([^-]+)-.*", p.stem)
             if not m:
                 raise DatasetError(f"{p}: name is not F-ID-T (fold-freesound id-take)")

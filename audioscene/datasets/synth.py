@@ -395,13 +395,13 @@ def load_sources(folder: str | os.PathLike, *, sr: int,
     >>> sorted(src)[:2]  # doctest: +SKIP
     ['clearthroat', 'cough']
     """
-    from .readers import AUDIO_EXTENSIONS, task2_label
+    from .readers import list_audio, task2_label
 
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
     out: dict[str, list[np.ndarray]] = {}
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    files = list_audio(folder, recursive=True)
     for p in files:
         if callable(label_of):
             label = label_of(p)

@@ -67,7 +67,7 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
     """
     import glob
 
-    from ..datasets.readers import AUDIO_EXTENSIONS
+    from ..datasets.readers import list_audio
 
     found: list[tuple[str, Path | None]] = []
     missing: list[str] = []
@@ -76,7 +76,7 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
         if s == STDIN:
             found.append((s, None))
         elif p.is_dir():
-            files = sorted(q for q in p.rglob("*") if q.suffix.lower() in AUDIO_EXTENSIONS)
+            files = list_audio(p, recursive=True)
             found.extend((str(q), p) for q in files)
             if not files:
                 missing.append(s)
