@@ -25,7 +25,7 @@ from ..features import FeatureConfig, extract, extract_file
 from ..io_utils import atomic_save_npz, atomic_write_text
 from .segments import segment_targets
 
-__all__ = ["GMMEventDetector", "TASK3_MFCC", "activity_to_events"]
+__all__ = ["GMMEventDetector", "TASK3_MFCC", "activity_to_events", "fit_gmm"]
 
 #: DCASE 2016 task 3 baseline features: 20 MFCC (c0 dropped), deltas, delta-deltas.
 TASK3_MFCC = FeatureConfig(sr=44100, n_fft=2048, win_length=1764, hop_length=882,
@@ -57,6 +57,25 @@ def activity_to_events(active: np.ndarray, *, hop: float, offset: float = 0.0,
             runs.append([on, off])
     return [(round(float(on), 6), round(float(off), 6)) for on, off in runs
             if off - on >= min_length - 1e-9]
+
+
+def fit_gmm(X: np.ndarray, n_components: int, *, seed: int, max_frames: int = 20000
+            ) -> GaussianMixture:
+    """A diagonal-covariance GMM on at most ``max_frames`` frames drawn at random from
+    ``X`` (fewer components when there are few frames).
+
+    Examples
+    --------
+    >>> g = fit_gmm(np.random.default_rng(0).normal(size=(500, 3)), 4, seed=0)
+    >>> g.means_.shape
+    (4, 3)
+    """
+    rng = np.random.default_rng(seed)
+    if len(X) > max_frames:
+        X = X[rng.choice(len(X), max_frames, replace=False)]
+    k = min(n_components, max(1, len(X) // 2))
+    return GaussianMixture(k, covariance_type="diag", reg_covar=1e-3, max_iter=100,
+                           random_state=seed).fit(X)
 
 
 class GMMEventDetector(BaseEstimator):
@@ -111,12 +130,7 @@ class GMMEventDetector(BaseEstimator):
         return extract_file(recording, self.fconfig)[0]
 
     def _gmm(self, X: np.ndarray, seed: int) -> GaussianMixture:
-        rng = np.random.default_rng(seed)
-        if len(X) > self.max_frames:
-            X = X[rng.choice(len(X), self.max_frames, replace=False)]
-        k = min(self.n_components, max(1, len(X) // 2))
-        return GaussianMixture(k, covariance_type="diag", reg_covar=1e-3, max_iter=100,
-                               random_state=seed).fit(X)
+        return fit_gmm(X, self.n_components, seed=seed, max_frames=self.max_frames)
 
     def fit(self, recordings: Sequence[str | os.PathLike | np.ndarray],
             annotations: Sequence[EventList], *,

@@ -1,0 +1,567 @@
+"""Whole-clip classification and tagging with a scikit-learn style estimator around the
+torch networks of :mod:`audioscene.models.nets`.
+
+Clips keep their own length: a batch is padded to its longest clip and the networks
+mask the padding, so nothing is cropped. Batches are built from clips of similar
+length so little is padded.
+
+Augmentation (``augment=True``) is chosen for spectrograms: a random circular shift of
+each clip's valid part in time (a sound's class does not depend on when it happens in
+the clip), and SpecAugment-style masking of up to two frequency bands and two time
+spans (robustness to a missing band or a short drop-out). Masked values are set to 0,
+the training mean after standardisation. ``mixup`` (off by default) blends pairs of
+clips and their targets.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> X = [rng.normal(size=(rng.integers(20, 60), 8)) + (i % 2) for i in range(40)]
+>>> y = ["a" if i % 2 == 0 else "b" for i in range(40)]
+>>> clf = ClipClassifier(max_epochs=3, progress=False).fit(X, y)
+>>> clf.predict(X[:2]).tolist()
+['a', 'b']
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit, StratifiedShuffleSplit
+from sklearn.preprocessing import LabelEncoder, MultiLabelBinarizer
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from ..features import FeatureConfig, extract_file
+from ..io_utils import atomic_open, atomic_write_text
+from .nets import NETWORKS
+
+__all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model"]
+
+#: Default clip features: 64 log-mel bands at 22.05 kHz, 46 ms window, 23 ms hop.
+CNN_FEATURES = FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
+                             fmin=20.0)
+
+
+def _as_frames(X: Sequence[Any], cfg: FeatureConfig, n_features: int | None,
+               progress: bool) -> list[np.ndarray]:
+    """Validate a list of (frames x features) arrays, extracting features from paths."""
+    if isinstance(X, np.ndarray) and X.ndim == 3:
+        X = list(X)
+    if not isinstance(X, Sequence) or isinstance(X, (str, bytes)):
+        raise TypeError("X must be a list of (frames x features) arrays or audio paths")
+    out = []
+    it = tqdm(X, desc="features", unit="clip", disable=not progress or len(X) < 2
+              or not any(isinstance(x, (str, os.PathLike)) for x in X[:1]))
+    for i, x in enumerate(it):
+        if isinstance(x, (str, os.PathLike)):
+            a = extract_file(x, cfg)[0]
+            name = str(x)
+        else:
+            a = np.asarray(x, dtype=np.float32)
+            name = f"X[{i}]"
+        if a.ndim != 2:
+            raise ValueError(f"{name}: expected a (frames x features) array, got shape {a.shape}")
+        if a.shape[0] < 1:
+            raise ValueError(f"{name}: no frames (the clip is shorter than one frame)")
+        if n_features is not None and a.shape[1] != n_features:
+            raise ValueError(f"{name}: {a.shape[1]} features per frame, expected {n_features}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name}: features contain NaN or infinity")
+        out.append(a.astype(np.float32, copy=False))
+    return out
+
+
+def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None
+             ) -> list[np.ndarray]:
+    """Index batches of clips of similar length; random order when ``rng`` is given."""
+    if rng is None:
+        order = np.argsort(lengths, kind="stable")
+    else:
+        order = np.lexsort((rng.random(len(lengths)), lengths))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+    return batches
+
+
+def _pad(frames: list[np.ndarray], idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    lens = np.array([frames[i].shape[0] for i in idx])
+    x = np.zeros((len(idx), lens.max(), frames[idx[0]].shape[1]), np.float32)
+    for k, i in enumerate(idx):
+        x[k, :lens[k]] = frames[i]
+    return torch.from_numpy(x), torch.from_numpy(lens)
+
+
+def _augment(x: torch.Tensor, lengths: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Random circular time shift within each clip, two frequency and two time masks."""
+    x = x.clone()
+    B, _, n_feat = x.shape
+    for b in range(B):
+        L = int(lengths[b])
+        shift = int(torch.randint(0, L, (1,), generator=g))
+        if shift:
+            x[b, :L] = torch.roll(x[b, :L], shift, dims=0)
+        for _ in range(2):
+            w = int(torch.randint(0, max(1, n_feat // 8) + 1, (1,), generator=g))
+            f0 = int(torch.randint(0, n_feat - w + 1, (1,), generator=g))
+            x[b, :L, f0:f0 + w] = 0
+            w = int(torch.randint(0, max(1, L // 10) + 1, (1,), generator=g))
+            t0 = int(torch.randint(0, L - w + 1, (1,), generator=g))
+            x[b, t0:t0 + w] = 0
+    return x
+
+
+class ClipClassifier(ClassifierMixin, BaseEstimator):
+    """Classify or tag whole clips of any length with a masked-pooling network.
+
+    Parameters
+    ----------
+    backend : {"allconv", "lte-cnn"}
+        :class:`~audioscene.models.AllConvNet` on feature maps, or
+        :class:`~audioscene.models.LteCNN` on label-tree-embedding images.
+    feature_config : FeatureConfig or None
+        Features computed when ``X`` holds audio paths (default :data:`CNN_FEATURES`).
+    multi_label : bool
+        Tagging: ``y`` holds a tuple of tags per clip (or a binary matrix), outputs are
+        sigmoids trained with binary cross-entropy. Otherwise one label per clip,
+        softmax and cross-entropy.
+    net_params : dict or None
+        Keyword arguments of the network (channels, strides, pooling, dropout for
+        ``allconv``; widths, filters, dropout for ``lte-cnn``).
+    max_epochs : int
+        Upper bound on training epochs.
+    batch_size : int
+        Clips per batch.
+    lr : float
+        Peak learning rate of AdamW; a cosine schedule decays it to ``lr / 100`` at
+        ``max_epochs`` after a one-epoch linear warm-up.
+    weight_decay : float
+        AdamW weight decay.
+    validation_fraction : float
+        Share of the training clips held out (stratified, grouped by recording when
+        ``groups`` is given) to choose the epoch; 0 trains on everything for
+        ``max_epochs``.
+    patience : int
+        Stop after this many epochs without a lower validation loss; the weights of the
+        best epoch are kept.
+    augment : bool
+        Time shift and SpecAugment-style masking during training (see the module
+        docstring).
+    mixup : float
+        Beta(mixup, mixup) blending of clip pairs; 0 disables it.
+    seed : int
+        Seeds the split, initialisation, batch order and augmentation: the same seed
+        gives the same model.
+    progress : bool
+        Show a tqdm bar per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Labels (or tags) in output order.
+    network_ : torch.nn.Module
+        The trained network (evaluation mode).
+    mean_, scale_ : ndarray
+        Per-feature standardisation learned from the training frames.
+    history_ : list of dict
+        Per-epoch training loss, validation loss and accuracy, learning rate.
+    best_epoch_ : int
+        Epoch whose weights were kept.
+
+    Examples
+    --------
+    >>> clf = ClipClassifier(max_epochs=30)
+    >>> clf.fit(["a.wav", "b.wav"], ["dog", "rain"])  # doctest: +SKIP
+    >>> clf.predict_proba(["c.wav"])  # doctest: +SKIP
+    """
+
+    def __init__(self, backend: str = "allconv", feature_config: FeatureConfig | None = None,
+                 multi_label: bool = False, net_params: dict[str, Any] | None = None,
+                 max_epochs: int = 60, batch_size: int = 16, lr: float = 2e-3,
+                 weight_decay: float = 1e-3, validation_fraction: float = 0.15,
+                 patience: int = 15, augment: bool = True, mixup: float = 0.0, seed: int = 0,
+                 progress: bool = True) -> None:
+        self.backend = backend
+        self.feature_config = feature_config
+        self.multi_label = multi_label
+        self.net_params = net_params
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.augment = augment
+        self.mixup = mixup
+        self.seed = seed
+        self.progress = progress
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def fconfig(self) -> FeatureConfig:
+        """The feature configuration in use."""
+        return self.feature_config or CNN_FEATURES
+
+    def frames(self, path: str | os.PathLike) -> np.ndarray:
+        """Features of one audio file as the model expects them.
+
+        Raises a clear error naming the file when it cannot be read or is shorter than
+        one frame.
+
+        Examples
+        --------
+        >>> clf.frames("clip.wav").shape  # doctest: +SKIP
+        (214, 64)
+        """
+        return _as_frames([path], self.fconfig, getattr(self, "n_features_in_", None),
+                          False)[0]
+
+    def _frames(self, X: Sequence[Any], fitted: bool) -> list[np.ndarray]:
+        n = int(self.n_features_in_) if fitted else None
+        frames = _as_frames(X, self.fconfig, n, self.progress)
+        return frames
+
+    def _encode(self, y: Any, classes: Sequence[Any] | None) -> np.ndarray:
+        if self.multi_label:
+            y_arr = np.asarray(y) if not isinstance(y, list) else None
+            if y_arr is not None and y_arr.ndim == 2 and y_arr.dtype != object:
+                if classes is not None and len(classes) != y_arr.shape[1]:
+                    raise ValueError(f"{len(classes)} classes for {y_arr.shape[1]} columns")
+                self.classes_ = np.asarray(classes if classes is not None
+                                           else np.arange(y_arr.shape[1]))
+                return y_arr.astype(np.float32)
+            mlb = MultiLabelBinarizer(classes=list(classes) if classes is not None else None)
+            Y = mlb.fit_transform([tuple(t) for t in y]).astype(np.float32)
+            self.classes_ = np.asarray(mlb.classes_)
+            return Y
+        y_arr = np.asarray(y)
+        if classes is not None:
+            unknown = set(y_arr.tolist()) - set(classes)
+            if unknown:
+                raise ValueError(f"labels {sorted(unknown)} are not in classes")
+            self.classes_ = np.asarray(classes)
+            index = {c: i for i, c in enumerate(self.classes_.tolist())}
+            return np.array([index[v] for v in y_arr.tolist()], np.int64)
+        le = LabelEncoder()
+        enc = le.fit_transform(y_arr)
+        self.classes_ = le.classes_
+        return enc.astype(np.int64)
+
+    def _new_network(self) -> torch.nn.Module:
+        if self.backend not in NETWORKS:
+            raise ValueError(f"backend must be one of {sorted(NETWORKS)}, got {self.backend!r}")
+        return NETWORKS[self.backend](len(self.classes_), int(self.n_features_in_),
+                                      **(self.net_params or {}))
+
+    def _standardise(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = (x - self._mean_t) / self._scale_t
+        mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+        return x * mask[:, :, None]
+
+    def _loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.multi_label:
+            return F.binary_cross_entropy_with_logits(logits, target)
+        if target.dim() == 2:  # mixed soft targets
+            return -(target * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
+        return F.cross_entropy(logits, target)
+
+    def _split(self, n: int, y: np.ndarray, groups: Sequence[Any] | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        idx = np.arange(n)
+        if self.validation_fraction <= 0:
+            return idx, idx[:0]
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError("validation_fraction must be in [0, 1)")
+        if groups is not None:
+            sp: Any = GroupShuffleSplit(1, test_size=self.validation_fraction,
+                                        random_state=self.seed)
+            tr, va = next(sp.split(idx, groups=np.asarray(groups)))
+            return tr, va
+        if not self.multi_label:
+            counts = np.bincount(y)
+            n_val = int(np.ceil(self.validation_fraction * n))
+            if counts.min() >= 2 and n_val >= len(counts):
+                sp = StratifiedShuffleSplit(1, test_size=self.validation_fraction,
+                                            random_state=self.seed)
+                return next(sp.split(idx, y))
+        sp = ShuffleSplit(1, test_size=self.validation_fraction, random_state=self.seed)
+        return next(sp.split(idx))
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Sequence[Any], y: Any, *, groups: Sequence[Any] | None = None,
+            validation_data: tuple[Sequence[Any], Any] | None = None,
+            classes: Sequence[Any] | None = None) -> ClipClassifier:
+        """Train on clips ``X`` (arrays or audio paths) with labels ``y``.
+
+        Parameters
+        ----------
+        X : list of ndarray or paths
+            ``(frames x features)`` arrays of any length, or audio files.
+        y : array-like
+            One label per clip; with ``multi_label``, a tuple of tags per clip or a
+            binary ``(n_clips, n_tags)`` matrix.
+        groups : sequence or None
+            Recording id per clip: the validation split never separates one recording.
+        validation_data : (X_val, y_val) or None
+            A separate validation set that chooses the epoch instead of a split of
+            ``X`` (``validation_fraction`` is then ignored).
+        classes : sequence or None
+            Class (tag) order of the outputs; default: sorted labels seen in ``y``.
+            With a binary tag matrix, the names of its columns.
+
+        Returns
+        -------
+        ClipClassifier
+            ``self``.
+
+        Examples
+        --------
+        >>> ClipClassifier(max_epochs=20).fit(["a.wav", "b.wav"], ["x", "y"])  # doctest: +SKIP
+        """
+        frames = _as_frames(X, self.fconfig, None, self.progress)
+        if len(frames) < 2:
+            raise ValueError("need at least two training clips")
+        if len({f.shape[1] for f in frames}) != 1:
+            raise ValueError("all clips must have the same number of features per frame")
+        if len(y) != len(frames):
+            raise ValueError(f"X has {len(frames)} clips but y has {len(y)} labels")
+        n_fit = len(frames)
+        if validation_data is not None:
+            X_val, y_val = validation_data
+            frames = frames + _as_frames(X_val, self.fconfig, frames[0].shape[1], self.progress)
+            if len(y_val) != len(frames) - n_fit:
+                raise ValueError("validation_data: X and y differ in length")
+            y = (np.concatenate([np.asarray(y), np.asarray(y_val)])
+                 if not isinstance(y, list) else list(y) + list(y_val))
+        Y = self._encode(y, classes)
+        if not self.multi_label and len(self.classes_) < 2:
+            raise ValueError("need at least two classes")
+        self.n_features_in_ = frames[0].shape[1]
+        allf = np.concatenate(frames[:n_fit])
+        self.mean_ = allf.mean(axis=0).astype(np.float32)
+        self.scale_ = np.maximum(allf.std(axis=0), 1e-3).astype(np.float32)
+        del allf
+        self._set_norm()
+
+        rng = np.random.default_rng(self.seed)
+        torch.manual_seed(self.seed)
+        g = torch.Generator().manual_seed(self.seed)
+        if validation_data is not None:
+            tr, va = np.arange(n_fit), np.arange(n_fit, len(frames))
+        else:
+            tr, va = self._split(n_fit, Y if not self.multi_label else Y.argmax(1), groups)
+        net = self._new_network()
+        opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        lengths = np.array([f.shape[0] for f in frames])
+        tr_frames = [frames[i] for i in tr]
+        tr_Y = Y[tr]
+        n_batches = len(_batches(lengths[tr], self.batch_size, None))
+        total = max(1, self.max_epochs * n_batches)
+        warm = n_batches
+
+        def lr_at(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            p = (step - warm) / max(1, total - warm)
+            return 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(1.0, p)))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+        self.history_ = []
+        best = (np.inf, -1, None)
+        va_frames = [frames[i] for i in va]
+        bar = tqdm(range(self.max_epochs), desc="training", unit="epoch",
+                   disable=not self.progress)
+        for epoch in bar:
+            net.train()
+            losses = []
+            for idx in _batches(lengths[tr], self.batch_size, rng):
+                x, L = _pad(tr_frames, idx)
+                x = self._standardise(x, L)
+                if self.augment:
+                    x = _augment(x, L, g)
+                target = torch.from_numpy(tr_Y[idx])
+                if self.mixup > 0 and len(idx) > 1:
+                    lam = float(rng.beta(self.mixup, self.mixup))
+                    perm = torch.from_numpy(rng.permutation(len(idx)))
+                    x = lam * x + (1 - lam) * x[perm]
+                    L = torch.maximum(L, L[perm])
+                    if not self.multi_label:
+                        target = F.one_hot(target, len(self.classes_)).float()
+                    target = lam * target + (1 - lam) * target[perm]
+                logits = net(x, L)
+                loss = self._loss(logits, target)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                sched.step()
+                losses.append(float(loss.detach()))
+            rec: dict[str, float] = {"epoch": epoch + 1, "loss": float(np.mean(losses)),
+                                     "lr": float(sched.get_last_lr()[0])}
+            if len(va):
+                P = self._predict_logits(net, va_frames)
+                tgt = torch.from_numpy(Y[va])
+                rec["val_loss"] = float(self._loss(torch.from_numpy(P), tgt))
+                if not self.multi_label:
+                    rec["val_accuracy"] = float(np.mean(P.argmax(1) == Y[va]))
+                if rec["val_loss"] < best[0]:
+                    best = (rec["val_loss"], epoch + 1, copy.deepcopy(net.state_dict()))
+            self.history_.append(rec)
+            bar.set_postfix({k: round(v, 3) for k, v in rec.items() if k != "epoch"})
+            if len(va) and epoch + 1 - best[1] >= self.patience:
+                break
+        if best[2] is not None:
+            net.load_state_dict(best[2])
+            self.best_epoch_ = best[1]
+        else:
+            self.best_epoch_ = len(self.history_)
+        self.network_ = net.eval()
+        return self
+
+    def _set_norm(self) -> None:
+        self._mean_t = torch.from_numpy(np.asarray(self.mean_, np.float32))
+        self._scale_t = torch.from_numpy(np.asarray(self.scale_, np.float32))
+
+    @torch.no_grad()
+    def _predict_logits(self, net: torch.nn.Module, frames: list[np.ndarray]) -> np.ndarray:
+        was = net.training
+        net.eval()
+        lengths = np.array([f.shape[0] for f in frames])
+        out = np.zeros((len(frames), len(self.classes_)), np.float32)
+        for idx in _batches(lengths, max(self.batch_size, 32), None):
+            x, L = _pad(frames, idx)
+            out[idx] = net(self._standardise(x, L), L).numpy()
+        net.train(was)
+        return out
+
+    # ------------------------------------------------------------------ predict
+    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
+        """Logits ``(n_clips, n_classes)``.
+
+        Examples
+        --------
+        >>> clf.decision_function(["c.wav"])  # doctest: +SKIP
+        """
+        check_is_fitted(self, "network_")
+        return self._predict_logits(self.network_, self._frames(X, fitted=True))
+
+    def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
+        """Class probabilities (softmax) or tag probabilities (sigmoid).
+
+        Examples
+        --------
+        >>> clf.predict_proba(["c.wav"]).shape  # doctest: +SKIP
+        (1, 10)
+        """
+        z = torch.from_numpy(self.decision_function(X))
+        p = torch.sigmoid(z) if self.multi_label else torch.softmax(z, dim=1)
+        return p.numpy().astype(np.float64)
+
+    def predict(self, X: Sequence[Any]) -> np.ndarray:
+        """Labels, or for ``multi_label`` a binary ``(n_clips, n_tags)`` matrix at 0.5.
+
+        Examples
+        --------
+        >>> clf.predict(["c.wav"])  # doctest: +SKIP
+        array(['dog'], dtype='<U4')
+        """
+        P = self.predict_proba(X)
+        if self.multi_label:
+            return (P >= 0.5).astype(int)
+        return self.classes_[P.argmax(axis=1)]
+
+    def score(self, X: Sequence[Any], y: Any, sample_weight: Any = None) -> float:
+        """Accuracy (single label) or mean per-tag accuracy (``multi_label``).
+
+        Examples
+        --------
+        >>> clf.score(["c.wav"], ["dog"])  # doctest: +SKIP
+        1.0
+        """
+        if not self.multi_label:
+            return super().score(X, y, sample_weight=sample_weight)
+        Y = np.asarray(y) if isinstance(y, np.ndarray) else None
+        if Y is None or Y.ndim != 2 or Y.dtype == object:
+            Y = MultiLabelBinarizer(classes=list(self.classes_)).fit_transform(
+                [tuple(t) for t in y])
+        return float(np.mean(self.predict(X) == Y))
+
+    # ------------------------------------------------------------------ persistence
+    def _config(self) -> dict[str, Any]:
+        params = self.get_params()
+        params["feature_config"] = self.fconfig.to_dict()
+        return {"type": "audioscene.ClipClassifier", "version": 1, "params": params,
+                "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
+                "n_features_in": int(self.n_features_in_),
+                "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
+                "best_epoch": int(self.best_epoch_), "history": self.history_}
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write ``classifier.json`` and ``weights.pt`` (a tensor state dict, read back
+        with ``weights_only=True``) into ``directory``.
+
+        Examples
+        --------
+        >>> clf.save("models/esc10")  # doctest: +SKIP
+        """
+        check_is_fitted(self, "network_")
+        d = Path(directory)
+        with atomic_open(d / "weights.pt", "wb") as f:
+            torch.save(self.network_.state_dict(), f)
+        atomic_write_text(d / "classifier.json", json.dumps(self._config(), indent=1) + "\n")
+        return d
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> ClipClassifier:
+        """Inverse of :meth:`save`; outputs are identical.
+
+        Examples
+        --------
+        >>> clf = ClipClassifier.load("models/esc10")  # doctest: +SKIP
+        """
+        d = Path(directory)
+        meta_path = d / "classifier.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{meta_path}: not a ClipClassifier model folder")
+        meta = json.loads(meta_path.read_text())
+        if meta.get("type") != "audioscene.ClipClassifier":
+            raise ValueError(f"{meta_path}: not a ClipClassifier model")
+        params = dict(meta["params"])
+        params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
+        clf = cls(**params)
+        clf.classes_ = np.asarray(meta["classes"])
+        clf.n_features_in_ = int(meta["n_features_in"])
+        clf.mean_ = np.asarray(meta["mean"], np.float32)
+        clf.scale_ = np.asarray(meta["scale"], np.float32)
+        clf.best_epoch_ = int(meta["best_epoch"])
+        clf.history_ = list(meta["history"])
+        clf._set_norm()
+        net = clf._new_network()
+        state = torch.load(d / "weights.pt", map_location="cpu", weights_only=True)
+        net.load_state_dict(state)
+        clf.network_ = net.eval()
+        return clf
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "mean_" in state:
+            self._set_norm()
+
+
+def load_clip_model(directory: str | os.PathLike) -> ClipClassifier:
+    """Load a saved :class:`ClipClassifier` (alias of :meth:`ClipClassifier.load`).
+
+    Examples
+    --------
+    >>> clf = load_clip_model("runs/esc10/model")  # doctest: +SKIP
+    """
+    return ClipClassifier.load(directory)

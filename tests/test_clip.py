@@ -1,0 +1,194 @@
+"""ClipClassifier: training, repeatability, persistence, tagging, real ESC-10 clips,
+and the clip baselines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audioscene.datasets import read_esc10
+from audioscene.models import (
+    ClipClassifier,
+    ForestClipClassifier,
+    GMMClassifier,
+    GMMTagger,
+    load_model,
+)
+
+SMALL = {"channels": [8, 16, 16], "strides": [2, 2, 2], "dropout": 0.1}
+
+
+def _toy(n: int = 48, n_feat: int = 12, seed: int = 0) -> tuple[list[np.ndarray], list[str]]:
+    """Clips of random length; class b has a raised band, class c a late burst."""
+    rng = np.random.default_rng(seed)
+    X, y = [], []
+    for i in range(n):
+        T = int(rng.integers(15, 60))
+        x = rng.normal(size=(T, n_feat)).astype(np.float32)
+        lab = "abc"[i % 3]
+        if lab == "b":
+            x[:, 3:6] += 2.5
+        elif lab == "c":
+            x[T // 2:, 8:] += 2.5
+        X.append(x)
+        y.append(lab)
+    return X, y
+
+
+def _fit(**kw: object) -> tuple[ClipClassifier, list[np.ndarray], list[str]]:
+    X, y = _toy()
+    params = {"net_params": SMALL, "max_epochs": 12, "batch_size": 8, "progress": False,
+              "patience": 50}
+    params.update(kw)
+    return ClipClassifier(**params).fit(X, y), X, y
+
+
+def test_fit_predict_and_batch_equals_single() -> None:
+    clf, X, y = _fit()
+    Xte, yte = _toy(24, seed=5)
+    assert clf.score(Xte, yte) >= 0.8
+    P = clf.predict_proba(Xte)
+    assert P.shape == (24, 3) and np.allclose(P.sum(axis=1), 1)
+    one_by_one = np.concatenate([clf.predict_proba([x]) for x in Xte])
+    np.testing.assert_allclose(P, one_by_one, atol=1e-5)
+    assert 1 <= clf.best_epoch_ <= len(clf.history_) and "val_loss" in clf.history_[0]
+
+
+def test_same_seed_same_model_other_seed_differs() -> None:
+    a, X, _ = _fit(max_epochs=3)
+    b, _, _ = _fit(max_epochs=3)
+    c, _, _ = _fit(max_epochs=3, seed=7)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
+
+
+def test_save_load_identity_without_pickle(tmp_path: Path) -> None:
+    clf, X, _ = _fit(max_epochs=3, mixup=0.4)
+    clf.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "classifier.json").read_text())
+    assert meta["type"] == "audioscene.ClipClassifier"
+    loaded = load_model(tmp_path / "m")
+    assert isinstance(loaded, ClipClassifier)
+    np.testing.assert_array_equal(clf.predict_proba(X), loaded.predict_proba(X))
+    import torch
+
+    torch.load(tmp_path / "m" / "weights.pt", weights_only=True)  # plain tensors only
+    assert not list(tmp_path.glob("m/*.part"))
+
+
+def test_multi_label_tags() -> None:
+    rng = np.random.default_rng(3)
+    X, Y = [], []
+    for i in range(60):
+        x = rng.normal(size=(int(rng.integers(20, 50)), 10)).astype(np.float32)
+        tags = (i % 2, (i // 2) % 2)
+        if tags[0]:
+            x[:, :3] += 2.0
+        if tags[1]:
+            x[:, 6:] += 2.0
+        X.append(x)
+        Y.append(tuple(t for t, on in zip(("low", "high"), tags) if on))
+    clf = ClipClassifier(multi_label=True, net_params=SMALL, max_epochs=15, batch_size=8,
+                         progress=False, patience=50).fit(X[:40], Y[:40])
+    assert list(clf.classes_) == ["high", "low"]
+    P = clf.predict_proba(X[40:])
+    assert P.shape == (20, 2) and ((P >= 0) & (P <= 1)).all()
+    assert not np.allclose(P.sum(axis=1), 1)  # independent sigmoids
+    assert clf.score(X[40:], Y[40:]) >= 0.8
+    # a binary matrix with named columns gives the same order
+    Yb = np.array([[int("high" in t), int("low" in t)] for t in Y[:40]])
+    clf2 = ClipClassifier(multi_label=True, net_params=SMALL, max_epochs=2, progress=False)
+    assert list(clf2.fit(X[:40], Yb, classes=["high", "low"]).classes_) == ["high", "low"]
+
+
+def test_explicit_validation_data_chooses_epoch() -> None:
+    X, y = _toy()
+    Xv, yv = _toy(12, seed=9)
+    clf = ClipClassifier(net_params=SMALL, max_epochs=4, progress=False,
+                         validation_fraction=0.0).fit(X, y, validation_data=(Xv, yv))
+    assert all("val_accuracy" in h for h in clf.history_)
+    no_val = ClipClassifier(net_params=SMALL, max_epochs=2, progress=False,
+                            validation_fraction=0.0).fit(X, y)
+    assert no_val.best_epoch_ == 2 and "val_loss" not in no_val.history_[0]
+
+
+def test_bad_inputs_are_named() -> None:
+    X, y = _toy(6)
+    with pytest.raises(ValueError, match=r"X\[1\]: no frames"):
+        ClipClassifier(progress=False).fit([X[0], np.zeros((0, 12)), *X[2:]], y)
+    bad = [x.copy() for x in X]
+    bad[2][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X\[2\]: features contain NaN"):
+        ClipClassifier(progress=False).fit(bad, y)
+    with pytest.raises(ValueError, match="labels"):
+        ClipClassifier(progress=False).fit(X, y[:-1])
+    clf, _, _ = _fit(max_epochs=1)
+    with pytest.raises(ValueError, match="12 expected|expected 12"):
+        clf.predict([np.zeros((10, 5))])
+    with pytest.raises(ValueError, match="backend"):
+        ClipClassifier(backend="rnn", progress=False).fit(X, y)
+
+
+def test_missing_and_short_audio_files_are_named(tmp_path: Path) -> None:
+    clf, _, _ = _fit(max_epochs=1)
+    short = tmp_path / "short.wav"
+    sf.write(short, np.zeros(100, np.float32), 22050)
+    with pytest.raises(ValueError, match="short.wav: no frames"):
+        clf.frames(short)
+    with pytest.raises(Exception, match="missing.wav"):
+        clf.frames(tmp_path / "missing.wav")
+
+
+def _esc_subset(root: Path, classes: int = 3) -> tuple[list, list]:
+    ds = read_esc10(root)
+    keep = set(ds.classes[:classes])
+    train = [it for it in ds if it.label in keep and it.fold in (1, 2, 3)]
+    test = [it for it in ds if it.label in keep and it.fold == 4]
+    return train, test
+
+
+def test_real_esc10_clips_beat_chance(shared_data: Path) -> None:
+    train, test = _esc_subset(shared_data)
+    clf = ClipClassifier(net_params={"channels": [16, 16, 32, 32], "strides": [2, 2, 2, 1]},
+                         max_epochs=10, patience=50, progress=False, seed=0)
+    clf.fit([it.path for it in train], [it.label for it in train],
+            groups=[it.recording for it in train])
+    acc = clf.score([it.path for it in test], [it.label for it in test])
+    assert acc >= 0.6, f"3-class accuracy {acc:.2f} (chance 0.33)"
+
+
+def test_baselines_on_real_esc10_clips(shared_data: Path) -> None:
+    train, test = _esc_subset(shared_data)
+    Xtr, ytr = [it.path for it in train], [it.label for it in train]
+    Xte, yte = [it.path for it in test], [it.label for it in test]
+    gmm = GMMClassifier(n_components=4).fit(Xtr, ytr)
+    assert gmm.score(Xte, yte) >= 0.6
+    P = gmm.predict_proba(Xte)
+    np.testing.assert_allclose(P.sum(axis=1), 1)
+    assert (gmm.classes_[P.argmax(1)] == gmm.predict(Xte)).all()
+    rf = ForestClipClassifier(n_estimators=100).fit(Xtr, ytr)
+    assert rf.n_frame_features_ == 13  # 12 MFCC + zero-crossing rate
+    assert rf.score(Xte, yte) >= 0.6
+
+
+def test_gmm_tagger_scores_rank_tags() -> None:
+    rng = np.random.default_rng(4)
+    X, Y = [], []
+    for i in range(40):
+        x = rng.normal(size=(80, 6))
+        tags = ((i % 2) == 1, (i % 3) == 0)
+        if tags[0]:
+            x[::2, 0] += 4
+        if tags[1]:
+            x[1::2, 5] -= 4
+        X.append(x)
+        Y.append(tuple(t for t, on in zip("ab", tags) if on))
+    tagger = GMMTagger(n_components=2).fit(X[:30], Y[:30])
+    S = tagger.decision_function(X[30:])
+    truth = np.array([[t in y for t in "ab"] for y in Y[30:]])
+    for j in range(2):
+        assert S[truth[:, j], j].min() > S[~truth[:, j], j].max()
