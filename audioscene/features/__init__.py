@@ -1,5 +1,6 @@
 """Feature layer: one frozen :class:`FeatureConfig`, :func:`extract` for whole signals,
-:class:`FeatureStream` for blocks, both computed with librosa and framed ``center=False``.
+:class:`FeatureStream` for blocks, both computed with librosa and framed ``center=False``;
+label tree embeddings (:class:`LabelTree`, :class:`LabelTreeEmbedder`).
 
 Examples
 --------
@@ -12,5 +13,7 @@ Examples
 
 from .config import KINDS, FeatureConfig
 from .core import FeatureStream, extract, extract_file
+from .lte import LabelTree, LabelTreeEmbedder, segment_stats
 
-__all__ = ["KINDS", "FeatureConfig", "FeatureStream", "extract", "extract_file"]
+__all__ = ["KINDS", "FeatureConfig", "FeatureStream", "extract", "extract_file", "LabelTree",
+           "LabelTreeEmbedder", "segment_stats"]

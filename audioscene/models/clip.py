@@ -164,6 +164,10 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         gives the same model.
     progress : bool
         Show a tqdm bar per epoch.
+    embedder : LabelTreeEmbedder or None
+        With ``backend="lte-cnn"``: ``X`` holds frame features (or paths) and this
+        embedder, cloned and fitted inside :meth:`fit` with cross-fitting, turns them into
+        the LTE images the network reads; predictions embed new clips the same way.
 
     Attributes
     ----------
@@ -177,6 +181,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         Per-epoch training loss, validation loss and accuracy, learning rate.
     best_epoch_ : int
         Epoch whose weights were kept.
+    embedder_ : LabelTreeEmbedder or None
+        The fitted embedder (when ``embedder`` is given).
 
     Examples
     --------
@@ -190,7 +196,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
                  max_epochs: int = 60, batch_size: int = 16, lr: float = 2e-3,
                  weight_decay: float = 1e-3, validation_fraction: float = 0.15,
                  patience: int = 15, augment: bool = True, mixup: float = 0.0, seed: int = 0,
-                 progress: bool = True) -> None:
+                 progress: bool = True, embedder: Any = None) -> None:
         self.backend = backend
         self.feature_config = feature_config
         self.multi_label = multi_label
@@ -205,6 +211,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         self.mixup = mixup
         self.seed = seed
         self.progress = progress
+        self.embedder = embedder
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -223,13 +230,16 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.frames("clip.wav").shape  # doctest: +SKIP
         (214, 64)
         """
-        return _as_frames([path], self.fconfig, getattr(self, "n_features_in_", None),
-                          False)[0]
+        check_is_fitted(self, "network_")
+        return self._frames([path], fitted=True, progress=False)[0]
 
-    def _frames(self, X: Sequence[Any], fitted: bool) -> list[np.ndarray]:
-        n = int(self.n_features_in_) if fitted else None
-        frames = _as_frames(X, self.fconfig, n, self.progress)
-        return frames
+    def _frames(self, X: Sequence[Any], fitted: bool, progress: bool | None = None
+                ) -> list[np.ndarray]:
+        """Network inputs of fitted-model clips: features, LTE images with an embedder."""
+        emb = getattr(self, "embedder_", None)
+        n = int(emb.n_features_in_ if emb is not None else self.n_features_in_)
+        frames = _as_frames(X, self.fconfig, n, self.progress if progress is None else progress)
+        return emb.transform(frames) if emb is not None else frames
 
     def _encode(self, y: Any, classes: Sequence[Any] | None) -> np.ndarray:
         if self.multi_label:
@@ -336,11 +346,26 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         if len(y) != len(frames):
             raise ValueError(f"X has {len(frames)} clips but y has {len(y)} labels")
         n_fit = len(frames)
+        val_frames = None
         if validation_data is not None:
             X_val, y_val = validation_data
-            frames = frames + _as_frames(X_val, self.fconfig, frames[0].shape[1], self.progress)
-            if len(y_val) != len(frames) - n_fit:
+            val_frames = _as_frames(X_val, self.fconfig, frames[0].shape[1], self.progress)
+            if len(y_val) != len(val_frames):
                 raise ValueError("validation_data: X and y differ in length")
+        self.embedder_ = None
+        if self.embedder is not None:
+            if self.multi_label:
+                raise ValueError("the label tree embedder needs single-label clips")
+            from sklearn.base import clone
+
+            self.embedder_ = clone(self.embedder)
+            frames = self.embedder_.fit_transform(frames, np.asarray(y).astype(str),
+                                                  groups=groups)
+            if val_frames is not None:
+                val_frames = self.embedder_.transform(val_frames)
+        if validation_data is not None:
+            assert val_frames is not None
+            frames = list(frames) + list(val_frames)
             y = (np.concatenate([np.asarray(y), np.asarray(y_val)])
                  if not isinstance(y, list) else list(y) + list(y_val))
         Y = self._encode(y, classes)
@@ -497,8 +522,11 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def _config(self) -> dict[str, Any]:
-        params = self.get_params()
+        params = self.get_params(deep=False)
         params["feature_config"] = self.fconfig.to_dict()
+        params["embedder"] = (None if self.embedder is None else
+                              {k: v for k, v in self.embedder.get_params(deep=False).items()
+                               if k != "classifier"})
         return {"type": "audioscene.ClipClassifier", "version": 1, "params": params,
                 "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
                 "n_features_in": int(self.n_features_in_),
@@ -515,6 +543,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "network_")
         d = Path(directory)
+        if getattr(self, "embedder_", None) is not None:
+            self.embedder_.save(d / "embedder")
         with atomic_open(d / "weights.pt", "wb") as f:
             torch.save(self.network_.state_dict(), f)
         atomic_write_text(d / "classifier.json", json.dumps(self._config(), indent=1) + "\n")
@@ -537,7 +567,14 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{meta_path}: not a ClipClassifier model")
         params = dict(meta["params"])
         params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
+        embedder = None
+        if params.get("embedder") is not None:
+            from ..features.lte import LabelTreeEmbedder
+
+            params["embedder"] = LabelTreeEmbedder(**params["embedder"])
+            embedder = LabelTreeEmbedder.load(d / "embedder")
         clf = cls(**params)
+        clf.embedder_ = embedder
         clf.classes_ = np.asarray(meta["classes"])
         clf.n_features_in_ = int(meta["n_features_in"])
         clf.mean_ = np.asarray(meta["mean"], np.float32)
