@@ -2,8 +2,9 @@
 
 Subcommands: ``features`` (one ``.npz`` per input), ``synth`` (training mixtures with
 exact annotations), ``evaluate`` (sed_eval metrics of event lists), ``recipe`` /
-``train`` (DCASE experiments), ``detect`` (events from audio with a trained model). Every subcommand
-has ``--help``. A bad input is reported on one line naming it; the other inputs are
+``train`` (DCASE experiments), ``detect`` (events from audio with a trained model),
+``classify`` / ``tag`` (clip labels or tag scores with a trained clip model). Every
+subcommand has ``--help``. A bad input is reported on one line naming it; the other inputs are
 still processed and the exit code is 1 when any input failed.
 """
 
@@ -221,13 +222,90 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
     from .recipes import run_recipe
 
     try:
-        run_recipe(args.recipe, data=args.data, out=args.out, overrides=args.set,
-                   backgrounds=args.backgrounds)
+        overrides = list(args.set)
+        for key in ("train_folds", "test_folds"):
+            if getattr(args, key):
+                overrides.append(f"{key}={getattr(args, key)}")
+        run_recipe(args.recipe, data=args.data, out=args.out, overrides=overrides,
+                   backgrounds=args.backgrounds, train_only=args.train_only)
     except (ValueError, KeyError, OSError) as exc:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1
-    print(f"results: {Path(args.out) / 'results.md'}; model: {Path(args.out) / 'model'}")
+    out = Path(args.out)
+    if (out / "results.md").exists() and not args.train_only:
+        print(f"results: {out / 'results.md'}")
+    if (out / "model").is_dir():
+        print(f"model: {out / 'model'}")
     return 0
+
+
+# ----------------------------------------------------------------------------- classify / tag
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    from .io_utils import atomic_open
+    from .models import ClipClassifier
+
+    try:
+        clf = ClipClassifier.load(args.model)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"audioscene: error: {exc}", file=sys.stderr)
+        return 1
+    tagging = args.command == "tag"
+    if tagging != bool(clf.multi_label):
+        other = "tag" if clf.multi_label else "classify"
+        print(f"audioscene: error: {args.model} is a {'tagging' if clf.multi_label else 'single-label'}"
+              f" model; use 'audioscene {other}'", file=sys.stderr)
+        return 2
+    clf.set_params(progress=False)
+    files = [src for src, _ in _expand_inputs(args.inputs)]
+    fails = _Failures()
+    classes = [str(c) for c in clf.classes_]
+    rows: list[tuple[str, np.ndarray]] = []
+    step = 64
+    for i in _progress(list(range(0, len(files), step)), args.command):
+        ok, feats = [], []
+        for f in files[i:i + step]:
+            try:
+                feats.append(clf.frames(f))
+                ok.append(f)
+            except Exception as exc:  # noqa: BLE001 - reported per file, batch goes on
+                fails.add(f, exc)
+        if ok:
+            P = clf.predict_proba(feats)
+            rows.extend(zip(ok, P))
+    sep = "," if args.format == "csv" else "\t"
+    out_f = atomic_open(args.output) if args.output else None
+    f = out_f.__enter__() if out_f else sys.stdout
+    try:
+        if args.format == "json":
+            recs = []
+            for src, p in rows:
+                rec: dict[str, object] = {"file": src}
+                if tagging:
+                    rec["tags"] = [c for c, v in zip(classes, p) if v >= args.threshold]
+                    rec["scores"] = {c: round(float(v), 6) for c, v in zip(classes, p)}
+                else:
+                    rec["label"] = classes[int(np.argmax(p))]
+                    rec["probabilities"] = {c: round(float(v), 6) for c, v in zip(classes, p)}
+                recs.append(rec)
+            f.write(json.dumps(recs, indent=1) + "\n")
+        else:
+            import csv
+
+            w = csv.writer(f, delimiter=sep, lineterminator="\n")
+            w.writerow(["file", "tags" if tagging else "label", *classes])
+            for src, p in rows:
+                head = (";".join(c for c, v in zip(classes, p) if v >= args.threshold)
+                        if tagging else classes[int(np.argmax(p))])
+                w.writerow([src, head, *(f"{v:.6f}" for v in p)])
+    except BaseException:
+        if out_f:
+            out_f.__exit__(*sys.exc_info())
+        raise
+    if out_f:
+        out_f.__exit__(None, None, None)
+    return fails.code(len(files))
 
 
 # ----------------------------------------------------------------------------- detect
@@ -237,13 +315,17 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     import time
 
     from .detect.batch import plan_jobs, run_local, run_ray
-    from .models import load_model
+    from .models import ClipClassifier, load_model
 
     try:
-        load_model(args.model)  # fail early, with one line, on a bad model folder
+        model = load_model(args.model)  # fail early, with one line, on a bad model folder
     except (OSError, ValueError, KeyError) as exc:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1
+    if isinstance(model, ClipClassifier):
+        print(f"audioscene: error: {args.model} is a clip model; use 'audioscene classify' "
+              "or 'audioscene tag'", file=sys.stderr)
+        return 2
     if args.scores and not args.output:
         print("audioscene: error: --scores needs -o", file=sys.stderr)
         return 2
@@ -365,8 +447,29 @@ def build_parser() -> argparse.ArgumentParser:
         r.add_argument("--backgrounds", help="background recordings for synthesis "
                        "(default: DATA/backgrounds)")
         r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config value, e.g. forest.n_estimators=10")
-        r.set_defaults(func=_cmd_recipe)
+                       help="override a config value, e.g. cnn.max_epochs=30")
+        r.add_argument("--train-folds", dest="train_folds", metavar="K,K,...",
+                       help="clip recipes: train on these folds only")
+        r.add_argument("--test-folds", dest="test_folds", metavar="K,K,...",
+                       help="clip recipes: evaluate these folds only")
+        r.set_defaults(func=_cmd_recipe, train_only=cmd == "train")
+
+    for cmd, helptext, what in (
+            ("classify", "classify clips with a trained single-label clip model",
+             "the most probable label and the probability of every class"),
+            ("tag", "tag clips with a trained multi-label clip model",
+             "the tags scoring at least --threshold and the score of every tag")):
+        c = sub.add_parser(cmd, help=helptext, description=(
+            f"{helptext[0].upper()}{helptext[1:]} (a model folder written by 'audioscene "
+            f"train' or a clip recipe). One row per INPUT (files, or folders searched "
+            f"recursively) with {what}."))
+        c.add_argument("inputs", nargs="+", metavar="INPUT")
+        c.add_argument("--model", required=True, help="model folder (classifier.json)")
+        c.add_argument("-o", "--output", help="output file (default: standard output)")
+        c.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv")
+        c.add_argument("--threshold", type=float, default=0.5,
+                       help="tag: score from which a tag is listed")
+        c.set_defaults(func=_cmd_classify, command=cmd)
 
     d = sub.add_parser("detect", help="detect sound events with a trained model",
                        description="Stream audio through a detector and write the events. "

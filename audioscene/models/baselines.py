@@ -71,6 +71,7 @@ def fit_gmm(X: np.ndarray, n_components: int, *, seed: int, max_frames: int = 20
     (4, 3)
     """
     rng = np.random.default_rng(seed)
+    X = np.asarray(X, dtype=np.float64)  # float32 frames make EM's covariances ill-defined
     if len(X) > max_frames:
         X = X[rng.choice(len(X), max_frames, replace=False)]
     k = min(n_components, max(1, len(X) // 2))

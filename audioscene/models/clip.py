@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
     mean_, scale_ : ndarray
         Per-feature standardisation learned from the training frames.
     history_ : list of dict
-        Per-epoch training loss, validation loss and accuracy, learning rate.
+        Per-epoch training loss, validation loss and accuracy, learning rate and seconds
+        of training (validation excluded).
     best_epoch_ : int
         Epoch whose weights were kept.
     embedder_ : LabelTreeEmbedder or None
@@ -409,6 +411,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         for epoch in bar:
             net.train()
             losses = []
+            t_epoch = time.perf_counter()
             for idx in _batches(lengths[tr], self.batch_size, rng):
                 x, L = _pad(tr_frames, idx)
                 x = self._standardise(x, L)
@@ -431,7 +434,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
                 sched.step()
                 losses.append(float(loss.detach()))
             rec: dict[str, float] = {"epoch": epoch + 1, "loss": float(np.mean(losses)),
-                                     "lr": float(sched.get_last_lr()[0])}
+                                     "lr": float(sched.get_last_lr()[0]),
+                                     "seconds": round(time.perf_counter() - t_epoch, 3)}
             if len(va):
                 P = self._predict_logits(net, va_frames)
                 tgt = torch.from_numpy(Y[va])
@@ -441,7 +445,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
                 if rec["val_loss"] < best[0]:
                     best = (rec["val_loss"], epoch + 1, copy.deepcopy(net.state_dict()))
             self.history_.append(rec)
-            bar.set_postfix({k: round(v, 3) for k, v in rec.items() if k != "epoch"})
+            bar.set_postfix({k: round(v, 3) for k, v in rec.items()
+                             if k not in ("epoch", "seconds")})
             if len(va) and epoch + 1 - best[1] >= self.patience:
                 break
         if best[2] is not None:

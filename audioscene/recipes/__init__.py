@@ -5,7 +5,7 @@ Examples
 --------
 >>> from audioscene.recipes import RECIPES
 >>> sorted(RECIPES)
-['dcase2016-task2', 'dcase2016-task3']
+['dcase2016-task1', 'dcase2016-task2', 'dcase2016-task3', 'dcase2016-task4', 'esc10', 'task2-tagging']
 """
 
 from __future__ import annotations
@@ -18,13 +18,17 @@ from typing import Any
 
 import yaml
 
-from . import task2, task3
+from . import clips, tagging, task2, task3
 
 __all__ = ["RECIPES", "load_config", "run_recipe", "merge", "REPO_RECIPES"]
 
 RECIPES: dict[str, tuple[Callable[..., dict[str, Any]], dict[str, Any]]] = {
     "dcase2016-task2": (task2.run, task2.DEFAULTS),
     "dcase2016-task3": (task3.run, task3.DEFAULTS),
+    "esc10": (clips.run, clips.ESC10_DEFAULTS),
+    "dcase2016-task1": (clips.run, clips.TASK1_DEFAULTS),
+    "dcase2016-task4": (tagging.run_task4, tagging.TASK4_DEFAULTS),
+    "task2-tagging": (tagging.run_task2_tagging, tagging.TASK2_TAGGING_DEFAULTS),
 }
 
 #: Where the repository keeps the recipe folders (config.yaml + README).

@@ -82,7 +82,7 @@ def _synth(sources: dict, backgrounds: list, n: int, s: dict[str, Any], rng: np.
 
 
 def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None = None,
-        log: Any = print) -> dict[str, Any]:
+        log: Any = print, **_: Any) -> dict[str, Any]:
     """Run the recipe (see the module docstring); returns the results.
 
     Parameters

@@ -1,0 +1,354 @@
+"""Clip classification recipes: ESC-10 and DCASE 2016 task 1 (acoustic scenes).
+
+For each test fold, every system in ``systems`` is trained on the fold's training clips
+and scores its test clips:
+
+* ``cnn``: :class:`~audioscene.models.ClipClassifier` with the ``allconv`` network;
+* ``lte-cnn``: label tree embeddings (:class:`~audioscene.features.LabelTreeEmbedder`,
+  cross-fitted on the training folds) classified by the ``lte-cnn`` network;
+* ``fusion``: the average of the ``cnn`` and ``lte-cnn`` class probabilities;
+* ``gmm``: the DCASE 2016 task 1 baseline (:class:`~audioscene.models.GMMClassifier`);
+* ``rf``: the ESC-10 random forest baseline
+  (:class:`~audioscene.models.ForestClipClassifier`).
+
+The networks choose their epoch on a validation split of the *training* clips (grouped
+by recording); the test fold is only ever predicted. Reports per-fold and mean accuracy,
+per-class accuracy and a confusion-matrix PNG per system over all test folds; with
+``lte-cnn``, the label tree of the first fold (text and PNG) and an LTE image of one test
+clip per class. ``backend`` (``allconv`` or ``lte-cnn``) is the network that
+``audioscene train`` trains and saves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from ..datasets import Item, load_dataset
+from ..evaluate import SceneResult, scene_accuracy
+from ..features import FeatureConfig, LabelTreeEmbedder, extract_file
+from ..io_utils import atomic_open, atomic_write_text
+from ..models.clip import CNN_FEATURES, ClipClassifier
+from ..models.clip_baselines import ESC_MFCC, TASK1_MFCC, ForestClipClassifier, GMMClassifier
+from .common import write_json
+
+__all__ = ["run", "ESC10_DEFAULTS", "TASK1_DEFAULTS", "CNN_DEFAULTS", "LTE_DEFAULTS",
+           "LTE_CNN_DEFAULTS", "frames_for", "plan_folds", "plot_confusion", "accuracy_table"]
+
+#: Training settings of the network shared by the clip recipes.
+CNN_DEFAULTS: dict[str, Any] = {
+    "max_epochs": 60, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-3,
+    "validation_fraction": 0.15, "patience": 15, "augment": True, "mixup": 0.0,
+    "net_params": {"channels": [32, 32, 64, 64, 128, 128, 128],
+                   "strides": [1, 2, 1, 2, 1, 2, 1], "pooling": "meanmax", "dropout": 0.3},
+}
+
+#: Label tree embedding and LTE-CNN settings shared by the clip recipes.
+LTE_DEFAULTS: dict[str, Any] = {"segment_frames": 20, "hop_frames": 10, "n_estimators": 100,
+                                "n_folds": 5}
+LTE_CNN_DEFAULTS: dict[str, Any] = {
+    "max_epochs": 100, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-3,
+    "validation_fraction": 0.15, "patience": 25, "augment": True, "mixup": 0.0,
+    "net_params": {"widths": [3, 5, 9], "filters": 64, "dropout": 0.5},
+}
+
+ESC10_DEFAULTS: dict[str, Any] = {
+    "dataset": "esc10",
+    "backend": "allconv",
+    "systems": ["cnn", "gmm", "rf"],
+    "train_folds": None,
+    "test_folds": None,
+    "seed": 0,
+    "jobs": 2,
+    "features": CNN_FEATURES.to_dict(),
+    "cnn": CNN_DEFAULTS,
+    "lte": LTE_DEFAULTS,
+    "lte_cnn": LTE_CNN_DEFAULTS,
+    "gmm": {"n_components": 16, "features": TASK1_MFCC.to_dict()},
+    "rf": {"n_estimators": 500, "features": ESC_MFCC.to_dict()},
+}
+
+TASK1_DEFAULTS: dict[str, Any] = {**ESC10_DEFAULTS, "dataset": "dcase2016-task1",
+                                  "systems": ["cnn", "gmm"]}
+
+
+def _parse_folds(v: Any) -> list[int] | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, int):
+        return [v]
+    if isinstance(v, str):
+        return [int(x) for x in v.split(",") if x.strip()]
+    return [int(x) for x in v]
+
+
+def plan_folds(ds: Any, train_folds: Any = None, test_folds: Any = None
+               ) -> list[tuple[int, list[Item], list[Item]]]:
+    """(test fold, training items, test items) for each fold to run.
+
+    All folds of the dataset by default; ``test_folds`` limits them and ``train_folds``
+    keeps only training items from those folds (a fixed split such as
+    ``train_folds=1,2,3 test_folds=4``).
+
+    Examples
+    --------
+    >>> plan_folds(read_esc10("../shared/data"), "1,2,3", "4")  # doctest: +SKIP
+    """
+    tr_f, te_f = _parse_folds(train_folds), _parse_folds(test_folds)
+    folds = te_f or ds.folds
+    plan = []
+    for k in folds:
+        train, test = ds.split(k)
+        if tr_f is not None:
+            train = [it for it in train if it.fold in tr_f]
+        if not train or not test:
+            raise ValueError(f"{ds.name}: fold {k} has no training or no test clips")
+        plan.append((k, train, test))
+    return plan
+
+
+def frames_for(paths: Sequence[Path], cfg: FeatureConfig, *, jobs: int = 1,
+               desc: str = "features", extractor: Callable[[Path], np.ndarray] | None = None
+               ) -> dict[Path, np.ndarray]:
+    """Features of every path (in parallel), as float32 arrays keyed by path.
+
+    Examples
+    --------
+    >>> F = frames_for([Path("a.wav")], CNN_FEATURES)  # doctest: +SKIP
+    """
+    fn = extractor or (lambda p: extract_file(p, cfg)[0])
+    paths = list(dict.fromkeys(paths))
+    out = Parallel(n_jobs=jobs)(delayed(fn)(p) for p in tqdm(paths, desc=desc, unit="file"))
+    return {p: np.asarray(f, np.float32) for p, f in zip(paths, out)}
+
+
+def plot_confusion(res: SceneResult, path: Path, title: str) -> None:
+    """Confusion matrix as a PNG (rows: truth; columns: prediction), written atomically.
+
+    Examples
+    --------
+    >>> plot_confusion(scene_accuracy(["a"], ["a"]), Path("cm.png"), "demo")  # doctest: +SKIP
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(res.labels)
+    fig, ax = plt.subplots(figsize=(2 + 0.55 * n, 1.5 + 0.5 * n))
+    ax.imshow(res.confusion, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            v = res.confusion[i, j]
+            if v:
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8,
+                        color="white" if v > res.confusion.max() / 2 else "black")
+    ax.set_xticks(range(n), res.labels, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), res.labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{title}: {100 * res.accuracy:.1f} %")
+    fig.tight_layout()
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+
+
+def _cnn(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv") -> ClipClassifier:
+    if backend == "allconv":
+        return ClipClassifier(backend=backend, feature_config=fcfg, seed=int(cfg["seed"]),
+                              **cfg["cnn"])
+    if backend == "lte-cnn":
+        emb = LabelTreeEmbedder(seed=int(cfg["seed"]), n_jobs=int(cfg["jobs"]), **cfg["lte"])
+        return ClipClassifier(backend=backend, feature_config=fcfg, seed=int(cfg["seed"]),
+                              embedder=emb, **cfg["lte_cnn"])
+    raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {backend!r}")
+
+
+def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
+        train_only: bool = False, **_: Any) -> dict[str, Any]:
+    """Run the recipe (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : dict
+        Full configuration.
+    data : Path
+        Dataset root (``esc10`` or the TUT Acoustic Scenes 2016 development folder, or a
+        folder above it).
+    out : Path
+        Output folder: ``results.md``, ``results.json``, ``predictions/<system>.tsv``,
+        ``confusion_<system>.png``, ``models/fold<k>``.
+    train_only : bool
+        Skip cross-validation: train the network on all training clips (of
+        ``train_folds`` if given) and save it to ``out/model``.
+
+    Returns
+    -------
+    dict
+        Per-system, per-fold and mean accuracy, per-class accuracy, confusion.
+    """
+    t0 = time.time()
+    out = Path(out)
+    ds = load_dataset(cfg["dataset"], data)
+    fcfg = FeatureConfig.from_dict(cfg["features"])
+    systems = list(cfg["systems"])
+    unknown = set(systems) - {"cnn", "lte-cnn", "fusion", "gmm", "rf"}
+    if unknown:
+        raise ValueError(f"unknown system(s) {sorted(unknown)}; known: cnn, lte-cnn, fusion, "
+                         "gmm, rf")
+    if "fusion" in systems and not {"cnn", "lte-cnn"} <= set(systems):
+        raise ValueError("the fusion system needs both cnn and lte-cnn")
+    # fusion is computed from the two networks, after them
+    systems = [s for s in systems if s != "fusion"] + (["fusion"] if "fusion" in systems
+                                                       else [])
+    jobs = int(cfg["jobs"])
+    if train_only:
+        tr_f = _parse_folds(cfg["train_folds"])
+        items = [it for it in ds if tr_f is None or it.fold in tr_f]
+        F = frames_for([it.path for it in items], fcfg, jobs=jobs)
+        clf = _cnn(cfg, fcfg, str(cfg["backend"])).fit(
+            [F[it.path] for it in items], [it.label for it in items],
+            groups=[it.recording or it.stem for it in items])
+        clf.save(out / "model")
+        log(f"model trained on {len(items)} clips: {out / 'model'}")
+        return {"model": str(out / "model"), "n_train": len(items)}
+
+    plan = plan_folds(ds, cfg["train_folds"], cfg["test_folds"])
+    paths = list(dict.fromkeys(it.path for _, tr, te in plan for it in tr + te))
+    feats: dict[str, dict[Path, np.ndarray]] = {}
+    if "cnn" in systems or "lte-cnn" in systems:
+        feats["cnn"] = frames_for(paths, fcfg, jobs=jobs, desc="cnn features")
+        feats["lte-cnn"] = feats["cnn"]
+    if "gmm" in systems:
+        feats["gmm"] = frames_for(paths, FeatureConfig.from_dict(cfg["gmm"]["features"]),
+                                  jobs=jobs, desc="gmm features")
+    rf_params = {k: v for k, v in cfg["rf"].items() if k != "features"}
+    rf_proto = ForestClipClassifier(FeatureConfig.from_dict(cfg["rf"]["features"]),
+                                    random_state=int(cfg["seed"]), **rf_params)
+    if "rf" in systems:
+        feats["rf"] = frames_for(paths, rf_proto.fconfig, jobs=jobs, desc="rf features",
+                                 extractor=rf_proto.frames)
+
+    preds: dict[str, list[tuple[Item, int, str, np.ndarray]]] = {s: [] for s in systems}
+    per_fold: dict[str, dict[int, float]] = {s: {} for s in systems}
+    classes = list(ds.classes)
+    trees: dict[int, str] = {}
+    for k, train, test in plan:
+        y_tr = [it.label for it in train]
+        fold_p: dict[str, np.ndarray] = {}
+        for s in systems:
+            ts = time.time()
+            if s == "fusion":
+                P = (fold_p["cnn"] + fold_p["lte-cnn"]) / 2
+                _collect(preds, per_fold, s, k, test, P, classes, log, ts)
+                continue
+            Xtr = [feats[s][it.path] for it in train]
+            Xte = [feats[s][it.path] for it in test]
+            if s in ("cnn", "lte-cnn"):
+                model: Any = _cnn(cfg, fcfg, "allconv" if s == "cnn" else "lte-cnn").fit(
+                    Xtr, y_tr, groups=[it.recording or it.stem for it in train])
+                model.save(out / "models" / (f"fold{k}" if s == "cnn" else f"lte_fold{k}"))
+                if s == "lte-cnn":
+                    trees[k] = str(model.embedder_.tree_)
+                    if len(trees) == 1:
+                        _lte_pictures(model, test, Xte, out, k)
+            elif s == "gmm":
+                model = GMMClassifier(FeatureConfig.from_dict(cfg["gmm"]["features"]),
+                                      n_components=int(cfg["gmm"]["n_components"]),
+                                      random_state=int(cfg["seed"])).fit(Xtr, y_tr)
+            else:
+                from sklearn.base import clone
+
+                model = clone(rf_proto).fit(Xtr, y_tr)
+            P = model.predict_proba(Xte)
+            order = [list(model.classes_).index(c) for c in classes]
+            fold_p[s] = P[:, order]
+            _collect(preds, per_fold, s, k, test, fold_p[s], classes, log, ts)
+
+    results: dict[str, Any] = {"dataset": ds.name, "folds": [k for k, _, _ in plan],
+                               "systems": {}, "seconds": None}
+    for s in systems:
+        res = scene_accuracy([it.label for it, *_ in preds[s]], [lab for _, _, lab, _ in preds[s]],
+                             labels=classes)
+        plot_confusion(res, out / f"confusion_{s}.png", f"{ds.name} {s}")
+        with atomic_open(out / "predictions" / f"{s}.tsv") as f:
+            f.write("\t".join(["file", "fold", "label", "predicted", *classes]) + "\n")
+            for it, k, lab, p in preds[s]:
+                f.write("\t".join([it.name, str(k), str(it.label), lab,
+                                   *(f"{v:.6f}" for v in p)]) + "\n")
+        results["systems"][s] = {"per_fold": per_fold[s],
+                                 "mean": float(np.mean(list(per_fold[s].values()))),
+                                 "pooled": res.to_dict()}
+    results["seconds"] = round(time.time() - t0, 1)
+    results["label_trees"] = trees
+    write_json(out / "results.json", results)
+    md = accuracy_table(results, classes)
+    if trees:
+        k0 = min(trees)
+        md += f"\nLabel tree (fold {k0}):\n\n```\n{trees[k0]}\n```\n"
+    atomic_write_text(out / "results.md", md)
+    log(md)
+    return results
+
+
+def _collect(preds: dict[str, list], per_fold: dict[str, dict[int, float]], s: str, k: int,
+             test: Sequence[Item], P: np.ndarray, classes: Sequence[str], log: Any,
+             ts: float) -> None:
+    labels_hat = [classes[i] for i in P.argmax(axis=1)]
+    for it, lab, p in zip(test, labels_hat, P):
+        preds[s].append((it, k, lab, p))
+    acc = float(np.mean([it.label == lab for it, lab in zip(test, labels_hat)]))
+    per_fold[s][k] = acc
+    log(f"fold {k} {s}: accuracy {100 * acc:.1f} % ({len(test)} clips, "
+        f"{time.time() - ts:.0f} s)")
+
+
+def _lte_pictures(model: ClipClassifier, test: Sequence[Item], Xte: Sequence[np.ndarray],
+                  out: Path, k: int) -> None:
+    """The fold's label tree and an LTE image of the first test clip of every class."""
+    emb = model.embedder_
+    emb.tree_.plot(out / "lte_tree.png", title=f"label tree (fold {k})")
+    seen: set[str] = set()
+    for it, x in zip(test, Xte):
+        if it.label in seen:
+            continue
+        seen.add(str(it.label))
+        img = emb.transform([x])[0]
+        safe = "".join(ch if ch.isalnum() else "_" for ch in str(it.label))
+        emb.plot_image(img, out / "lte_images" / f"{safe}.png", title=f"{it.label}: {it.name}")
+
+
+def accuracy_table(results: dict[str, Any], classes: Sequence[str]) -> str:
+    """Markdown tables: accuracy per fold and mean per system, then per class.
+
+    Examples
+    --------
+    >>> r = {"folds": [1], "systems": {"cnn": {"per_fold": {1: 0.5}, "mean": 0.5,
+    ...      "pooled": {"per_class": {"a": 0.5}}}}}
+    >>> print(accuracy_table(r, ["a"]).splitlines()[2])
+    | cnn | 50.0 | **50.0** |
+    """
+    systems = list(results["systems"])
+    folds = results["folds"]
+    lines = ["| system | " + " | ".join(f"fold {k}" for k in folds) + " | mean |",
+             "|---" * (len(folds) + 2) + "|"]
+    for s in systems:
+        r = results["systems"][s]
+        pf = {int(k): v for k, v in r["per_fold"].items()}
+        lines.append(f"| {s} | " + " | ".join(f"{100 * pf[k]:.1f}" for k in folds)
+                     + f" | **{100 * r['mean']:.1f}** |")
+    lines += ["", "| class | " + " | ".join(systems) + " |", "|---" * (len(systems) + 1) + "|"]
+    for c in classes:
+        cells = []
+        for s in systems:
+            v = results["systems"][s]["pooled"]["per_class"].get(c)
+            cells.append("-" if v is None else f"{100 * v:.1f}")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,342 @@
+"""Audio tagging recipes, measured by the equal error rate per tag.
+
+* ``dcase2016-task4`` (:func:`run_task4`): 5-fold cross-validation on the official
+  CHiME-Home layout; the multi-label network against the GMM baseline
+  (:class:`~audioscene.models.GMMTagger`).
+* ``task2-tagging`` (:func:`run_task2_tagging`): tagging measured on real sounds. The
+  DCASE 2016 task 2 development mixtures are cut into chunks (4 s by default); a chunk's
+  tags are the classes with at least ``min_overlap`` seconds of an event in it. Both
+  systems train on chunks of mixtures synthesised from the isolated task 2 training
+  sounds over background recordings, choose their epoch on chunks of mixtures made over
+  held-out backgrounds, and are evaluated on the development chunks only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from tqdm import tqdm
+
+from ..audio import load
+from ..datasets import DatasetError, load_dataset, read_task2
+from ..datasets.readers import list_audio
+from ..datasets.synth import load_sources, random_scene
+from ..evaluate import TaggingResult, tagging_eer
+from ..events import EventList
+from ..features import FeatureConfig, extract
+from ..io_utils import atomic_open, atomic_write_text
+from ..models.clip import ClipClassifier
+from ..models.clip_baselines import TASK4_MFCC, GMMTagger
+from .clips import CNN_DEFAULTS, frames_for, plan_folds
+from .common import write_json
+
+__all__ = ["run_task4", "run_task2_tagging", "TASK4_DEFAULTS", "TASK2_TAGGING_DEFAULTS",
+           "chunk_tags", "eer_table"]
+
+_TAG_FEATURES = FeatureConfig(sr=16000, n_fft=1024, hop_length=256, kind="logmel", n_mels=64,
+                              fmin=20.0)
+
+TASK4_DEFAULTS: dict[str, Any] = {
+    "systems": ["cnn", "gmm"],
+    "train_folds": None,
+    "test_folds": None,
+    "seed": 0,
+    "jobs": 2,
+    "features": _TAG_FEATURES.to_dict(),
+    "cnn": {**CNN_DEFAULTS, "max_epochs": 40},
+    "gmm": {"n_components": 8, "features": TASK4_MFCC.to_dict()},
+}
+
+TASK2_TAGGING_DEFAULTS: dict[str, Any] = {
+    "systems": ["cnn", "gmm"],
+    "seed": 0,
+    "jobs": 2,
+    "chunk": 4.0,
+    "min_overlap": 0.1,
+    "features": FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
+                              fmin=20.0).to_dict(),
+    "synth": {"sr": 44100, "train_mixtures": 150, "validation_mixtures": 25,
+              "duration": 40.0, "events_per_minute": 30.0, "ebr_db": [-9.0, 9.0],
+              "max_polyphony": 2, "validation_backgrounds": 8},
+    "cnn": {**CNN_DEFAULTS, "max_epochs": 30, "patience": 8},
+    "gmm": {"n_components": 8, "features": TASK4_MFCC.to_dict()},
+}
+
+
+def chunk_tags(events: EventList, start: float, end: float, labels: Sequence[str], *,
+               min_overlap: float = 0.1) -> np.ndarray:
+    """Binary tag vector of the span ``[start, end)``: classes with at least
+    ``min_overlap`` seconds of events inside it.
+
+    Examples
+    --------
+    >>> from audioscene.events import Event
+    >>> ev = EventList([Event(3.95, 5.0, "dog"), Event(1.0, 1.05, "cat")])
+    >>> chunk_tags(ev, 0.0, 4.0, ["cat", "dog"]).tolist()
+    [0, 0]
+    >>> chunk_tags(ev, 4.0, 8.0, ["cat", "dog"]).tolist()
+    [0, 1]
+    """
+    y = np.zeros(len(labels), np.int64)
+    index = {lab: j for j, lab in enumerate(labels)}
+    cover = np.zeros(len(labels))
+    for e in events:
+        ov = min(e.offset, end) - max(e.onset, start)
+        if ov > 0 and e.label in index:
+            cover[index[e.label]] += ov
+    y[cover >= min_overlap - 1e-9] = 1
+    return y
+
+
+def eer_table(results: dict[str, TaggingResult]) -> str:
+    """Markdown table: EER per tag (rows) for each system (columns), mean last.
+
+    Examples
+    --------
+    >>> r = {"cnn": TaggingResult({"a": 0.1}, 0.1, 10)}
+    >>> print(eer_table(r).splitlines()[-1])
+    | **mean** | **0.100** |
+    """
+    systems = list(results)
+    tags = list(next(iter(results.values())).eer) if results else []
+    lines = ["| tag | " + " | ".join(systems) + " |", "|---" * (len(systems) + 1) + "|"]
+    for t in tags:
+        lines.append(f"| {t} | " + " | ".join(f"{results[s].eer[t]:.3f}" for s in systems)
+                     + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{results[s].mean_eer:.3f}**"
+                                              for s in systems) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _write_scores(path: Path, names: Sequence[str], tags: Sequence[str], Y: np.ndarray,
+                  S: np.ndarray) -> None:
+    with atomic_open(path) as f:
+        f.write("\t".join(["file", *(f"true_{t}" for t in tags), *tags]) + "\n")
+        for n, y, s in zip(names, Y, S):
+            f.write("\t".join([n, *(str(int(v)) for v in y), *(f"{v:.6f}" for v in s)]) + "\n")
+
+
+def _fit_systems(cfg: dict[str, Any], systems: Sequence[str], X: dict[str, list[np.ndarray]],
+                 Y: np.ndarray, tags: Sequence[str], *, groups: Sequence[Any] | None = None,
+                 X_val: dict[str, list[np.ndarray]] | None = None,
+                 Y_val: np.ndarray | None = None) -> dict[str, Any]:
+    """Train each system on ``X[system]`` with binary tags ``Y``."""
+    models: dict[str, Any] = {}
+    for s in systems:
+        if s == "cnn":
+            clf = ClipClassifier(multi_label=True, seed=int(cfg["seed"]),
+                                 feature_config=FeatureConfig.from_dict(cfg["features"]),
+                                 **cfg["cnn"])
+            val = (X_val[s], Y_val) if X_val is not None and Y_val is not None else None
+            models[s] = clf.fit(X[s], Y, groups=groups, validation_data=val, classes=tags)
+        elif s == "gmm":
+            models[s] = GMMTagger(FeatureConfig.from_dict(cfg["gmm"]["features"]),
+                                  n_components=int(cfg["gmm"]["n_components"]),
+                                  random_state=int(cfg["seed"])).fit(X[s], Y, classes=tags)
+        else:
+            raise ValueError(f"unknown system {s!r}; known: cnn, gmm")
+    return models
+
+
+def _scores(model: Any, X: list[np.ndarray]) -> np.ndarray:
+    if isinstance(model, ClipClassifier):
+        return model.predict_proba(X)
+    return model.decision_function(X)
+
+
+def run_task4(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
+              train_only: bool = False, **_: Any) -> dict[str, Any]:
+    """DCASE 2016 task 4 cross-validation (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : dict
+        Full configuration.
+    data : Path
+        ``chime_home`` or a folder above it.
+    out : Path
+        Output folder: ``results.md``, ``results.json``, ``scores/<system>.tsv``,
+        ``models/fold<k>``.
+    train_only : bool
+        Train the network on all clips (of ``train_folds`` if given) and save it to
+        ``out/model``.
+
+    Returns
+    -------
+    dict
+        EER per tag and mean per system.
+    """
+    t0 = time.time()
+    out = Path(out)
+    ds = load_dataset("dcase2016-task4", data)
+    tags = list(ds.classes)
+    fcfg = FeatureConfig.from_dict(cfg["features"])
+    jobs = int(cfg["jobs"])
+
+    def binar(items: Sequence[Any]) -> np.ndarray:
+        return np.array([[int(t in it.tags) for t in tags] for it in items])
+
+    if train_only:
+        items = list(ds)
+        F = frames_for([it.path for it in items], fcfg, jobs=jobs)
+        clf = _fit_systems(cfg, ["cnn"], {"cnn": [F[it.path] for it in items]}, binar(items),
+                           tags, groups=[it.recording for it in items])["cnn"]
+        clf.save(out / "model")
+        log(f"model trained on {len(items)} clips: {out / 'model'}")
+        return {"model": str(out / "model"), "n_train": len(items)}
+
+    systems = list(cfg["systems"])
+    plan = plan_folds(ds, cfg["train_folds"], cfg["test_folds"])
+    paths = list(dict.fromkeys(it.path for _, tr, te in plan for it in tr + te))
+    feats = {}
+    if "cnn" in systems:
+        feats["cnn"] = frames_for(paths, fcfg, jobs=jobs, desc="cnn features")
+    if "gmm" in systems:
+        feats["gmm"] = frames_for(paths, FeatureConfig.from_dict(cfg["gmm"]["features"]),
+                                  jobs=jobs, desc="gmm features")
+    all_items: list[Any] = []
+    scores: dict[str, list[np.ndarray]] = {s: [] for s in systems}
+    for k, train, test in plan:
+        X = {s: [feats[s][it.path] for it in train] for s in systems}
+        models = _fit_systems(cfg, systems, X, binar(train), tags,
+                              groups=[it.recording for it in train])
+        all_items += test
+        for s, m in models.items():
+            S = _scores(m, [feats[s][it.path] for it in test])
+            scores[s].append(S)
+            if s == "cnn":
+                m.save(out / "models" / f"fold{k}")
+            log(f"fold {k} {s}: mean EER {tagging_eer(binar(test), S, tags).mean_eer:.3f}")
+    return _report(out, systems, tags, [it.name for it in all_items], binar(all_items),
+                   {s: np.concatenate(v) for s, v in scores.items()}, t0, log,
+                   extra={"folds": [k for k, _, _ in plan]})
+
+
+def _report(out: Path, systems: Sequence[str], tags: Sequence[str], names: Sequence[str],
+            Y: np.ndarray, scores: dict[str, np.ndarray], t0: float, log: Any,
+            extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    res = {s: tagging_eer(Y, scores[s], tags) for s in systems}
+    for s in systems:
+        _write_scores(out / "scores" / f"{s}.tsv", names, tags, Y, scores[s])
+    results = {**(extra or {}), "tags": list(tags), "n_clips": int(len(Y)),
+               "positives": {t: int(Y[:, j].sum()) for j, t in enumerate(tags)},
+               "systems": {s: r.to_dict() for s, r in res.items()},
+               "seconds": round(time.time() - t0, 1)}
+    write_json(out / "results.json", results)
+    table = eer_table(res)
+    atomic_write_text(out / "results.md", table)
+    log(table)
+    return results
+
+
+def _chunks(audio: np.ndarray, sr: int, events: EventList, chunk: float, tags: Sequence[str],
+            min_overlap: float) -> tuple[list[np.ndarray], np.ndarray]:
+    n = int(round(chunk * sr))
+    pieces, Y = [], []
+    for i in range(len(audio) // n):
+        pieces.append(audio[i * n:(i + 1) * n])
+        Y.append(chunk_tags(events, i * chunk, (i + 1) * chunk, tags, min_overlap=min_overlap))
+    return pieces, np.array(Y).reshape(-1, len(tags))
+
+
+def _features(pieces: list[np.ndarray], sr: int, configs: dict[str, FeatureConfig],
+              jobs: int) -> dict[str, list[np.ndarray]]:
+    out = {}
+    for s, c in configs.items():
+        out[s] = Parallel(n_jobs=jobs)(delayed(_extract)(p, sr, c) for p in pieces)
+    return out
+
+
+def _extract(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
+    return extract(y, cfg, sr=sr)[0].astype(np.float32)
+
+
+def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
+                      backgrounds: Path | None = None, log: Any = print,
+                      train_only: bool = False, **_: Any) -> dict[str, Any]:
+    """Tagging of 4 s chunks of the DCASE 2016 task 2 mixtures (see the module docstring).
+
+    Parameters
+    ----------
+    cfg : dict
+        Full configuration.
+    data : Path
+        Root holding ``dcase2016_task2/`` (and ``backgrounds/``).
+    out : Path
+        Output folder: ``model/``, ``results.md``, ``results.json``, ``scores/``.
+    backgrounds : Path or None
+        Background recordings (default ``<data>/backgrounds``).
+    train_only : bool
+        Stop after training and saving the network.
+
+    Returns
+    -------
+    dict
+        EER per tag and mean per system on the development chunks.
+    """
+    t0 = time.time()
+    out = Path(out)
+    data = Path(data)
+    seed = int(cfg["seed"])
+    s = cfg["synth"]
+    systems = list(cfg["systems"]) if not train_only else ["cnn"]
+    train = read_task2(data, "train")
+    tags = list(train.classes)
+    bg_dir = Path(backgrounds) if backgrounds else next(
+        (c for c in (data / "backgrounds", data.parent / "backgrounds") if c.is_dir()), None)
+    if bg_dir is None or not bg_dir.is_dir():
+        raise DatasetError(f"{data}: no backgrounds folder; pass --backgrounds DIR")
+    bg_files = list_audio(bg_dir)
+    n_val_bg = int(s["validation_backgrounds"])
+    if len(bg_files) <= n_val_bg:
+        raise DatasetError(f"{bg_dir}: need more than {n_val_bg} background recordings")
+    sr = int(s["sr"])
+    bgs = [load(p, sr=sr)[0] for p in bg_files]
+    sources = load_sources(train.root, sr=sr)
+    configs = {"cnn": FeatureConfig.from_dict(cfg["features"]),
+               "gmm": FeatureConfig.from_dict(cfg["gmm"]["features"])}
+    configs = {k: v for k, v in configs.items() if k in systems}
+    rng = np.random.default_rng(seed)
+    chunk, mo, jobs = float(cfg["chunk"]), float(cfg["min_overlap"]), int(cfg["jobs"])
+
+    def synth(n: int, pool: list[np.ndarray], desc: str
+              ) -> tuple[dict[str, list[np.ndarray]], np.ndarray]:
+        pieces, Ys = [], []
+        for _ in tqdm(range(n), desc=desc, unit="mixture"):
+            scape = random_scene(sources, pool, sr=sr, duration=float(s["duration"]),
+                                 events_per_minute=float(s["events_per_minute"]),
+                                 ebr_db=tuple(s["ebr_db"]), max_polyphony=int(s["max_polyphony"]),
+                                 rng=rng)
+            p, y = _chunks(scape.audio, sr, scape.events, chunk, tags, mo)
+            pieces += p
+            Ys.append(y)
+        return _features(pieces, sr, configs, jobs), np.concatenate(Ys)
+
+    X_tr, Y_tr = synth(int(s["train_mixtures"]), bgs[:-n_val_bg], "train mixtures")
+    X_va, Y_va = synth(int(s["validation_mixtures"]), bgs[-n_val_bg:], "validation mixtures")
+    log(f"training chunks: {len(Y_tr)}, validation chunks: {len(Y_va)}")
+    models = _fit_systems(cfg, systems, X_tr, Y_tr, tags, X_val=X_va, Y_val=Y_va)
+    if "cnn" in models:
+        models["cnn"].save(out / "model")
+    if train_only:
+        return {"model": str(out / "model"), "n_train": int(len(Y_tr))}
+
+    dev = read_task2(data, "dev")
+    names, pieces, Ys = [], [], []
+    for it in dev:
+        y, _ = load(it.path, sr=sr)
+        p, Y = _chunks(y, sr, it.events or EventList([]), chunk, tags, mo)
+        pieces += p
+        Ys.append(Y)
+        names += [f"{it.stem}@{i * chunk:g}" for i in range(len(p))]
+    X_dev = _features(pieces, sr, configs, jobs)
+    Y_dev = np.concatenate(Ys)
+    scores = {sname: _scores(models[sname], X_dev[sname]) for sname in systems}
+    return _report(out, systems, tags, names, Y_dev, scores, t0, log,
+                   extra={"chunk": chunk, "min_overlap": mo,
+                          "n_train_chunks": int(len(Y_tr)), "n_val_chunks": int(len(Y_va))})

@@ -1,0 +1,210 @@
+"""Clip recipes (ESC-10, DCASE 2016 tasks 1 and 4, task 2 tagging) and the classify / tag
+command line: miniature official layouts built here, and the real shared data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audioscene.cli import main
+from audioscene.datasets.synth import procedural_background, procedural_event
+from audioscene.recipes import load_config, run_recipe
+from audioscene.recipes.tagging import chunk_tags
+
+TINY_CNN = ["cnn.max_epochs=2", "cnn.net_params.channels=[8,8]",
+            "cnn.net_params.strides=[2,2]", "cnn.batch_size=8"]
+TINY_LTE = ["lte.n_estimators=10", "lte.n_folds=2", "lte_cnn.max_epochs=3",
+            "lte_cnn.net_params.filters=8"]
+
+
+def _scene(kind: str, bg: str, seconds: float, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A 'scene': a background with repeated events of one kind."""
+    y = procedural_background(bg, sr=sr, duration=seconds, rng=rng) * 0.3
+    for t in np.arange(0.2, seconds - 0.6, 0.8):
+        ev = procedural_event(kind, sr=sr, rng=rng, duration=0.3)
+        i = int(t * sr)
+        y[i:i + len(ev)] += ev[: len(y) - i]
+    return y.astype(np.float32)
+
+
+@pytest.fixture
+def task1_mini(tmp_path: Path) -> Path:
+    """TUT Acoustic Scenes 2016 layout: meta.txt, evaluation_setup/fold{1..4}_*.txt."""
+    base = tmp_path / "TUT-acoustic-scenes-2016-development"
+    rng = np.random.default_rng(0)
+    scenes = {"beach": ("whoosh", "pink"), "bus": ("buzz", "brown"), "home": ("knock", "hum")}
+    meta, recs = [], {}
+    for s, (ev, bg) in scenes.items():
+        for r in range(4):
+            rid = f"{s[:2]}{r:02d}"
+            for seg in range(2):
+                name = f"audio/{rid}_{seg}.wav"
+                (base / "audio").mkdir(parents=True, exist_ok=True)
+                sf.write(base / name, _scene(ev, bg, 3.0, 16000, rng), 16000)
+                meta.append(f"{name}\t{s}\t{rid}")
+                recs.setdefault(r, []).append((name, s))
+    (base / "meta.txt").write_text("\n".join(meta) + "\n")
+    setup = base / "evaluation_setup"
+    setup.mkdir()
+    for k in range(1, 5):
+        test = recs[k - 1]
+        train = [f for r, fl in recs.items() if r != k - 1 for f in fl]
+        (setup / f"fold{k}_train.txt").write_text("".join(f"{n}\t{s}\n" for n, s in train))
+        (setup / f"fold{k}_test.txt").write_text("".join(f"{n}\n" for n, _ in test))
+        (setup / f"fold{k}_evaluate.txt").write_text("".join(f"{n}\t{s}\n" for n, s in test))
+    return tmp_path
+
+
+def test_task1_recipe_on_official_layout(task1_mini: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    res = run_recipe("dcase2016-task1", data=task1_mini, out=out,
+                     overrides=[*TINY_CNN, *TINY_LTE, "gmm.n_components=2", "jobs=1",
+                                "lte.segment_frames=20", "lte.hop_frames=10"],
+                     log=lambda *a: None)
+    assert res["folds"] == [1, 2, 3, 4]
+    assert set(res["systems"]) == {"cnn", "lte-cnn", "fusion", "gmm"}
+    # every clip is a test clip exactly once, in the fold the official lists put it
+    rows = (out / "predictions" / "gmm.tsv").read_text().splitlines()[1:]
+    assert len(rows) == 24 and len({r.split("\t")[0] for r in rows}) == 24
+    fold_of = {r.split("\t")[0]: int(r.split("\t")[1]) for r in rows}
+    assert all(fold_of[f"{s}{k - 1:02d}_{g}.wav"] == k
+               for s in ("be", "bu", "ho") for k in range(1, 5) for g in (0, 1))
+    assert res["systems"]["gmm"]["mean"] >= 0.8  # distinct synthetic scenes
+    assert (out / "confusion_gmm.png").stat().st_size > 1000
+    assert (out / "models" / "fold4" / "classifier.json").exists()
+    assert (out / "models" / "lte_fold4" / "embedder" / "lte.npz").exists()
+    md = (out / "results.md").read_text()
+    assert "| gmm |" in md and "| beach |" in md and "Label tree (fold 1)" in md
+    assert (out / "lte_tree.png").exists() and len(list((out / "lte_images").glob("*.png"))) == 3
+    # fusion is the average of the two networks' probabilities
+    def probs(s: str) -> np.ndarray:
+        rows = (out / "predictions" / f"{s}.tsv").read_text().splitlines()[1:]
+        return np.array([[float(v) for v in r.split("\t")[4:]] for r in rows])
+    np.testing.assert_allclose(probs("fusion"), (probs("cnn") + probs("lte-cnn")) / 2,
+                               atol=2e-6)
+
+
+@pytest.fixture
+def task4_mini(tmp_path: Path) -> Path:
+    """CHiME-Home layout: the fold list, chunks/<chunk>.csv and <chunk>.16kHz.wav."""
+    base = tmp_path / "chime_home"
+    (base / "chunks").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(20):
+        tags = "".join(t for t, on in (("c", i % 2), ("m", i % 3 == 0), ("o", True)) if on)
+        y = procedural_background("pink", sr=16000, duration=4.0, rng=rng) * 0.02
+        t = np.arange(32000) / 16000
+        if "c" in tags:  # a steady 700 Hz tone in the first half
+            y[:32000] += 0.3 * np.sin(2 * np.pi * 700 * t + rng.uniform(0, 6))
+        if "m" in tags:  # a 2.5 kHz tone in the second half
+            y[32000:] += 0.3 * np.sin(2 * np.pi * 2500 * t + rng.uniform(0, 6))
+        chunk = f"CR_lounge_{i // 4}.s0_chunk{i % 4}"
+        sf.write(base / "chunks" / f"{chunk}.16kHz.wav", y.astype(np.float32), 16000)
+        (base / "chunks" / f"{chunk}.csv").write_text(
+            f"segmentname,x\nchunknumber,{i}\nmajorityvote,{tags}\n")
+        rows.append(f"{i},{chunk},{i % 5}")
+    (base / "development_chunks_refined_crossval_dcase2016.csv").write_text("\n".join(rows))
+    return tmp_path
+
+
+def test_task4_recipe_on_official_layout(task4_mini: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    res = run_recipe("dcase2016-task4", data=task4_mini, out=out,
+                     overrides=[*TINY_CNN, "gmm.n_components=8", "jobs=1"], log=lambda *a: None)
+    assert res["folds"] == [0, 1, 2, 3, 4] and res["n_clips"] == 20
+    assert res["positives"]["c"] == 10 and res["positives"]["o"] == 20
+    gmm = res["systems"]["gmm"]["eer"]
+    assert gmm["o"] is None  # present in every clip: no EER
+    assert gmm["c"] <= 0.2 and gmm["m"] <= 0.2  # steady tones are easy
+    header = (out / "scores" / "cnn.tsv").read_text().splitlines()[0].split("\t")
+    assert header[:2] == ["file", "true_c"] and header[-7:] == ["c", "m", "f", "v", "p", "b", "o"]
+    clf = json.loads((out / "models" / "fold0" / "classifier.json").read_text())
+    assert clf["classes"] == ["c", "m", "f", "v", "p", "b", "o"] and clf["params"]["multi_label"]
+
+
+def test_esc10_recipe_fixed_split_and_train(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "esc"
+    res = run_recipe("esc10", data=shared_data, out=out,
+                     overrides=[*TINY_CNN, "train_folds=1", "test_folds=4",
+                                "systems=[cnn,gmm,rf]",
+                                "gmm.n_components=2", "rf.n_estimators=50"],
+                     log=lambda *a: None)
+    assert res["folds"] == [4] and set(res["systems"]) == {"cnn", "gmm", "rf"}
+    assert res["systems"]["rf"]["pooled"]["n"] == 80
+    assert res["systems"]["rf"]["mean"] > 0.4 and res["systems"]["gmm"]["mean"] > 0.4
+    for s in ("cnn", "gmm", "rf"):
+        assert (out / f"confusion_{s}.png").exists()
+    # `audioscene train` writes a model that `classify` reads
+    rc = main(["train", "esc10", "--data", str(shared_data), "--out", str(tmp_path / "t"),
+               "--train-folds", "1", "--set", "cnn.max_epochs=1",
+               "--set", "cnn.net_params.channels=[4,4]", "--set", "cnn.net_params.strides=[2,2]"])
+    assert rc == 0 and (tmp_path / "t" / "model" / "classifier.json").exists()
+
+
+def test_classify_and_tag_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+                              ) -> None:
+    from audioscene.models import ClipClassifier
+
+    esc = sorted((shared_data / "esc10").rglob("4-*.ogg"))[:3]
+    clf = ClipClassifier(net_params={"channels": [4], "strides": [2]}, max_epochs=1,
+                         progress=False).fit(esc, ["x", "y", "x"])
+    clf.save(tmp_path / "single")
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio")
+    rc = main(["classify", *map(str, esc), str(bad), "--model", str(tmp_path / "single")])
+    out, err = capsys.readouterr()
+    assert rc == 1 and "bad.wav" in err
+    lines = out.splitlines()
+    assert lines[0] == "file\tlabel\tx\ty" and len(lines) == 4
+    probs = np.array([[float(v) for v in ln.split("\t")[2:]] for ln in lines[1:]])
+    np.testing.assert_allclose(probs, clf.predict_proba(esc), atol=1e-6)
+    rc = main(["classify", str(esc[0]), "--model", str(tmp_path / "single"), "--format", "json",
+               "-o", str(tmp_path / "o.json")])
+    rec = json.loads((tmp_path / "o.json").read_text())[0]
+    assert rc == 0 and rec["label"] in ("x", "y") and set(rec["probabilities"]) == {"x", "y"}
+    # a tagging model: `tag` works, `classify` refuses with a pointer
+    tagger = ClipClassifier(multi_label=True, net_params={"channels": [4], "strides": [2]},
+                            max_epochs=1, progress=False).fit(esc, [("a",), ("a", "b"), ()],
+                                                              classes=["a", "b"])
+    tagger.save(tmp_path / "multi")
+    assert main(["classify", str(esc[0]), "--model", str(tmp_path / "multi")]) == 2
+    rc = main(["tag", *map(str, esc), "--model", str(tmp_path / "multi"), "--format", "csv",
+               "--threshold", "0"])
+    out, _ = capsys.readouterr()
+    lines = out.splitlines()
+    assert rc == 0 and lines[0] == "file,tags,a,b" and lines[1].split(",")[1] == "a;b"
+    assert main(["detect", str(esc[0]), "--model", str(tmp_path / "multi")]) == 2
+
+
+def test_task2_tagging_recipe_plumbing(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "tag"
+    res = run_recipe("task2-tagging", data=shared_data, out=out, log=lambda *a: None,
+                     overrides=[*TINY_CNN, "synth.train_mixtures=3", "synth.validation_mixtures=1",
+                                "synth.duration=20", "gmm.n_components=2"])
+    assert res["n_train_chunks"] == 15 and res["n_val_chunks"] == 5
+    assert res["n_clips"] >= 18 * 25  # dev mixtures are about two minutes each
+    assert len(res["tags"]) == 11 and all(res["positives"][t] > 0 for t in res["tags"])
+    for s in ("cnn", "gmm"):
+        assert 0 <= res["systems"][s]["mean_eer"] <= 1
+    assert (out / "model" / "classifier.json").exists()
+
+
+def test_chunk_tags_need_min_overlap() -> None:
+    from audioscene.events import Event, EventList
+
+    ev = EventList([Event(3.0, 4.05, "a"), Event(7.5, 9.0, "b")])
+    assert chunk_tags(ev, 4.0, 8.0, ["a", "b"]).tolist() == [0, 1]
+    assert chunk_tags(ev, 4.0, 8.0, ["a", "b"], min_overlap=0.01).tolist() == [1, 1]
+
+
+def test_recipe_configs_resolve() -> None:
+    for name in ("esc10", "dcase2016-task1", "dcase2016-task4", "task2-tagging"):
+        _, cfg = load_config(name)
+        assert cfg["cnn"]["max_epochs"] >= 10
+    with pytest.raises(KeyError, match="unknown recipe setting"):
+        load_config("esc10", ["cnn.epochs=3"])
