@@ -4,11 +4,13 @@ Where things are (one hop from here):
 
 ========================  ===========================================================
 ``audioscene.audio``      load files / stdin, block reader with absolute offsets
-``audioscene.features``   ``FeatureConfig``, ``extract``, ``FeatureStream`` (librosa)
+``audioscene.features``   ``FeatureConfig``, ``extract``, ``FeatureStream`` (librosa);
+                          ``LabelTree``, ``LabelTreeEmbedder`` (LTE images)
 ``audioscene.events``     ``Event``, ``EventList``; DCASE/CSV/JSON/Audacity read/write
 ``audioscene.datasets``   DCASE 2016 tasks 1-4, ESC-10/50 readers; ``synth`` mixtures
 ``audioscene.evaluate``   scene accuracy, tagging EER, sed_eval event metrics
-``audioscene.models``     ``CaRForest``, ``EventDetector``, segment features, baselines
+``audioscene.models``     ``AllConvNet``, ``LteCNN``, ``ClipClassifier`` (torch);
+                          ``CaRForest``, ``EventDetector``, segment features, baselines
 ``audioscene.detect``     numba decoders: vote accumulation, peak picking, pairing
 ``audioscene.recipes``    DCASE 2016 experiments behind ``audioscene recipe``
 ``audioscene.cli``        the ``audioscene`` command
