@@ -86,6 +86,15 @@ def test_task1_recipe_on_official_layout(task1_mini: Path, tmp_path: Path) -> No
         return np.array([[float(v) for v in r.split("\t")[4:]] for r in rows])
     np.testing.assert_allclose(probs("fusion"), (probs("cnn") + probs("lte-cnn")) / 2,
                                atol=2e-6)
+    # `backend: lte-cnn`: `audioscene train` trains the LTE-CNN, `classify` reads it
+    rc = main(["train", "dcase2016-task1", "--data", str(task1_mini), "--out",
+               str(tmp_path / "lte"), "--set", "backend=lte-cnn", "--set", "jobs=1",
+               "--set", "lte.segment_frames=20", "--set", "lte.hop_frames=10",
+               *(a for o in TINY_LTE for a in ("--set", o))])
+    model = tmp_path / "lte" / "model"
+    assert rc == 0 and (model / "embedder" / "lte.json").exists()
+    wav = sorted((task1_mini / "TUT-acoustic-scenes-2016-development" / "audio").glob("*.wav"))
+    assert main(["classify", str(wav[0]), "--model", str(model)]) == 0
 
 
 @pytest.fixture

@@ -222,7 +222,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         return self.feature_config or CNN_FEATURES
 
     def frames(self, path: str | os.PathLike) -> np.ndarray:
-        """Features of one audio file as the model expects them.
+        """Features of one audio file, as :meth:`predict` takes them (frames x features;
+        a model with an ``embedder`` embeds them inside :meth:`predict`).
 
         Raises a clear error naming the file when it cannot be read or is shorter than
         one frame.
@@ -233,7 +234,9 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         (214, 64)
         """
         check_is_fitted(self, "network_")
-        return self._frames([path], fitted=True, progress=False)[0]
+        emb = getattr(self, "embedder_", None)
+        n = int(emb.n_features_in_ if emb is not None else self.n_features_in_)
+        return _as_frames([path], self.fconfig, n, False)[0]
 
     def _frames(self, X: Sequence[Any], fitted: bool, progress: bool | None = None
                 ) -> list[np.ndarray]:
