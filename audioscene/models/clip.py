@@ -149,9 +149,9 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
     weight_decay : float
         AdamW weight decay.
     validation_fraction : float
-        Share of the training clips held out (stratified, grouped by recording when
-        ``groups`` is given) to choose the epoch; 0 trains on everything for
-        ``max_epochs``.
+        Share of the training clips held out to choose the epoch: a random split
+        grouped by recording when ``groups`` is given, otherwise stratified by class;
+        0 trains on everything for ``max_epochs``.
     patience : int
         Stop after this many epochs without a lower validation loss; the weights of the
         best epoch are kept.
