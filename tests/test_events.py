@@ -119,6 +119,11 @@ def test_write_is_atomic(tmp_path: Path) -> None:
         raise RuntimeError("disk full")
     assert p.read_text() == before  # the old file is untouched, no partial file remains
     assert [q.name for q in tmp_path.iterdir()] == ["out.txt"]
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask  # the usual mode, not mkstemp's 0600
 
 
 def test_event_validation_and_queries() -> None:
