@@ -19,8 +19,8 @@ Examples
 >>> X = [rng.normal(size=(rng.integers(20, 60), 8)) + (i % 2) for i in range(40)]
 >>> y = ["a" if i % 2 == 0 else "b" for i in range(40)]
 >>> clf = ClipClassifier(max_epochs=3, progress=False).fit(X, y)
->>> clf.predict(X[:2]).tolist()
-['a', 'b']
+>>> clf.classes_.tolist(), clf.predict_proba(X[:2]).shape
+(['a', 'b'], (2, 2))
 """
 
 from __future__ import annotations
