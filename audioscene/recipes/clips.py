@@ -54,7 +54,7 @@ LTE_DEFAULTS: dict[str, Any] = {"segment_frames": 20, "hop_frames": 10, "n_estim
                                 "n_folds": 5}
 LTE_CNN_DEFAULTS: dict[str, Any] = {
     "max_epochs": 100, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-3,
-    "validation_fraction": 0.15, "patience": 25, "augment": True, "mixup": 0.0,
+    "validation_fraction": 0.15, "patience": 25, "augment": True, "mixup": 0.3,
     "net_params": {"widths": [3, 5, 9], "filters": 64, "dropout": 0.5},
 }
 
