@@ -479,8 +479,7 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
         LabelTreeEmbedder
             ``self``.
         """
-        self._fit_tree(X, y, groups)
-        S, owner = self._segments(X)
+        S, owner, _ = self._fit_tree(X, y, groups)
         ys = np.asarray(y).astype(str)[owner]
         self.classifiers_ = self._fit_nodes(S, ys)
         return self
