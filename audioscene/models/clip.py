@@ -234,16 +234,17 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         (214, 64)
         """
         check_is_fitted(self, "network_")
-        emb = getattr(self, "embedder_", None)
-        n = int(emb.n_features_in_ if emb is not None else self.n_features_in_)
-        return _as_frames([path], self.fconfig, n, False)[0]
+        return _as_frames([path], self.fconfig, self._n_frame_features(), False)[0]
 
-    def _frames(self, X: Sequence[Any], fitted: bool, progress: bool | None = None
-                ) -> list[np.ndarray]:
-        """Network inputs of fitted-model clips: features, LTE images with an embedder."""
+    def _n_frame_features(self) -> int:
+        """Features per frame the fitted model reads (before any embedding)."""
         emb = getattr(self, "embedder_", None)
-        n = int(emb.n_features_in_ if emb is not None else self.n_features_in_)
-        frames = _as_frames(X, self.fconfig, n, self.progress if progress is None else progress)
+        return int(emb.n_features_in_ if emb is not None else self.n_features_in_)
+
+    def _frames(self, X: Sequence[Any]) -> list[np.ndarray]:
+        """Network inputs of fitted-model clips: features, LTE images with an embedder."""
+        frames = _as_frames(X, self.fconfig, self._n_frame_features(), self.progress)
+        emb = getattr(self, "embedder_", None)
         return emb.transform(frames) if emb is not None else frames
 
     def _encode(self, y: Any, classes: Sequence[Any] | None) -> np.ndarray:
@@ -279,7 +280,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
                                       **(self.net_params or {}))
 
     def _standardise(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x = (x - self._mean_t) / self._scale_t
+        x = (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
         mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
         return x * mask[:, :, None]
 
@@ -381,7 +382,6 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         self.mean_ = allf.mean(axis=0).astype(np.float32)
         self.scale_ = np.maximum(allf.std(axis=0), 1e-3).astype(np.float32)
         del allf
-        self._set_norm()
 
         rng = np.random.default_rng(self.seed)
         torch.manual_seed(self.seed)
@@ -460,10 +460,6 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         self.network_ = net.eval()
         return self
 
-    def _set_norm(self) -> None:
-        self._mean_t = torch.from_numpy(np.asarray(self.mean_, np.float32))
-        self._scale_t = torch.from_numpy(np.asarray(self.scale_, np.float32))
-
     @torch.no_grad()
     def _predict_logits(self, net: torch.nn.Module, frames: list[np.ndarray]) -> np.ndarray:
         was = net.training
@@ -485,7 +481,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         >>> clf.decision_function(["c.wav"])  # doctest: +SKIP
         """
         check_is_fitted(self, "network_")
-        return self._predict_logits(self.network_, self._frames(X, fitted=True))
+        return self._predict_logits(self.network_, self._frames(X))
 
     def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
         """Class probabilities (softmax) or tag probabilities (sigmoid).
@@ -589,17 +585,11 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         clf.scale_ = np.asarray(meta["scale"], np.float32)
         clf.best_epoch_ = int(meta["best_epoch"])
         clf.history_ = list(meta["history"])
-        clf._set_norm()
         net = clf._new_network()
         state = torch.load(d / "weights.pt", map_location="cpu", weights_only=True)
         net.load_state_dict(state)
         clf.network_ = net.eval()
         return clf
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if "mean_" in state:
-            self._set_norm()
 
 
 def load_clip_model(directory: str | os.PathLike) -> ClipClassifier:
