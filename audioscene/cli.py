@@ -11,6 +11,7 @@ still processed and the exit code is 1 when any input failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -275,9 +276,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
             P = clf.predict_proba(feats)
             rows.extend(zip(ok, P))
     sep = "," if args.format == "csv" else "\t"
-    out_f = atomic_open(args.output) if args.output else None
-    f = out_f.__enter__() if out_f else sys.stdout
-    try:
+    target = atomic_open(args.output) if args.output else contextlib.nullcontext(sys.stdout)
+    with target as f:
         if args.format == "json":
             recs = []
             for src, p in rows:
@@ -299,12 +299,6 @@ def _cmd_classify(args: argparse.Namespace) -> int:
                 head = (";".join(c for c, v in zip(classes, p) if v >= args.threshold)
                         if tagging else classes[int(np.argmax(p))])
                 w.writerow([src, head, *(f"{v:.6f}" for v in p)])
-    except BaseException:
-        if out_f:
-            out_f.__exit__(*sys.exc_info())
-        raise
-    if out_f:
-        out_f.__exit__(None, None, None)
     return fails.code(len(files))
 
 
