@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["atomic_open", "atomic_write_text", "atomic_write_bytes", "atomic_save_npz"]
+__all__ = ["atomic_open", "atomic_write_text", "atomic_write_bytes", "atomic_save_npz",
+           "read_model_json"]
 
 
 _UMASK = os.umask(0)
@@ -92,3 +94,20 @@ def atomic_save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
             raise TypeError(f"array {k!r} has dtype object; model files hold no pickle")
     np.savez_compressed(buf, **arrays)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def read_model_json(path: str | os.PathLike, kind: str) -> dict[str, Any]:
+    """Read a saved model's JSON description, checking that its ``type`` is
+    ``audioscene.<kind>``; a missing file or another type is an error naming the file.
+
+    Examples
+    --------
+    >>> meta = read_model_json("runs/esc10/model/classifier.json", "ClipClassifier")  # doctest: +SKIP
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: not a {kind} model folder")
+    meta = json.loads(p.read_text())
+    if meta.get("type") != f"audioscene.{kind}":
+        raise ValueError(f"{p}: not a {kind} model")
+    return meta

@@ -589,15 +589,10 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
         --------
         >>> emb = LabelTreeEmbedder.load("models/esc10/embedder")  # doctest: +SKIP
         """
-        import json
+        from ..io_utils import read_model_json
 
         d = Path(directory)
-        meta_path = d / "lte.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{meta_path}: not a LabelTreeEmbedder folder")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("type") != "audioscene.LabelTreeEmbedder":
-            raise ValueError(f"{meta_path}: not a LabelTreeEmbedder")
+        meta = read_model_json(d / "lte.json", "LabelTreeEmbedder")
         emb = cls(**meta["params"])
         emb.tree_ = LabelTree.from_dict(meta["tree"])
         emb.classes_ = np.asarray(emb.tree_.classes)

@@ -43,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..features import FeatureConfig, extract_file
-from ..io_utils import atomic_open, atomic_write_text
+from ..io_utils import atomic_open, atomic_write_text, read_model_json
 from .nets import NETWORKS
 
 __all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model"]
@@ -563,12 +563,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         >>> clf = ClipClassifier.load("models/esc10")  # doctest: +SKIP
         """
         d = Path(directory)
-        meta_path = d / "classifier.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{meta_path}: not a ClipClassifier model folder")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("type") != "audioscene.ClipClassifier":
-            raise ValueError(f"{meta_path}: not a ClipClassifier model")
+        meta = read_model_json(d / "classifier.json", "ClipClassifier")
         params = dict(meta["params"])
         params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
         embedder = None

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..detect.votes import accumulate_votes
 from ..events import Event, EventList
 from ..features import FeatureConfig, extract, extract_file
-from ..io_utils import atomic_save_npz, atomic_write_text
+from ..io_utils import atomic_save_npz, atomic_write_text, read_model_json
 from .carforest import CaRForest
 from .segments import SegmentConfig, segment_features, segment_targets
 
@@ -411,12 +411,7 @@ class EventDetector(BaseEstimator):
         >>> det = EventDetector.load("models/task2")  # doctest: +SKIP
         """
         d = Path(directory)
-        meta_path = d / "detector.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{meta_path}: not an EventDetector model folder")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("type") != "audioscene.EventDetector":
-            raise ValueError(f"{meta_path}: not an EventDetector model")
+        meta = read_model_json(d / "detector.json", "EventDetector")
         params = dict(meta["params"])
         params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
         sc = dict(params["segment_config"])
