@@ -16,6 +16,7 @@ from ..events import EventList
 from ..io_utils import atomic_write_text
 
 __all__ = ["tune", "write_event_lists", "sed_table", "class_table", "write_json",
+           "load_backgrounds",
            "FOREST_DEFAULTS", "DECODING_DEFAULTS", "GMM_DEFAULTS"]
 
 #: CaR-forest parameters shared by the detection recipes.
@@ -122,3 +123,31 @@ def class_table(results: Mapping[str, SEDResult]) -> str:
 def write_json(path: Path, data: Any) -> None:
     """JSON, written atomically."""
     atomic_write_text(path, json.dumps(data, indent=1, default=float) + "\n")
+
+
+def load_backgrounds(data: Path, backgrounds: Path | None, *, sr: int, n_validation: int
+                     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Background recordings for synthesis, split into training and held-out validation
+    ones (the last ``n_validation`` by file name).
+
+    The folder is ``backgrounds`` when given, else ``<data>/backgrounds`` or
+    ``<data>/../backgrounds``.
+
+    Examples
+    --------
+    >>> train_bgs, val_bgs = load_backgrounds(Path("../shared/data"), None, sr=44100,
+    ...                                       n_validation=8)  # doctest: +SKIP
+    """
+    from ..audio import load
+    from ..datasets import DatasetError
+    from ..datasets.readers import list_audio
+
+    bg_dir = Path(backgrounds) if backgrounds else next(
+        (c for c in (data / "backgrounds", data.parent / "backgrounds") if c.is_dir()), None)
+    if bg_dir is None or not bg_dir.is_dir():
+        raise DatasetError(f"{data}: no backgrounds folder; pass --backgrounds DIR")
+    files = list_audio(bg_dir)
+    if len(files) <= n_validation:
+        raise DatasetError(f"{bg_dir}: need more than {n_validation} background recordings")
+    bgs = [load(p, sr=sr)[0] for p in files]
+    return bgs[:-n_validation], bgs[-n_validation:]

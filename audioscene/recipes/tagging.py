@@ -23,8 +23,7 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from ..audio import load
-from ..datasets import DatasetError, load_dataset, read_task2
-from ..datasets.readers import list_audio
+from ..datasets import load_dataset, read_task2
 from ..datasets.synth import load_sources, random_scene
 from ..evaluate import TaggingResult, tagging_eer
 from ..events import EventList
@@ -33,7 +32,7 @@ from ..io_utils import atomic_open, atomic_write_text
 from ..models.clip import ClipClassifier
 from ..models.clip_baselines import TASK4_MFCC, GMMTagger
 from .clips import CNN_DEFAULTS, frames_for, plan_folds
-from .common import write_json
+from .common import load_backgrounds, write_json
 
 __all__ = ["run_task4", "run_task2_tagging", "TASK4_DEFAULTS", "TASK2_TAGGING_DEFAULTS",
            "chunk_tags", "eer_table"]
@@ -287,16 +286,9 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
     systems = list(cfg["systems"]) if not train_only else ["cnn"]
     train = read_task2(data, "train")
     tags = list(train.classes)
-    bg_dir = Path(backgrounds) if backgrounds else next(
-        (c for c in (data / "backgrounds", data.parent / "backgrounds") if c.is_dir()), None)
-    if bg_dir is None or not bg_dir.is_dir():
-        raise DatasetError(f"{data}: no backgrounds folder; pass --backgrounds DIR")
-    bg_files = list_audio(bg_dir)
-    n_val_bg = int(s["validation_backgrounds"])
-    if len(bg_files) <= n_val_bg:
-        raise DatasetError(f"{bg_dir}: need more than {n_val_bg} background recordings")
     sr = int(s["sr"])
-    bgs = [load(p, sr=sr)[0] for p in bg_files]
+    train_bgs, val_bgs = load_backgrounds(data, backgrounds, sr=sr,
+                                          n_validation=int(s["validation_backgrounds"]))
     sources = load_sources(train.root, sr=sr)
     configs = {"cnn": FeatureConfig.from_dict(cfg["features"]),
                "gmm": FeatureConfig.from_dict(cfg["gmm"]["features"])}
@@ -317,8 +309,8 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
             Ys.append(y)
         return _features(pieces, sr, configs, jobs), np.concatenate(Ys)
 
-    X_tr, Y_tr = synth(int(s["train_mixtures"]), bgs[:-n_val_bg], "train mixtures")
-    X_va, Y_va = synth(int(s["validation_mixtures"]), bgs[-n_val_bg:], "validation mixtures")
+    X_tr, Y_tr = synth(int(s["train_mixtures"]), train_bgs, "train mixtures")
+    X_va, Y_va = synth(int(s["validation_mixtures"]), val_bgs, "validation mixtures")
     log(f"training chunks: {len(Y_tr)}, validation chunks: {len(Y_va)}")
     models = _fit_systems(cfg, systems, X_tr, Y_tr, tags, X_val=X_va, Y_val=Y_va)
     if "cnn" in models:

@@ -35,6 +35,7 @@ from .common import (
     FOREST_DEFAULTS,
     GMM_DEFAULTS,
     class_table,
+    load_backgrounds,
     sed_table,
     tune,
     write_event_lists,
@@ -108,21 +109,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     seed = int(cfg["seed"])
     s = cfg["synth"]
     train = read_task2(data, "train")
-    bg_dir = Path(backgrounds) if backgrounds else None
-    if bg_dir is None:
-        for cand in (data / "backgrounds", data.parent / "backgrounds"):
-            if cand.is_dir():
-                bg_dir = cand
-                break
-    if bg_dir is None or not bg_dir.is_dir():
-        raise DatasetError(f"{data}: no backgrounds folder; pass --backgrounds DIR")
-    bg_files = sorted(p for p in bg_dir.iterdir() if p.suffix.lower() in (".wav", ".flac",
-                                                                          ".ogg"))
-    n_val_bg = int(s["validation_backgrounds"])
-    if len(bg_files) <= n_val_bg:
-        raise DatasetError(f"{bg_dir}: need more than {n_val_bg} background recordings")
-    bgs = [load(p, sr=s["sr"])[0] for p in bg_files]
-    train_bgs, val_bgs = bgs[:-n_val_bg], bgs[-n_val_bg:]
+    train_bgs, val_bgs = load_backgrounds(data, backgrounds, sr=s["sr"],
+                                          n_validation=int(s["validation_backgrounds"]))
     sources = load_sources(train.root, sr=s["sr"])
     log(f"training sounds: {sum(len(v) for v in sources.values())} in {len(sources)} classes; "
         f"backgrounds: {len(train_bgs)} for training, {len(val_bgs)} held out for validation")
