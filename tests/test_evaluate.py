@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audioscene.audio import info
 from audioscene.datasets import read_task2
@@ -106,3 +109,114 @@ def test_equal_error_rate() -> None:
     assert np.isnan(equal_error_rate(np.ones(4), np.arange(4)))
     res = tagging_eer(np.c_[y, y], np.c_[s, y], ["noisy", "perfect"])
     assert res.eer["perfect"] == 0.0 and res.mean_eer == pytest.approx(res.eer["noisy"] / 2)
+
+
+# ----------------------------------------------------------------------------- fast counts
+
+_GRID = st.integers(0, 120).map(lambda k: k * 0.05)  # ties, touching events, collar edges
+
+
+@st.composite
+def _event_lists(draw: st.DrawFn) -> tuple[EventList, EventList]:
+    files = draw(st.integers(1, 4))
+    labels = "abc"
+
+    def one() -> list[Event]:
+        out = []
+        for _ in range(draw(st.integers(0, 25))):
+            on = draw(_GRID)
+            length = draw(st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.5]))
+            out.append(Event(on, on + length, draw(st.sampled_from(labels)),
+                             filename=f"f{draw(st.integers(0, files - 1))}.wav"))
+        return out
+
+    return EventList(one()), EventList(one())
+
+
+def _sed_eval_direct(ref: EventList, est: EventList, labels: list[str],
+                     lengths: dict[str, float]) -> dict:
+    """sed_eval run file by file, as its documentation shows."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import dcase_util
+        import sed_eval
+    seg = sed_eval.sound_event.SegmentBasedMetrics(labels, time_resolution=1.0)
+    on = sed_eval.sound_event.EventBasedMetrics(labels, t_collar=0.2, evaluate_offset=False)
+    onoff = sed_eval.sound_event.EventBasedMetrics(labels, t_collar=0.2,
+                                                   percentage_of_length=0.5)
+    for f, length in sorted(lengths.items()):
+        def dicts(ev: EventList, f: str = f) -> dcase_util.containers.MetaDataContainer:
+            return dcase_util.containers.MetaDataContainer(
+                [{"filename": f, "event_label": e.label, "onset": e.onset,
+                  "offset": e.offset} for e in ev.filter(filename=f)])
+        seg.evaluate(dicts(ref), dicts(est), evaluated_length_seconds=length)
+        on.evaluate(dicts(ref), dicts(est))
+        onoff.evaluate(dicts(ref), dicts(est))
+    return {"segment_based": seg, "event_onset": on, "event_onset_offset": onoff}
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k])
+                                                                    for k in a)
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == pytest.approx(b, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_event_lists())
+def test_fast_counts_equal_sed_eval(lists: tuple[EventList, EventList]) -> None:
+    ref, est = lists
+    labels = ["a", "b", "c"]
+    files = sorted(set(ref.filenames) | set(est.filenames)) or ["f0.wav"]
+    lengths = {f: 8.0 for f in files}
+    theirs = _sed_eval_direct(ref, est, labels, lengths)
+    ours = sed_metrics(ref, est, labels=labels, durations=lengths)
+    assert ours.files == sorted(Path(f).stem for f in files)
+    for kind, metric in theirs.items():
+        mine = ours.raw[kind]
+        for k, v in mine.overall.items():  # every count, Nsubs included
+            assert v == metric.overall[k], (kind, k)
+        for lab in labels:
+            for k, v in mine.class_wise[lab].items():
+                assert v == metric.class_wise[lab][k], (kind, lab, k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            assert _same(mine.results(), metric.results())  # every rate
+
+
+def test_fast_counts_many_events_one_file() -> None:
+    rng = np.random.default_rng(5)
+    n = 1500
+    on = np.round(rng.uniform(0, 600, n), 2)
+    ref = EventList(Event(float(o), float(o + rng.exponential(1.5)), str(rng.integers(4)),
+                          filename="long.wav") for o in on)
+    est = EventList(Event(max(0.0, e.onset + float(rng.normal(0, 0.12))),
+                          e.offset + abs(float(rng.normal(0, 0.4))) + 0.3,
+                          e.label if rng.random() < 0.9 else "0", filename="long.wav")
+                    for e in ref if rng.random() < 0.85)
+    labels = ["0", "1", "2", "3"]
+    theirs = _sed_eval_direct(ref, est, labels, {"long.wav": 620.0})
+    ours = sed_metrics(ref, est, labels=labels, durations={"long.wav": 620.0})
+    for kind, metric in theirs.items():
+        assert ours.raw[kind].overall == {k: metric.overall[k] for k in ours.raw[kind].overall}
+    assert 0 < ours.event_onset.overall.substitution_rate < 0.2
+    ref_impl = sed_metrics(ref, est, labels=labels, durations={"long.wav": 620.0},
+                           impl="sed_eval")
+    assert ref_impl.to_dict() == ours.to_dict()
+
+
+def test_per_file_and_bootstrap() -> None:
+    ref = EventList([Event(1.0, 2.0, "a", filename="x.wav"), Event(3.0, 4.0, "a", filename="y.wav")])
+    est = EventList([Event(1.0, 2.0, "a", filename="x.wav"), Event(7.0, 8.0, "a", filename="y.wav")])
+    res = sed_metrics(ref, est, durations={"x.wav": 10.0, "y.wav": 10.0})
+    rows = {r["file"]: r for r in res.per_file()}
+    assert rows["x"]["onset_f1"] == 1.0 and rows["y"]["onset_f1"] == 0.0
+    assert rows["y"]["onset_er"] == pytest.approx(2.0)
+    ci = res.bootstrap(200, seed=3)
+    assert ci == res.bootstrap(200, seed=3)  # seeded
+    lo, hi = ci["onset"]["f1"]
+    assert lo == 0.0 and hi == 1.0  # draws of only y, and of only x
+    with pytest.raises(ValueError):
+        res.bootstrap(0)

@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from .events import EventList
+from ..events import Event, EventList
 
 __all__ = [
     "SceneResult", "TaggingResult", "Scores", "MetricSet", "SEDResult",
     "scene_accuracy", "tagging_eer", "equal_error_rate", "sed_metrics", "read_event_lists",
+    "FileCounts",
 ]
 
 
@@ -257,7 +258,9 @@ class MetricSet:
 
     @classmethod
     def _from(cls, metric: Any) -> MetricSet:
-        r = metric.results()
+        with warnings.catch_warnings():  # sed_eval averages empty slices for empty sets
+            warnings.simplefilter("ignore", RuntimeWarning)
+            r = metric.results()
         cw = {k: Scores._from(v) for k, v in r["class_wise"].items()}
 
         def avg(attr: str) -> float | None:
@@ -268,6 +271,66 @@ class MetricSet:
         av = Scores(avg("f1"), avg("precision"), avg("recall"), avg("error_rate"),
                     avg("deletion_rate"), avg("insertion_rate"))
         return cls(Scores._from(r["overall"]), cw, av)
+
+
+_KINDS = ("segment_based", "event_onset", "event_onset_offset")
+_KIND_NAMES = {"segment_based": "segment", "event_onset": "onset",
+               "event_onset_offset": "onset+offset"}
+
+
+@dataclass
+class FileCounts:
+    """One file's sed_eval counts for each metric kind.
+
+    Attributes
+    ----------
+    file : str
+        File key (stem).
+    length : float
+        Evaluated length in seconds (segment-based metrics).
+    ref_max_offset : float
+        Last reference offset (what sed_eval's event-based metrics add as length).
+    counts : dict
+        ``{kind: (overall, class_wise)}`` for ``segment_based``, ``event_onset`` and
+        ``event_onset_offset``, with sed_eval's count names.
+    """
+
+    file: str
+    length: float
+    ref_max_offset: float
+    counts: dict[str, tuple[dict[str, float], dict[str, dict[str, float]]]]
+
+
+def _new_metric(kind: str, labels: list[str], params: Mapping[str, float]) -> Any:
+    sed_eval = _sed_eval()
+    if kind == "segment_based":
+        return sed_eval.sound_event.SegmentBasedMetrics(
+            event_label_list=labels, time_resolution=params["time_resolution"])
+    return sed_eval.sound_event.EventBasedMetrics(
+        event_label_list=labels, t_collar=params["t_collar"],
+        percentage_of_length=params["percentage_of_length"], evaluate_onset=True,
+        evaluate_offset=kind == "event_onset_offset")
+
+
+def _fill(metric: Any, kind: str, fcs: Sequence[FileCounts]) -> Any:
+    from .counts import add_counts
+
+    for fc in fcs:
+        add_counts(metric, *fc.counts[kind])
+        if kind == "segment_based":
+            metric.evaluated_length_seconds += fc.length
+        else:
+            metric.evaluated_length += fc.ref_max_offset
+        metric.evaluated_files += 1
+    return metric
+
+
+def _headline(metric: Any) -> tuple[float | None, float | None]:
+    """Overall F1 and error rate of a filled metric (sed_eval's formulas)."""
+    f = _clean(metric.overall_f_measure()["f_measure"])
+    er = None if metric.overall["Nref"] == 0 else _clean(
+        metric.overall_error_rate()["error_rate"])
+    return f, er
 
 
 @dataclass
@@ -287,6 +350,8 @@ class SEDResult:
         Files evaluated.
     params : dict
         ``time_resolution``, ``t_collar``, ``percentage_of_length``.
+    file_counts : list of FileCounts
+        Each file's counts (for :meth:`per_file` and :meth:`bootstrap`).
     """
 
     segment_based: MetricSet
@@ -295,12 +360,100 @@ class SEDResult:
     files: list[str]
     params: dict[str, float]
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    file_counts: list[FileCounts] = field(default_factory=list, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (undefined values as null)."""
         d = asdict(self)
         d.pop("raw", None)
+        d.pop("file_counts", None)
         return d
+
+    def per_file(self) -> list[dict[str, Any]]:
+        """Each file's overall F1 and error rate for the three metric kinds.
+
+        Returns
+        -------
+        list of dict
+            ``file``, ``n_ref``, ``n_sys`` and ``<kind>_f1`` / ``<kind>_er`` for
+            ``segment``, ``onset`` and ``onset_offset`` (None where undefined).
+
+        Examples
+        --------
+        >>> from audioscene.events import Event, EventList
+        >>> ref = EventList([Event(1.0, 2.0, "dog", filename="a.wav")])
+        >>> sed_metrics(ref, ref, durations={"a.wav": 10.0}).per_file()[0]["onset_f1"]
+        1.0
+        """
+        labels = sorted(self.segment_based.class_wise)
+        rows = []
+        for fc in self.file_counts:
+            row: dict[str, Any] = {"file": fc.file,
+                                   "n_ref": int(fc.counts["event_onset"][0]["Nref"]),
+                                   "n_sys": int(fc.counts["event_onset"][0]["Nsys"])}
+            for kind in _KINDS:
+                f, er = _headline(_fill(_new_metric(kind, labels, self.params), kind, [fc]))
+                name = _KIND_NAMES[kind].replace("+", "_")
+                row[f"{name}_f1"], row[f"{name}_er"] = f, er
+            rows.append(row)
+        return rows
+
+    def bootstrap(self, n: int = 1000, *, confidence: float = 0.95,
+                  seed: int = 0) -> dict[str, dict[str, tuple[float, float] | None]]:
+        """Percentile bootstrap intervals over files of the overall F1 and error rates.
+
+        Files are drawn with replacement ``n`` times; each draw sums the drawn files'
+        counts and computes the metrics with sed_eval's formulas.
+
+        Parameters
+        ----------
+        n : int
+            Number of resamples.
+        confidence : float
+            Central coverage of each interval.
+        seed : int
+            Seed of the resampling (the same seed gives the same intervals).
+
+        Returns
+        -------
+        dict
+            ``{kind: {"f1": (low, high), "error_rate": (low, high)}}`` for
+            ``segment``, ``onset`` and ``onset+offset``; None where no draw defines it.
+
+        Examples
+        --------
+        >>> from audioscene.events import Event, EventList
+        >>> ref = EventList([Event(1.0, 2.0, "dog", filename="a.wav")])
+        >>> sed_metrics(ref, ref).bootstrap(50)["onset"]["f1"]
+        (1.0, 1.0)
+        """
+        if n < 1:
+            raise ValueError(f"bootstrap needs n >= 1, got {n}")
+        if not 0 < confidence < 1:
+            raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+        labels = sorted(self.segment_based.class_wise)
+        rng = np.random.default_rng(seed)
+        n_files = len(self.file_counts)
+        draws = rng.integers(0, n_files, size=(n, n_files)) if n_files else None
+        out: dict[str, dict[str, tuple[float, float] | None]] = {}
+        for kind in _KINDS:
+            keys = list(self.file_counts[0].counts[kind][0]) if n_files else []
+            table = np.array([[fc.counts[kind][0][k] for k in keys]
+                              for fc in self.file_counts], dtype=np.float64)
+            f1s, ers = [], []
+            for b in range(n if n_files else 0):
+                m = _new_metric(kind, labels, self.params)
+                sums = table[draws[b]].sum(axis=0)
+                for k, v in zip(keys, sums):
+                    m.overall[k] = float(v)
+                f, er = _headline(m)
+                if f is not None:
+                    f1s.append(f)
+                if er is not None:
+                    ers.append(er)
+            out[_KIND_NAMES[kind]] = {"f1": _interval(f1s, confidence),
+                                      "error_rate": _interval(ers, confidence)}
+        return out
 
     def report(self) -> str:
         """Readable text: an overall table and a per-class table."""
@@ -337,14 +490,45 @@ class SEDResult:
         return "\n".join(out)
 
 
+def _interval(values: list[float], confidence: float) -> tuple[float, float] | None:
+    if not values:
+        return None
+    a, b = np.percentile(values, [50 * (1 - confidence), 50 * (1 + confidence)])
+    return float(a), float(b)
+
+
 def _key(filename: str | None) -> str:
     return Path(filename).stem if filename else ""
+
+
+def _by_key(events: EventList) -> dict[str, list[Event]]:
+    """Events grouped by file stem (``a.wav`` and ``a.flac`` are one file)."""
+    out: dict[str, list[Event]] = {}
+    keys: dict[str | None, str] = {}
+    for e in events:
+        k = keys.get(e.filename)
+        if k is None:
+            k = keys[e.filename] = _key(e.filename)
+        out.setdefault(k, []).append(e)
+    return out
+
+
+def _snapshot(metric: Any) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    return dict(metric.overall), {k: dict(v) for k, v in metric.class_wise.items()}
+
+
+def _delta(before: tuple[dict, dict], metric: Any) -> tuple[dict, dict]:
+    o0, c0 = before
+    o1, c1 = _snapshot(metric)
+    return ({k: o1[k] - o0[k] for k in o1},
+            {lab: {k: c1[lab][k] - c0[lab][k] for k in c1[lab]} for lab in c1})
 
 
 def sed_metrics(reference: EventList, estimated: EventList, *,
                 durations: Mapping[str, float] | None = None,
                 labels: Sequence[str] | None = None, time_resolution: float = 1.0,
-                t_collar: float = 0.2, percentage_of_length: float = 0.5) -> SEDResult:
+                t_collar: float = 0.2, percentage_of_length: float = 0.5,
+                impl: str = "fast") -> SEDResult:
     """Segment-based and event-based metrics of estimated events against a reference.
 
     Files are matched by the *stem* of each event's ``filename`` (so ``a.wav`` in the
@@ -369,6 +553,11 @@ def sed_metrics(reference: EventList, estimated: EventList, *,
         Onset (and minimum offset) collar in seconds.
     percentage_of_length : float
         Offset collar as a fraction of the reference event's length.
+    impl : {"fast", "sed_eval"}
+        ``"fast"`` counts with sorted sweeps (:mod:`audioscene.evaluate.counts`) and lets
+        sed_eval compute the rates from those counts; ``"sed_eval"`` runs sed_eval's own
+        ``evaluate`` on every file (quadratic in the events of a file). Both give the
+        same counts and rates.
 
     Returns
     -------
@@ -383,43 +572,63 @@ def sed_metrics(reference: EventList, estimated: EventList, *,
     >>> r.event_onset.overall.f1, r.event_onset_offset.overall.f1
     (1.0, 0.0)
     """
-    sed_eval = _sed_eval()
+    _sed_eval()  # imports dcase_util quietly
     from dcase_util.containers import MetaDataContainer
 
+    if impl not in ("fast", "sed_eval"):
+        raise ValueError(f"impl must be 'fast' or 'sed_eval', got {impl!r}")
     labs = sorted(labels) if labels is not None else sorted(set(reference.labels) |
                                                              set(estimated.labels))
-    unknown = set(estimated.labels) - set(labs)
-    if unknown:
-        raise ValueError(f"estimated labels not among the classes: {sorted(unknown)}")
     if any(e.label is None for e in list(reference) + list(estimated)):
         raise ValueError("every event needs a label for sed_eval")
+    for name, ev in (("estimated", estimated), ("reference", reference)):
+        unknown = set(ev.labels) - set(labs)
+        if unknown:
+            raise ValueError(f"{name} labels not among the classes: {sorted(unknown)}")
+    params = {"time_resolution": time_resolution, "t_collar": t_collar,
+              "percentage_of_length": percentage_of_length}
     lengths = {_key(k): float(v) for k, v in (durations or {}).items()}
-    ref_by = {_key(k): v for k, v in reference.by_file().items()}
-    est_by = {_key(k): v for k, v in estimated.by_file().items()}
+    ref_by, est_by = _by_key(reference), _by_key(estimated)
     files = sorted(set(ref_by) | set(est_by) | set(lengths))
-    seg = sed_eval.sound_event.SegmentBasedMetrics(event_label_list=labs,
-                                                   time_resolution=time_resolution)
-    on = sed_eval.sound_event.EventBasedMetrics(event_label_list=labs, t_collar=t_collar,
-                                                percentage_of_length=percentage_of_length,
-                                                evaluate_onset=True, evaluate_offset=False)
-    onoff = sed_eval.sound_event.EventBasedMetrics(event_label_list=labs, t_collar=t_collar,
-                                                   percentage_of_length=percentage_of_length,
-                                                   evaluate_onset=True, evaluate_offset=True)
+    metrics = {kind: _new_metric(kind, labs, params) for kind in _KINDS}
+    file_counts: list[FileCounts] = []
     for f in files:
-        r = ref_by.get(f, EventList()).with_filename(f).to_dicts()
-        e = est_by.get(f, EventList()).with_filename(f).to_dicts()
+        # each file's events in the order EventList(...).with_filename(f) gives them
+        rt = sorted((e.onset, e.offset, e.label) for e in ref_by.get(f, []))
+        et = sorted((e.onset, e.offset, e.label) for e in est_by.get(f, []))
         length = lengths.get(f)
         if length is None:
-            length = max([d["offset"] for d in r + e] + [0.0])
-        R, E = MetaDataContainer(r), MetaDataContainer(e)
-        seg.evaluate(reference_event_list=R, estimated_event_list=E,
-                     evaluated_length_seconds=length)
-        on.evaluate(reference_event_list=R, estimated_event_list=E)
-        onoff.evaluate(reference_event_list=R, estimated_event_list=E)
-    return SEDResult(MetricSet._from(seg), MetricSet._from(on), MetricSet._from(onoff),
-                     files, {"time_resolution": time_resolution, "t_collar": t_collar,
-                             "percentage_of_length": percentage_of_length},
-                     raw={"segment_based": seg, "event_onset": on, "event_onset_offset": onoff})
+            length = max([t[1] for t in rt + et] + [0.0])
+        ref_max = max([0.0] + [t[1] for t in rt if t[1] > 0])
+        if impl == "fast":
+            from .counts import event_counts, segment_counts
+
+            so, sc, _ = segment_counts(rt, et, labs, time_resolution=time_resolution,
+                                       evaluated_length_seconds=length)
+            counts = {"segment_based": (so, sc)}
+            for kind in ("event_onset", "event_onset_offset"):
+                counts[kind] = event_counts(rt, et, labs, t_collar=t_collar,
+                                            percentage_of_length=percentage_of_length,
+                                            evaluate_offset=kind == "event_onset_offset")
+            fc = FileCounts(f, float(length), float(ref_max), counts)
+            for kind in _KINDS:
+                _fill(metrics[kind], kind, [fc])
+        else:
+            R = MetaDataContainer(EventList(ref_by.get(f, [])).with_filename(f).to_dicts())
+            E = MetaDataContainer(EventList(est_by.get(f, [])).with_filename(f).to_dicts())
+            before = {kind: _snapshot(m) for kind, m in metrics.items()}
+            metrics["segment_based"].evaluate(reference_event_list=R, estimated_event_list=E,
+                                              evaluated_length_seconds=length)
+            metrics["event_onset"].evaluate(reference_event_list=R, estimated_event_list=E)
+            metrics["event_onset_offset"].evaluate(reference_event_list=R,
+                                                   estimated_event_list=E)
+            fc = FileCounts(f, float(length), float(ref_max),
+                            {kind: _delta(before[kind], m) for kind, m in metrics.items()})
+        file_counts.append(fc)
+    return SEDResult(MetricSet._from(metrics["segment_based"]),
+                     MetricSet._from(metrics["event_onset"]),
+                     MetricSet._from(metrics["event_onset_offset"]), files, params,
+                     raw=dict(metrics), file_counts=file_counts)
 
 
 def read_event_lists(path: str | os.PathLike) -> EventList:
