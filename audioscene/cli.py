@@ -182,37 +182,179 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- evaluate
 
 
+def _check_output_path(path: str | None, what: str, *, folder: bool = False) -> str | None:
+    """An output path that cannot be written, checked before any work (or None)."""
+    if path is None:
+        return None
+    p = Path(path)
+    if folder:
+        if p.exists() and not p.is_dir():
+            return f"{what} {p}: exists and is not a folder"
+        return None
+    if p.is_dir():
+        return f"{what} {p}: is a folder, not a file"
+    if not p.parent.exists() or not p.parent.is_dir():
+        return f"{what} {p}: folder {p.parent} does not exist"
+    return None
+
+
+def _read_pairs(path: str, *, scores: bool):  # noqa: ANN202
+    """``ref<TAB>est`` lines: each pair is one recording, keyed by the reference's stem."""
+    from .evaluate import read_event_lists
+    from .events import EventList
+
+    p = Path(path)
+    try:
+        lines = p.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{p}: cannot read ({exc})") from None
+    ref, est, tables = EventList(), EventList(), {}
+    seen: dict[str, int] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2 or not all(x.strip() for x in parts):
+            raise ValueError(f"{p}:{n}: expected 'reference<TAB>estimate'")
+        r, e = (Path(x.strip()) if Path(x.strip()).is_absolute() else p.parent / x.strip()
+                for x in parts)
+        key = r.stem
+        if key in seen:
+            raise ValueError(f"{p}:{n}: recording {key!r} already paired on line {seen[key]}")
+        seen[key] = n
+        if not r.is_file():
+            raise ValueError(f"{p}:{n}: {r}: no such file")
+        ref = ref + read_event_lists(r).with_filename(key)
+        if scores:
+            from .evaluate.scores import read_score_table
+
+            tables[key] = read_score_table(e)
+        else:
+            if not e.is_file():
+                raise ValueError(f"{p}:{n}: {e}: no such file")
+            est = est + read_event_lists(e).with_filename(key)
+    if not seen:
+        raise ValueError(f"{p}: no pairs")
+    return ref, est, tables
+
+
+def _single_file_pair(ref_path: str, other: str, ref, est):  # noqa: ANN001, ANN202
+    """Two single files, each naming at most one recording, are one recording."""
+    if not (Path(ref_path).is_file() and Path(other).is_file()):
+        return ref, est
+    if len(ref.filenames) > 1 or (est is not None and len(est.filenames) > 1):
+        return ref, est  # multi-recording lists: matched by their file-name columns
+    key = Path(ref.filenames[0]).stem if ref.filenames else Path(ref_path).stem
+    return ref.with_filename(key), None if est is None else est.with_filename(key)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .audio import AudioError, info
     from .datasets.readers import DatasetError, find_audio
     from .evaluate import read_event_lists, sed_metrics
+    from .evaluate.scores import ScoreTableError, read_score_tables, score_metrics
     from .events import EventFormatError
     from .io_utils import atomic_write_text
 
+    def fail(msg: str, code: int = 1) -> int:
+        print(f"audioscene: error: {msg}", file=sys.stderr)
+        return code
+
+    given = [x for x in ("est", "scores") if getattr(args, x)]
+    if args.pairs_scores and not args.pairs:
+        return fail("--pairs-scores applies to --pairs", 2)
+    if args.pairs:
+        if args.ref or args.est or args.scores:
+            return fail("--pairs replaces --ref, --est and --scores (--pairs-scores: its "
+                        "estimates are score tables)", 2)
+    elif not args.ref or len(given) != 1:
+        return fail("give --ref with either --est (event lists) or --scores (score "
+                    "tables), or --pairs FILE", 2)
+    use_scores = bool(args.scores) or (args.pairs and args.pairs_scores)
+    if not use_scores and (args.plots or args.threshold is not None):
+        return fail("--plots and --threshold apply to --scores", 2)
+    if use_scores and (args.per_file or args.bootstrap or args.reference_impl):
+        return fail("--per-file, --bootstrap and --reference-impl apply to --est", 2)
+    if args.bootstrap is not None and args.bootstrap < 1:
+        return fail(f"--bootstrap needs N >= 1, got {args.bootstrap}", 2)
+    for path, what, folder in ((args.json, "--json", False),
+                               (args.per_file, "--per-file", False),
+                               (args.plots, "--plots", True)):
+        problem = _check_output_path(path, what, folder=folder)
+        if problem:
+            return fail(problem, 2)
+    tables: dict = {}
+    est = None
     try:
-        ref = read_event_lists(args.ref)
-        est = read_event_lists(args.est)
-    except (OSError, EventFormatError) as exc:
-        print(f"audioscene: error: {exc}", file=sys.stderr)
-        return 1
+        if args.pairs:
+            ref, est, tables = _read_pairs(args.pairs, scores=use_scores)
+            if use_scores:
+                est = None
+        else:
+            ref = read_event_lists(args.ref)
+            if use_scores:
+                tables = read_score_tables(args.scores)
+                if Path(args.ref).is_file() and Path(args.scores).is_file():
+                    ref, _ = _single_file_pair(args.ref, args.scores, ref, None)
+                    tables = {Path(ref.filenames[0]).stem if ref.filenames
+                              else Path(args.ref).stem: next(iter(tables.values()))}
+            else:
+                est = read_event_lists(args.est)
+                ref, est = _single_file_pair(args.ref, args.est, ref, est)
+    except (OSError, ValueError, EventFormatError, ScoreTableError) as exc:
+        return fail(str(exc))
+    if len(ref) == 0 and not use_scores and (est is None or len(est) == 0):
+        return fail(f"{args.ref or args.pairs}: no reference or estimated events")
     durations: dict[str, float] = {}
     fails = _Failures()
     if args.audio_dir:
-        names = sorted({Path(f).stem for f in ref.filenames + est.filenames})
+        names = sorted({Path(f).stem for f in ref.filenames + (est.filenames if est else [])}
+                       | set(tables))
         for stem in names:
             try:
                 durations[stem] = info(find_audio(args.audio_dir, stem)).duration
             except (AudioError, DatasetError) as exc:
                 fails.add(stem, exc)
     try:
-        res = sed_metrics(ref, est, durations=durations or None, t_collar=args.collar,
-                          time_resolution=args.resolution)
-    except ValueError as exc:
-        print(f"audioscene: error: {exc}", file=sys.stderr)
-        return 1
+        if use_scores:
+            res = score_metrics(ref, tables, durations=durations or None, collar=args.collar,
+                                threshold=args.threshold, dtc=args.dtc, gtc=args.gtc)
+        else:
+            res = sed_metrics(ref, est, durations=durations or None, t_collar=args.collar,
+                              time_resolution=args.resolution,
+                              impl="sed_eval" if args.reference_impl else "fast")
+    except (ValueError, ScoreTableError) as exc:
+        return fail(str(exc))
+    doc = res.to_dict()
     print(res.report())
+    if not use_scores and args.bootstrap:
+        ci = res.bootstrap(args.bootstrap, seed=args.seed)
+        doc["bootstrap"] = {"n": args.bootstrap, "confidence": 0.95, "seed": args.seed,
+                            "intervals": ci}
+        print(f"\n95 % bootstrap intervals over {len(res.files)} files "
+              f"({args.bootstrap} resamples, seed {args.seed}):")
+        for kind, d in ci.items():
+            f1, er = d["f1"], d["error_rate"]
+            f1s = "-" if f1 is None else f"{100 * f1[0]:.1f}-{100 * f1[1]:.1f} %"
+            ers = "-" if er is None else f"{er[0]:.2f}-{er[1]:.2f}"
+            print(f"  {kind:13s} F1 {f1s:>13}   ER {ers}")
+    if not use_scores and args.per_file:
+        rows = res.per_file()
+        cols = list(rows[0]) if rows else ["file"]
+
+        def cell(v: object) -> str:
+            if v is None:
+                return ""
+            return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+        text = "\t".join(cols) + "\n" + "".join(
+            "\t".join(cell(r[c]) for c in cols) + "\n" for r in rows)
+        atomic_write_text(args.per_file, text)
+    if use_scores and args.plots:
+        for p in res.plot(args.plots):
+            print(f"plot: {p}", file=sys.stderr)
     if args.json:
-        atomic_write_text(args.json, json.dumps(res.to_dict(), indent=1) + "\n")
+        atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
     return fails.code(max(1, len(durations)))
 
 
@@ -416,16 +558,44 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prefix", default="mix", help="file name prefix")
     s.set_defaults(func=_cmd_synth)
 
-    e = sub.add_parser("evaluate", help="sed_eval metrics of estimated events",
-                       description="Segment-based (1 s) and event-based (onset, onset+offset; "
-                                   "0.2 s collar) metrics per class and overall, by sed_eval. "
-                                   "REF and EST are event-list files or folders of them "
-                                   "(matched by file stem).")
-    e.add_argument("--ref", required=True, help="reference events (file or folder)")
-    e.add_argument("--est", required=True, help="estimated events (file or folder)")
-    e.add_argument("--audio-dir", help="folder with the audio, for each file's true length")
-    e.add_argument("--collar", type=float, default=0.2, help="event-based collar in seconds")
-    e.add_argument("--resolution", type=float, default=1.0, help="segment length in seconds")
+    e = sub.add_parser("evaluate", help="event metrics (sed_eval) or PSDS of score tables",
+                       description="With --est: segment-based (1 s) and event-based (onset, "
+                                   "onset+offset; 0.2 s collar) metrics per class and overall, "
+                                   "the counts of sed_eval computed by sorted sweeps "
+                                   "(--reference-impl runs sed_eval itself). With --scores: "
+                                   "PSDS (DCASE scenarios 1 and 2), intersection-based and "
+                                   "collar-based F1 at each class's best threshold, by "
+                                   "sed_scores_eval. Files are matched by stem; two single "
+                                   "files are one recording.")
+    e.add_argument("--ref", help="reference events (file or folder)")
+    e.add_argument("--est", help="estimated events (file or folder)")
+    e.add_argument("--scores", help="score tables: a file or a folder (*.scores.tsv as "
+                                    "'detect --scores' writes, else *.tsv)")
+    e.add_argument("--pairs", metavar="FILE", help="'reference<TAB>estimate' lines (paths "
+                                                   "relative to FILE), instead of --ref/--est")
+    e.add_argument("--pairs-scores", action="store_true", dest="pairs_scores",
+                   help="the estimates in --pairs are score tables")
+    e.add_argument("--audio-dir", help="folder with the audio, for each file's true length "
+                                       "(default: the last offset, or a score table's end)")
+    e.add_argument("--collar", type=float, default=0.2,
+                   help="onset collar in seconds (default 0.2)")
+    e.add_argument("--resolution", type=float, default=1.0,
+                   help="segment length in seconds (default 1.0)")
+    e.add_argument("--per-file", dest="per_file", metavar="TSV",
+                   help="write each file's F1 and error rates here")
+    e.add_argument("--bootstrap", type=int, metavar="N",
+                   help="95 %% intervals over files from N resamples")
+    e.add_argument("--seed", type=int, default=0, help="seed of --bootstrap (default 0)")
+    e.add_argument("--reference-impl", action="store_true", dest="reference_impl",
+                   help="count with sed_eval itself (quadratic in events per file)")
+    e.add_argument("--threshold", type=float,
+                   help="with --scores: also the F1 at this score threshold")
+    e.add_argument("--dtc", type=float, default=0.5,
+                   help="with --scores: intersection-based F1 DTC (default 0.5)")
+    e.add_argument("--gtc", type=float, default=0.5,
+                   help="with --scores: intersection-based F1 GTC (default 0.5)")
+    e.add_argument("--plots", metavar="DIR", help="with --scores: PSD-ROC and "
+                                                  "precision-recall PNGs here")
     e.add_argument("--json", help="also write the metrics as JSON here")
     e.set_defaults(func=_cmd_evaluate)
 

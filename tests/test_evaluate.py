@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import replace
@@ -220,3 +221,140 @@ def test_per_file_and_bootstrap() -> None:
     assert lo == 0.0 and hi == 1.0  # draws of only y, and of only x
     with pytest.raises(ValueError):
         res.bootstrap(0)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def _table(path: Path, classes: list[str], active: dict[str, list[tuple[float, float]]],
+           length: float = 10.0, hop: float = 0.1) -> None:
+    t = np.round(np.arange(0, length + hop / 2, hop), 6)
+    rows = ["onset\toffset\t" + "\t".join(classes)]
+    for a, b in zip(t[:-1], t[1:]):
+        mid = (a + b) / 2
+        vals = [0.9 if any(on <= mid < off for on, off in active.get(c, [])) else 0.1
+                for c in classes]
+        rows.append(f"{a:.3f}\t{b:.3f}\t" + "\t".join(f"{v:.4f}" for v in vals))
+    path.write_text("\n".join(rows) + "\n")
+
+
+def test_evaluate_cli_event_lists(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from audioscene.cli import main
+
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "est").mkdir()
+    (tmp_path / "ref" / "a.txt").write_text("1.0\t2.0\tdog\n5.0\t6.0\tcat\n")
+    (tmp_path / "ref" / "b.txt").write_text("3.0\t4.0\tdog\n")
+    (tmp_path / "est" / "a.txt").write_text("1.1\t2.1\tdog\n")
+    (tmp_path / "est" / "b.txt").write_text("3.0\t4.0\tdog\n8.0\t9.0\tcat\n")
+    js = tmp_path / "m.json"
+    assert main(["evaluate", "--ref", str(tmp_path / "ref"), "--est", str(tmp_path / "est"),
+                 "--json", str(js), "--per-file", str(tmp_path / "pf.tsv"),
+                 "--bootstrap", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "2 files" in out and "bootstrap intervals over 2 files" in out
+    doc = json.loads(js.read_text())
+    assert doc["event_onset"]["overall"]["f1"] == pytest.approx(2 / 3)
+    assert set(doc["bootstrap"]["intervals"]) == {"segment", "onset", "onset+offset"}
+    lines = (tmp_path / "pf.tsv").read_text().splitlines()
+    assert lines[0].startswith("file\tn_ref\tn_sys") and len(lines) == 3
+    assert lines[1].split("\t")[:3] == ["a", "2", "1"]
+    # the reference implementation gives the same document
+    assert main(["evaluate", "--ref", str(tmp_path / "ref"), "--est", str(tmp_path / "est"),
+                 "--json", str(tmp_path / "r.json"), "--reference-impl"]) == 0
+    ref_doc = json.loads((tmp_path / "r.json").read_text())
+    doc.pop("bootstrap")
+    assert ref_doc == doc
+    # pairs from a list
+    (tmp_path / "pairs.tsv").write_text("ref/a.txt\test/a.txt\n# comment\nref/b.txt\test/b.txt\n")
+    assert main(["evaluate", "--pairs", str(tmp_path / "pairs.tsv"), "--json",
+                 str(tmp_path / "p.json")]) == 0
+    assert json.loads((tmp_path / "p.json").read_text()) == doc
+
+
+def test_evaluate_cli_single_files_are_one_recording(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    from audioscene.cli import main
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "rec.txt").write_text("1.0\t2.0\tdog\n")  # no file-name column
+    (tmp_path / "b" / "rec.txt").write_text("rec.wav\t1.0\t2.0\tdog\n")
+    assert main(["evaluate", "--ref", str(tmp_path / "a" / "rec.txt"), "--est",
+                 str(tmp_path / "b" / "rec.txt"), "--json", str(tmp_path / "m.json")]) == 0
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["files"] == ["rec"] and doc["event_onset"]["overall"]["f1"] == 1.0
+
+
+def test_evaluate_cli_scores(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from audioscene.cli import main
+
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "sc").mkdir()
+    (tmp_path / "ref" / "a.txt").write_text("1.0\t2.0\tdog\n5.0\t6.0\tcat\n")
+    (tmp_path / "ref" / "b.txt").write_text("3.0\t4.0\tdog\n")
+    # 20 minutes of audio: one false alarm is 3 per hour, well under PSDS's 100
+    _table(tmp_path / "sc" / "a.scores.tsv", ["cat", "dog"],
+           {"dog": [(1.0, 2.0)], "cat": [(5.0, 6.0), (8.0, 9.0)]}, length=600.0)
+    _table(tmp_path / "sc" / "b.scores.tsv", ["cat", "dog"], {"dog": [(3.0, 4.0)]},
+           length=600.0)
+    js = tmp_path / "m.json"
+    assert main(["evaluate", "--ref", str(tmp_path / "ref"), "--scores", str(tmp_path / "sc"),
+                 "--threshold", "0.5", "--plots", str(tmp_path / "plots"),
+                 "--json", str(js)]) == 0
+    out = capsys.readouterr().out
+    assert "PSDS1" in out and "PSDS2" in out
+    doc = json.loads(js.read_text())
+    assert doc["intersection_best"]["dog"]["f1"] == 1.0
+    assert doc["intersection_at"]["cat"]["precision"] == 0.5  # one false alarm of two
+    assert doc["psds1"] > 0.9 and doc["files"] == ["a", "b"]
+    assert doc["params"]["durations"] == {"a": 600.0, "b": 600.0}
+    # the same values as sed_scores_eval's own entry points
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import sed_scores_eval as sse
+    from audioscene.evaluate.scores import read_score_tables
+
+    tables = read_score_tables(tmp_path / "sc")
+    gt = {"a": [(1.0, 2.0, "dog"), (5.0, 6.0, "cat")], "b": [(3.0, 4.0, "dog")]}
+    f, p, r, thr, _ = sse.collar_based.best_fscore(tables, gt, onset_collar=0.2,
+                                                   offset_collar=0.2, offset_collar_rate=0.5)
+    assert doc["collar_best"]["cat"] == {"f1": f["cat"], "precision": p["cat"],
+                                         "recall": r["cat"], "threshold": thr["cat"]}
+    f, p, r, _ = sse.intersection_based.fscore(tables, gt, 0.5, dtc_threshold=0.5,
+                                               gtc_threshold=0.5)
+    assert doc["intersection_at"]["macro"]["f1"] == f["macro_average"]
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "pr_collar.png", "pr_intersection.png", "psd_roc_1.png", "psd_roc_2.png"]
+
+
+@pytest.mark.parametrize("case", ["missing", "columns", "empty_ref", "json_dir", "both"])
+def test_evaluate_cli_bad_inputs(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                 case: str) -> None:
+    from audioscene.cli import main
+
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "sc").mkdir()
+    (tmp_path / "ref" / "a.txt").write_text("1.0\t2.0\tdog\n")
+    (tmp_path / "ref" / "b.txt").write_text("3.0\t4.0\tdog\n")
+    _table(tmp_path / "sc" / "a.scores.tsv", ["dog"], {"dog": [(1.0, 2.0)]})
+    args = ["evaluate", "--ref", str(tmp_path / "ref"), "--scores", str(tmp_path / "sc")]
+    expect = "no score table for reference recording 'b'"
+    if case == "columns":
+        _table(tmp_path / "sc" / "b.scores.tsv", ["cat"], {})
+        expect = "b.scores.tsv: class columns ['cat'] differ from ['dog']"
+    elif case == "empty_ref":
+        _table(tmp_path / "sc" / "b.scores.tsv", ["dog"], {})
+        for f in ("a.txt", "b.txt"):
+            (tmp_path / "ref" / f).write_text("")
+        expect = "the reference has no events"
+    elif case == "json_dir":
+        args += ["--json", str(tmp_path)]
+        expect = "is a folder, not a file"
+    elif case == "both":
+        args += ["--est", str(tmp_path / "ref")]
+        expect = "either --est"
+    code = main(args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code in (1, 2) and len(err) == 1 and expect in err[0], err
+    assert "Traceback" not in err[0]

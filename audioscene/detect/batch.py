@@ -17,7 +17,7 @@ from ..events import EventList
 from ..io_utils import atomic_open
 
 __all__ = ["Job", "JobResult", "plan_jobs", "run_job", "run_local", "run_ray",
-           "EXTENSIONS", "write_scores_header"]
+           "EXTENSIONS", "write_scores_header", "ScoreTableWriter"]
 
 #: Samples per block (at the model's rate) when reading files: large blocks keep the
 #: per-block overhead small (see ``make bench``).
@@ -110,14 +110,65 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
 
 
 def write_scores_header(f: IO[str], classes: Sequence[str]) -> None:
-    """Header of a frame-score table (the sed_scores_eval layout)."""
+    """Header of a frame-score table (the sed_scores_eval layout).
+
+    Examples
+    --------
+    >>> import io
+    >>> buf = io.StringIO(); write_scores_header(buf, ["dog", "cat"]); buf.getvalue()
+    'onset\\toffset\\tdog\\tcat\\n'
+    """
     f.write("onset\toffset\t" + "\t".join(classes) + "\n")
 
 
-def _score_rows(f: IO[str], centres: np.ndarray, presence: np.ndarray, hop: float) -> None:
-    for c, row in zip(centres, presence):
-        f.write(f"{c - hop / 2:.4f}\t{c + hop / 2:.4f}\t" +
-                "\t".join(f"{v:.4f}" for v in row) + "\n")
+class ScoreTableWriter:
+    """Rows of a frame-score table: one row per segment, from its centre minus half a
+    hop to its centre plus half a hop (times in ms precision, scores to 4 decimals).
+
+    Each row's onset is written as the very text of the previous row's offset, so
+    consecutive rows meet exactly, as sed_scores_eval requires.
+
+    Parameters
+    ----------
+    f : text file
+        Where the rows go (the header is written here first).
+    classes : sequence of str
+        One score column per class.
+    hop : float
+        Seconds between segment centres (times are written to 6 decimals when it is
+        under 10 ms).
+
+    Examples
+    --------
+    >>> import io
+    >>> buf = io.StringIO()
+    >>> w = ScoreTableWriter(buf, ["dog"], hop=0.5)
+    >>> w.write(np.array([0.25, 0.75]), np.array([[0.1], [0.9]]))
+    >>> print(buf.getvalue().strip())
+    onset	offset	dog
+    0.000	0.500	0.1000
+    0.500	1.000	0.9000
+    """
+
+    def __init__(self, f: IO[str], classes: Sequence[str], *, hop: float) -> None:
+        self.f = f
+        self.hop = float(hop)
+        self._last: tuple[float, str] | None = None
+        self._digits = 3 if self.hop >= 0.01 else 6
+        write_scores_header(f, classes)
+
+    def write(self, centres: np.ndarray, scores: np.ndarray) -> None:
+        """Append the rows of segments centred at ``centres`` with ``scores (n, C)``."""
+        half = self.hop / 2
+        for c, row in zip(np.asarray(centres, dtype=np.float64), np.asarray(scores)):
+            lo, hi = max(0.0, c - half), c + half
+            if self._last is not None and abs(lo - self._last[0]) < half / 2:
+                lo_s = self._last[1]
+            else:
+                lo_s = f"{lo:.{self._digits}f}"
+            hi_s = f"{hi:.{self._digits}f}"
+            self.f.write(f"{lo_s}\t{hi_s}\t" + "\t".join(f"{v:.4f}" for v in row) + "\n")
+            self._last = (hi, hi_s)
 
 
 def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: str,
@@ -131,8 +182,15 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
     if not hasattr(model, "forests_"):  # models without a streaming path: whole file
         from ..audio import load
 
+        if decoder != "votes":
+            raise ValueError(f"--decoder {decoder} needs a CaR-forest model; "
+                             f"{type(model).__name__} has its own decoding")
         y, _ = load(job.source, sr=model.fconfig.sr)
-        events = model.predict(y, filename=job.name)
+        S, times = model.scores(y)
+        if score_file is not None:
+            ScoreTableWriter(score_file, model.classes_,
+                             hop=model.fconfig.hop_seconds).write(times, S)
+        events = model.decode(S, filename=job.name)
         if echo:
             sys.stdout.write(events.to_text(format=echo))
         return events, len(y) / model.fconfig.sr
@@ -153,10 +211,12 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         block_length = STDIN_BLOCK if job.source == STDIN else FILE_BLOCK
 
     printed = [False]
+    writer = None if score_file is None else ScoreTableWriter(score_file, model.classes_,
+                                                              hop=hop)
 
     def emit(new: EventList) -> None:
-        if score_file is not None and sd.last_scores is not None:
-            _score_rows(score_file, sd.last_scores.centres, sd.last_scores.presence, hop)
+        if writer is not None and sd.last_scores is not None:
+            writer.write(sd.last_scores.centres, sd.last_scores.presence)
         if echo in ("dcase", "audacity", "csv") and len(new):
             # rows as soon as they are final (a CSV header once)
             text = new.to_text(format=echo)
@@ -191,7 +251,6 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
     try:
         if job.scores_out:
             with atomic_open(job.scores_out, "w") as sf:
-                write_scores_header(sf, model.classes_)
                 events, secs = _stream_events(model, job, block_length=block_length,
                                               decoder=decoder, score_file=sf, echo=None,
                                               progress=progress)

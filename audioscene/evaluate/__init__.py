@@ -632,8 +632,9 @@ def sed_metrics(reference: EventList, estimated: EventList, *,
 
 
 def read_event_lists(path: str | os.PathLike) -> EventList:
-    """Read one event-list file, or every ``.txt``/``.csv``/``.json``/``.ann`` file of a
-    folder (there, an event without a file name takes its list file's stem).
+    """Read one event-list file, or every ``.txt``/``.csv``/``.json``/``.ann``/``.tsv``
+    file of a folder but score tables (``*.scores.tsv``); there, an event without a file
+    name takes its list file's stem. A folder without any such file is an error.
 
     Examples
     --------
@@ -645,6 +646,9 @@ def read_event_lists(path: str | os.PathLike) -> EventList:
     files = [p] if p.is_file() else sorted(
         q for q in p.iterdir() if q.suffix.lower() in (".txt", ".csv", ".json", ".ann", ".tsv")
         and not q.name.endswith(".scores.tsv"))  # frame-score tables are not event lists
+    if not files:
+        raise FileNotFoundError(f"{p}: no event lists (.txt, .csv, .json, .ann, .tsv) in "
+                                "this folder")
     out = EventList()
     for q in files:
         fmt = "dcase" if q.suffix.lower() in (".ann", ".tsv") else None
