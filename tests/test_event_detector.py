@@ -184,6 +184,28 @@ def test_task3_recipe_on_miniature_layout(tmp_path: Path, material) -> None:
     car = res["average"]["CaR-forest"]
     assert car["event_onset_f1"] > 0.3
     assert (tmp_path / "out" / "home" / "car-forest" / "h000.txt").exists()
+    assert (tmp_path / "out" / "home" / "gmm-baseline" / "h000.scores.tsv").exists()
+    psds = res["psds"]["home"]
+    assert set(psds) == {"CaR-forest", "GMM baseline"} and psds["CaR-forest"]["psds2"] > 0
+    # the recipe's PSDS rows are what `audioscene evaluate` computes from its score tables
+    import json
+
+    scene = root / "TUT-sound-events-2016-development"
+    (tmp_path / "ref").mkdir()
+    for n in ("h000", "h001", "h002", "h003"):
+        (tmp_path / "ref" / f"{n}.txt").write_text(
+            (scene / "meta" / "home" / f"{n}.ann").read_text())
+    for system in ("car-forest", "gmm-baseline"):
+        r = subprocess.run([sys.executable, "-m", "audioscene", "evaluate", "--ref",
+                            str(tmp_path / "ref"), "--scores",
+                            str(tmp_path / "out" / "home" / system), "--audio-dir",
+                            str(scene / "audio" / "home"), "--json", str(tmp_path / "p.json")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        got = json.loads((tmp_path / "p.json").read_text())
+        name = {"car-forest": "CaR-forest", "gmm-baseline": "GMM baseline"}[system]
+        assert got == psds[name]
+    assert "PSDS1" in (tmp_path / "out" / "results.md").read_text()
     assert "residential_area" in (tmp_path / "out" / "results.md").read_text()
 
 
@@ -197,7 +219,7 @@ def test_task2_recipe_plumbing_on_real_data(tmp_path: Path, shared_data: Path) -
          "--set", "forest.n_estimators=3", "--set", "forest.max_depth=10",
          "--set", "tuning.onset_threshold=[4.0, 8.0]",
          "--set", "tuning.presence_threshold=[0.6]",
-         "--set", "baseline.threshold_quantiles=[0.9, 0.99]"],
+         "--set", "baseline.threshold_quantiles=[0.9, 0.99]", "--set", "psds=false"],
         capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     run = tmp_path / "run"
@@ -212,3 +234,85 @@ def test_task2_recipe_plumbing_on_real_data(tmp_path: Path, shared_data: Path) -
     assert "test" not in res["sets"]  # no test set here
     det = load_model(run / "model")
     assert len(det.classes_) == 11
+    assert "psds" not in res and not list((run / "dev" / "car-forest").glob("*.scores.tsv"))
+
+
+# ----------------------------------------------------------------------------- score tables
+
+
+@pytest.mark.parametrize("kind", ["carforest-votes", "carforest-hysteresis", "gmm"])
+def test_score_tables_of_every_detector_kind(tmp_path: Path, material, detector,
+                                             kind: str) -> None:
+    import json
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import sed_scores_eval
+
+    _, _, train, test = material
+    if kind == "gmm":
+        fc = FeatureConfig(sr=SR, n_fft=1024, win_length=640, hop_length=320, kind="mfcc",
+                           n_mfcc=21, c0=False, deltas=2)
+        model = GMMEventDetector(feature_config=fc, n_components=4, threshold=20.0).fit(
+            [s.audio for s in train], [s.events for s in train])
+    else:
+        model = detector
+    model.save(tmp_path / "model")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "ann").mkdir()
+    for i, s in enumerate(test):
+        sf.write(tmp_path / "in" / f"t{i}.wav", s.audio, SR)
+        (tmp_path / "ann" / f"t{i}.txt").write_text(s.events.to_text())
+    decoder = "hysteresis" if kind.endswith("hysteresis") else "votes"
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(tmp_path / "in"),
+                        "--model", str(tmp_path / "model"), "-o", str(tmp_path / "out"),
+                        "--scores", "--decoder", decoder], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for i in range(len(test)):
+        df = sed_scores_eval.io.read_sed_scores(tmp_path / "out" / f"t{i}.scores.tsv")
+        assert list(df.columns) == ["onset", "offset", *model.classes_]
+        assert df["offset"].iloc[-1] > 29.0 and len(df) > 100  # the whole 30 s
+    # PSDS from the CLI equals sed_scores_eval called directly on the same files
+    r = subprocess.run([sys.executable, "-m", "audioscene", "evaluate", "--ref",
+                        str(tmp_path / "ann"), "--scores", str(tmp_path / "out"),
+                        "--audio-dir", str(tmp_path / "in"), "--json",
+                        str(tmp_path / "m.json")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = json.loads((tmp_path / "m.json").read_text())
+    tables = {f"t{i}": sed_scores_eval.io.read_sed_scores(
+        tmp_path / "out" / f"t{i}.scores.tsv") for i in range(len(test))}
+    gt = {}
+    for i, s in enumerate(test):  # a class's overlapping events joined (sed_scores_eval)
+        evs: list[list] = []
+        for e in sorted(s.events, key=lambda e: (e.label, e.onset)):
+            if evs and evs[-1][2] == e.label and e.onset <= evs[-1][1]:
+                evs[-1][1] = max(evs[-1][1], e.offset)
+            else:
+                evs.append([e.onset, e.offset, e.label])
+        gt[f"t{i}"] = [tuple(x) for x in evs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        psds1 = sed_scores_eval.intersection_based.psds(
+            tables, gt, {k: 30.0 for k in gt}, dtc_threshold=0.7, gtc_threshold=0.7,
+            alpha_st=1.0, max_efpr=100.0)[0]
+        psds2 = sed_scores_eval.intersection_based.psds(
+            tables, gt, {k: 30.0 for k in gt}, dtc_threshold=0.1, gtc_threshold=0.1,
+            cttc_threshold=0.3, alpha_ct=0.5, alpha_st=1.0, max_efpr=100.0)[0]
+    assert got["psds1"] == psds1 and got["psds2"] == psds2
+    assert got["psds2"] > 0.2  # these detectors find most procedural events
+    assert "PSDS1" in r.stdout
+
+
+def test_gmm_detect_refuses_hysteresis(tmp_path: Path, material) -> None:
+    _, _, train, test = material
+    fc = FeatureConfig(sr=SR, n_fft=1024, win_length=640, hop_length=320, kind="mfcc",
+                       n_mfcc=21, c0=False, deltas=2)
+    GMMEventDetector(feature_config=fc, n_components=2).fit(
+        [s.audio for s in train[:3]], [s.events for s in train[:3]]).save(tmp_path / "g")
+    sf.write(tmp_path / "a.wav", test[0].audio, SR)
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(tmp_path / "a.wav"),
+                        "--model", str(tmp_path / "g"), "--decoder", "hysteresis"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "needs a CaR-forest model" in r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""

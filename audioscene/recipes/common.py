@@ -12,11 +12,12 @@ from typing import Any
 import numpy as np
 
 from ..evaluate import SEDResult, sed_metrics
+from ..evaluate.scores import ScoreResult
 from ..events import EventList
 from ..io_utils import atomic_write_text
 
 __all__ = ["tune", "write_event_lists", "sed_table", "class_table", "write_json",
-           "load_backgrounds",
+           "load_backgrounds", "write_score_table", "score_results", "psds_table",
            "FOREST_DEFAULTS", "DECODING_DEFAULTS", "GMM_DEFAULTS"]
 
 #: CaR-forest parameters shared by the detection recipes.
@@ -117,6 +118,37 @@ def class_table(results: Mapping[str, SEDResult]) -> str:
             cells.append(_pct(r.event_onset.class_wise[lab].f1))
             cells.append(_num(r.segment_based.class_wise[lab].error_rate))
         lines.append(f"| {lab} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_score_table(path: Path, classes: Sequence[str], centres: np.ndarray,
+                      scores: np.ndarray, hop: float) -> None:
+    """One score table (what ``audioscene detect --scores`` writes), atomically."""
+    from ..detect.batch import ScoreTableWriter
+    from ..io_utils import atomic_open
+
+    with atomic_open(path, "w") as f:
+        ScoreTableWriter(f, classes, hop=hop).write(centres, scores)
+
+
+def score_results(reference: EventList, folders: Mapping[str, Path],
+                  durations: Mapping[str, float]) -> dict[str, ScoreResult]:
+    """PSDS and best-threshold F1 of each system's score tables, read back from
+    ``folders`` exactly as ``audioscene evaluate --scores FOLDER`` reads them."""
+    from ..evaluate.scores import read_score_tables, score_metrics
+
+    return {name: score_metrics(reference, read_score_tables(folder), durations=durations)
+            for name, folder in folders.items()}
+
+
+def psds_table(results: Mapping[str, ScoreResult]) -> str:
+    """Markdown table of PSDS 1 and 2 and macro F1 at each class's best threshold."""
+    lines = ["| system | PSDS1 | PSDS2 | intersection F1 % (best thr.) | "
+             "collar F1 % (best thr.) |", "|---|---|---|---|---|"]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r.psds1:.3f} | {r.psds2:.3f} | "
+                     f"{_pct(r.intersection_best['macro']['f1'])} | "
+                     f"{_pct(r.collar_best['macro']['f1'])} |")
     return "\n".join(lines)
 
 

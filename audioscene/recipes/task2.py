@@ -9,7 +9,10 @@ GMM baseline.
 3. Every official-layout set under the data root (``dcase2016_task2_dev``, and
    ``dcase2016_task2_test`` when present) is evaluated with sed_eval: event-based
    (onset, onset+offset, 0.2 s collar) and segment-based (1 s), per class and overall.
-   These sets are never used for training or tuning.
+   These sets are never used for training or tuning. With ``psds: true`` (the default)
+   each system's frame scores are also written as score tables (``<set>/<system>/<stem>.scores.tsv``) and evaluated
+   with sed_scores_eval: PSDS 1 and 2, and intersection- and collar-based F1 at each
+   class's best threshold.
 """
 
 from __future__ import annotations
@@ -36,16 +39,21 @@ from .common import (
     GMM_DEFAULTS,
     class_table,
     load_backgrounds,
+    psds_table,
+    score_results,
     sed_table,
     tune,
     write_event_lists,
     write_json,
+    write_score_table,
 )
 
 __all__ = ["run", "DEFAULTS"]
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
+    # write score tables and report PSDS / best-threshold F1 (sed_scores_eval)
+    "psds": True,
     "features": DEFAULT_FEATURES.to_dict(),
     "segments": SegmentConfig().to_dict(),
     "synth": {"sr": 44100, "train_mixtures": 120, "validation_mixtures": 24,
@@ -189,23 +197,38 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
         ref = EventList([e for it in ds for e in (it.events or ())])
         durations = {it.path.name: info(it.path).duration for it in ds}
         systems: dict[str, EventList] = {"CaR-forest": EventList(), "GMM baseline": EventList()}
+        folders = {name: out / subset / name.lower().replace(" ", "-") for name in systems}
+        seg_hop = fcfg.hop_seconds * det.sconfig.hop
         for it in tqdm(ds.items, desc=subset):
             y, sr = load(it.path)
-            systems["CaR-forest"] += det.decode(det.curves_from_frames(_frames(y, sr, fcfg)),
-                                                filename=it.path.name)
+            curves = det.curves_from_frames(_frames(y, sr, fcfg))
+            systems["CaR-forest"] += det.decode(curves, filename=it.path.name)
+            if cfg["psds"]:
+                write_score_table(folders["CaR-forest"] / f"{it.path.stem}.scores.tsv",
+                                  classes, curves.centres, curves.presence, seg_hop)
             if gmm is not None:
-                S = gmm.scores_from_frames(_frames(y, sr, bcfg))[0]
+                S, times = gmm.scores_from_frames(_frames(y, sr, bcfg))
                 systems["GMM baseline"] += gmm.decode(S, filename=it.path.name)
+                if cfg["psds"]:
+                    write_score_table(folders["GMM baseline"] / f"{it.path.stem}.scores.tsv",
+                                      classes, times, S, bcfg.hop_seconds)
         if gmm is None:
             systems.pop("GMM baseline")
+            folders.pop("GMM baseline")
         res = {name: sed_metrics(ref, est, durations=durations, labels=classes)
                for name, est in systems.items()}
         for name, est in systems.items():
-            write_event_lists(est, out / subset / name.lower().replace(" ", "-"))
+            write_event_lists(est, folders[name])
         results["sets"][subset] = {name: r.to_dict() for name, r in res.items()}
         report += [f"\n## {subset} set ({len(ds)} mixtures)\n", sed_table(res), "",
                    class_table(res), ""]
         log(f"\n{subset}:\n" + sed_table(res))
+        if cfg["psds"]:
+            psds = score_results(ref, folders, durations)
+            results.setdefault("psds", {})[subset] = {n: r.to_dict() for n, r in psds.items()}
+            report += ["Threshold-independent (sed_scores_eval, from the score tables in "
+                       f"`{subset}/<system>/*.scores.tsv`):\n", psds_table(psds), ""]
+            log(psds_table(psds))
     results["seconds"] = {"carforest_fit": t_fit, "total": time.perf_counter() - t_start}
     write_json(out / "results.json", results)
     from ..io_utils import atomic_write_text

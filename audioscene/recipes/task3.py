@@ -5,6 +5,9 @@ For every scene and fold, both systems are trained on the fold's training record
 (the scene's own classes) and run on its test recordings. As in the challenge, metrics
 are computed per scene over all folds' test outputs, then averaged over scenes.
 Thresholds are fixed in the configuration (no data of a test fold is used to set them).
+With ``psds: true`` (the default) each system's frame scores are also written as score
+tables (``<scene>/<system>/<stem>.scores.tsv``) and evaluated per scene with sed_scores_eval
+(PSDS 1 and 2, best-threshold F1).
 """
 
 from __future__ import annotations
@@ -29,15 +32,20 @@ from .common import (
     DECODING_DEFAULTS,
     FOREST_DEFAULTS,
     GMM_DEFAULTS,
+    psds_table,
+    score_results,
     sed_table,
     write_event_lists,
     write_json,
+    write_score_table,
 )
 
 __all__ = ["run", "DEFAULTS"]
 
 DEFAULTS: dict[str, Any] = {
     "seed": 0,
+    # write score tables and report PSDS / best-threshold F1 (sed_scores_eval)
+    "psds": True,
     "features": DEFAULT_FEATURES.to_dict(),
     "segments": SegmentConfig().to_dict(),
     "forest": dict(FOREST_DEFAULTS),
@@ -74,6 +82,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
     per_system: dict[str, list] = {}
     for scene in scenes:
         est: dict[str, EventList] = {"CaR-forest": EventList(), "GMM baseline": EventList()}
+        folders = {name: out / scene / name.lower().replace(" ", "-") for name in est}
         ref = EventList()
         durations: dict[str, float] = {}
         classes = sorted({lab for it in ds if it.label == scene for lab in it.events.labels})
@@ -98,18 +107,34 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             for it in test:
                 ref += it.events
                 durations[it.path.name] = info(it.path).duration
-                est["CaR-forest"] += det.predict(it.path)
+                curves = det.curves(it.path)
+                est["CaR-forest"] += det.decode(curves, filename=it.path.name)
+                if cfg["psds"]:
+                    write_score_table(folders["CaR-forest"] / f"{it.path.stem}.scores.tsv",
+                                      classes, curves.centres, curves.presence,
+                                      fcfg.hop_seconds * det.sconfig.hop)
                 if gmm is not None:
-                    est["GMM baseline"] += gmm.predict(it.path)
+                    S, times = gmm.scores(it.path)
+                    est["GMM baseline"] += gmm.decode(S, filename=it.path.name)
+                    if cfg["psds"]:
+                        write_score_table(
+                            folders["GMM baseline"] / f"{it.path.stem}.scores.tsv",
+                            classes, times, S, bcfg.hop_seconds)
         if not b["enabled"]:
             est.pop("GMM baseline")
+            folders.pop("GMM baseline")
         res = {name: sed_metrics(ref, e, durations=durations, labels=classes)
                for name, e in est.items()}
         for name, e in est.items():
-            write_event_lists(e, out / scene / name.lower().replace(" ", "-"))
+            write_event_lists(e, folders[name])
             per_system.setdefault(name, []).append(res[name])
+        psds = score_results(ref, folders, durations) if cfg["psds"] and len(ref) else {}
         results["scenes"][scene] = {name: r.to_dict() for name, r in res.items()}
+        results.setdefault("psds", {})[scene] = {name: r.to_dict() for name, r in psds.items()}
         report += [f"\n## {scene}\n", sed_table(res), ""]
+        if psds:
+            report += ["Threshold-independent (sed_scores_eval, from the score tables in "
+                       f"`{scene}/<system>/*.scores.tsv`):\n", psds_table(psds), ""]
         log(f"\n{scene}:\n" + sed_table(res))
     for name, rs in per_system.items():
         def avg(get: Any, rs: list = rs) -> float | None:
