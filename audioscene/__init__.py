@@ -8,7 +8,8 @@ Where things are (one hop from here):
                           ``LabelTree``, ``LabelTreeEmbedder`` (LTE images)
 ``audioscene.events``     ``Event``, ``EventList``; DCASE/CSV/JSON/Audacity read/write
 ``audioscene.datasets``   DCASE 2016 tasks 1-4, ESC-10/50 readers; ``synth`` mixtures
-``audioscene.evaluate``   scene accuracy, tagging EER, sed_eval event metrics
+``audioscene.evaluate``   scene accuracy, tagging EER, DCASE 2016 event metrics
+                          (sed_eval's counts, fast); PSDS of score tables
 ``audioscene.models``     ``AllConvNet``, ``LteCNN``, ``ClipClassifier`` (torch);
                           ``CaRForest``, ``EventDetector``, segment features, baselines
 ``audioscene.detect``     numba decoders: vote accumulation, peak picking, pairing

@@ -294,10 +294,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             ref = read_event_lists(args.ref)
             if use_scores:
                 tables = read_score_tables(args.scores)
-                if Path(args.ref).is_file() and Path(args.scores).is_file():
+                if (Path(args.ref).is_file() and Path(args.scores).is_file()
+                        and len(ref.filenames) <= 1):
                     ref, _ = _single_file_pair(args.ref, args.scores, ref, None)
-                    tables = {Path(ref.filenames[0]).stem if ref.filenames
-                              else Path(args.ref).stem: next(iter(tables.values()))}
+                    key = Path(ref.filenames[0]).stem if ref.filenames else Path(args.ref).stem
+                    tables = {key: next(iter(tables.values()))}
             else:
                 est = read_event_lists(args.est)
                 ref, est = _single_file_pair(args.ref, args.est, ref, est)

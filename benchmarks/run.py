@@ -14,7 +14,11 @@ Run with ``make bench``. Rows:
   2-minute one (target: under 50 MB more);
 * clip classification: masked batched inference of the all-convolutional network
   against one clip at a time on the same clips of different lengths (target >= 3x),
-  and seconds per training epoch on ESC-10 folds 1-3 (reported, no target).
+  and seconds per training epoch on ESC-10 folds 1-3 (reported, no target);
+* event-based metrics (onset-only and onset+offset, 11 classes) of 4,000 reference and
+  about 4,000 estimated events in one file: the sorted-sweep counts against sed_eval's
+  ``EventBasedMetrics.evaluate``, both ending in sed_eval's ``results()`` (target >= 20x,
+  identical results), and 100,000 events in one file (target: under 2 s).
 
 The audio is 10 minutes: the DCASE 2016 task 2 development mixtures when the shared
 data is present (``AUDIOSCENE_DATA`` or ``../shared/data``), else procedural audio.
@@ -267,10 +271,101 @@ def bench_streaming(repeats: int, model_dir: str | None) -> bool:
     return ok
 
 
+def _event_lists(n: int, seed: int) -> tuple[list, list]:
+    """``n`` reference events of 11 classes in one file (one every 3 s on average, lengths
+    exponential with mean 1.5 s) and an estimate: 85 % of them found with onset noise
+    (0.1 s), offset noise (0.3 s) and 10 % wrong labels, plus 10 % insertions."""
+    rng = np.random.default_rng(seed)
+    on = np.sort(rng.uniform(0, 3.0 * n, n))
+    length = rng.exponential(1.5, n) + 0.05
+    lab = rng.integers(0, 11, n)
+    ref = [(float(a), float(a + b), f"c{c}") for a, b, c in zip(on, length, lab)]
+    est = []
+    for a, b, c in ref:
+        if rng.random() < 0.85:
+            a2 = max(0.0, a + float(rng.normal(0, 0.1)))
+            b2 = max(a2, b + float(rng.normal(0, 0.3)))
+            est.append((a2, b2, c if rng.random() < 0.9 else f"c{rng.integers(11)}"))
+    for a in rng.uniform(0, 3.0 * n, n // 10):
+        est.append((float(a), float(a + rng.exponential(1.0)), f"c{rng.integers(11)}"))
+    return ref, sorted(est)
+
+
+def bench_evaluate(repeats: int) -> bool:
+    """Event-based metrics: sorted-sweep counts against sed_eval, same events, same
+    result objects."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import dcase_util
+        import sed_eval
+
+    from audioscene.evaluate.counts import add_counts, event_counts
+
+    labels = [f"c{k}" for k in range(11)]
+
+    def metrics() -> list:
+        return [sed_eval.sound_event.EventBasedMetrics(labels, t_collar=0.2,
+                                                       percentage_of_length=0.5,
+                                                       evaluate_offset=off)
+                for off in (False, True)]
+
+    def reference(ref: list, est: list) -> list:
+        R = dcase_util.containers.MetaDataContainer(
+            [{"filename": "x", "onset": a, "offset": b, "event_label": c} for a, b, c in ref])
+        E = dcase_util.containers.MetaDataContainer(
+            [{"filename": "x", "onset": a, "offset": b, "event_label": c} for a, b, c in est])
+        out = []
+        for m in metrics():
+            m.evaluate(R, E)
+            out.append(m.results())
+        return out
+
+    def fast(ref: list, est: list) -> list:
+        out = []
+        for m in metrics():
+            add_counts(m, *event_counts(ref, est, labels, evaluate_offset=m.evaluate_offset))
+            out.append(m.results())
+        return out
+
+    ref, est = _event_lists(4000, 0)
+    times: dict[str, list[float]] = {"sed_eval": [], "fast": []}
+    same = True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fast(ref, est)  # warm-up (imports); sed_eval's ~50 s rounds need none
+        for _ in range(max(1, repeats // 4)):  # interleaved rounds, results compared
+            t0 = time.perf_counter()
+            a = reference(ref, est)
+            t1 = time.perf_counter()
+            b = fast(ref, est)
+            t2 = time.perf_counter()
+            times["sed_eval"].append(t1 - t0)
+            times["fast"].append(t2 - t1)
+            same &= str(a) == str(b)
+        big_ref, big_est = _event_lists(100_000, 1)
+        big = interleaved_times({"fast": lambda: fast(big_ref, big_est)}, max(1, repeats // 3))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    t_big = statistics.median(big["fast"])
+    print(f"\nEvent-based metrics (onset-only + onset+offset, 11 classes, one file): "
+          f"{len(ref)} reference / {len(est)} estimated events; results identical to "
+          f"sed_eval: {same}; {len(big_ref)} / {len(big_est)} events for the last row")
+    ok = _rows([
+        ("sed_eval EventBasedMetrics.evaluate, 4,000 events (ref.)", med["sed_eval"], None,
+         None, ""),
+        ("sorted-sweep counts, 4,000 events, speed-up", med["fast"],
+         median_ratio(times["sed_eval"], times["fast"]), 20.0, ">="),
+    ])
+    print(f"{'sorted-sweep counts, 100,000 events (target: under 2 s)':58s} {t_big:9.3f}")
+    return ok and same and t_big < 2.0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=9)
-    ap.add_argument("--only", choices=["features", "carforest", "streaming", "clips"],
+    ap.add_argument("--only", choices=["features", "carforest", "streaming", "clips",
+                                       "evaluate"],
                     default=None)
     ap.add_argument("--model", help="streaming rows: use this model folder instead of "
                     "training one")
@@ -284,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         ok &= bench_streaming(args.repeats, args.model)
     if args.only in (None, "clips"):
         ok &= bench_clips(args.repeats)
+    if args.only in (None, "evaluate"):
+        ok &= bench_evaluate(args.repeats)
     print("\nall targets met" if ok else "\nTARGET MISSED")
     return 0 if ok else 1
 

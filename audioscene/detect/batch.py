@@ -144,10 +144,8 @@ class ScoreTableWriter:
     >>> buf = io.StringIO()
     >>> w = ScoreTableWriter(buf, ["dog"], hop=0.5)
     >>> w.write(np.array([0.25, 0.75]), np.array([[0.1], [0.9]]))
-    >>> print(buf.getvalue().strip())
-    onset	offset	dog
-    0.000	0.500	0.1000
-    0.500	1.000	0.9000
+    >>> buf.getvalue().splitlines()
+    ['onset\\toffset\\tdog', '0.000\\t0.500\\t0.1000', '0.500\\t1.000\\t0.9000']
     """
 
     def __init__(self, f: IO[str], classes: Sequence[str], *, hop: float) -> None:

@@ -1,10 +1,14 @@
 """Evaluation: scene accuracy, tagging equal error rate, and sound event detection metrics
-computed by sed_eval.
+with sed_eval's definitions.
 
 Sound event detection follows the DCASE 2016 protocol: segment-based metrics on 1 s
 segments, event-based metrics with a 200 ms onset collar (onset only, and onset+offset
 with an offset collar of ``max(0.2 s, 50 % of the event's length)``), each per class and
-overall, accumulated over files with each file's true length.
+overall, accumulated over files with each file's true length. By default the counts come
+from :mod:`audioscene.evaluate.counts` (sorted sweeps and sed_eval's own matching, the
+same counts without sed_eval's all-pairs loops) and sed_eval's metric classes compute
+the rates; ``sed_metrics(..., impl="sed_eval")`` runs sed_eval itself. PSDS and
+threshold-independent F1 of score tables are in :mod:`audioscene.evaluate.scores`.
 
 Examples
 --------

@@ -279,9 +279,11 @@ def add_counts(metric: Any, overall: dict[str, int],
 
     Examples
     --------
-    >>> import sed_eval  # doctest: +SKIP
-    >>> m = sed_eval.sound_event.EventBasedMetrics(["a"])  # doctest: +SKIP
-    >>> add_counts(m, *event_counts([(0.0, 1.0, "a")], [], ["a"]))  # doctest: +SKIP
+    >>> import sed_eval
+    >>> m = sed_eval.sound_event.EventBasedMetrics(["a"])
+    >>> add_counts(m, *event_counts([(0.0, 1.0, "a")], [], ["a"]))
+    >>> m.overall["Nfn"]
+    1.0
     """
     for k, v in overall.items():
         metric.overall[k] += v

@@ -342,9 +342,11 @@ class ScoreResult:
         for kind in ("intersection", "collar"):
             pr = self.curves[f"pr_{kind}"]
             fig, ax = plt.subplots(figsize=(6, 5))
-            for c in self.classes:
+            colours = plt.get_cmap("tab20")
+            for k, c in enumerate(self.classes):
                 if c in pr:
-                    ax.plot(pr[c][1], pr[c][0], label=c, lw=1)
+                    ax.plot(pr[c][1], pr[c][0], label=c, lw=1, color=colours(k % 20),
+                            ls="-" if k < 20 else "--")
             ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="recall", ylabel="precision",
                    title=f"{kind}-based precision / recall per class")
             ax.legend(fontsize=7, ncol=2)
