@@ -6,7 +6,11 @@ soundfile (WAV, FLAC, Ogg/Vorbis, AIFF, ... anything libsndfile reads); resampli
 soxr, whose streaming resampler gives exactly the same samples as a one-shot call, so
 block-wise reading and whole-file loading agree sample for sample.
 
-The path ``"-"`` reads a WAV, FLAC or Ogg stream from standard input.
+The path ``"-"`` reads a WAV, FLAC or Ogg stream from standard input. WAV is parsed
+here and read to the end of the stream, so the 0 or 0xFFFFFFFF sizes that pipe writers
+put in the header (``ffmpeg -f wav -``, ``sox -t wav -``, ``arecord``) are fine; FLAC is
+decoded as it arrives; Ogg is read to its end first (libsndfile's Ogg decoder seeks from
+the end of the stream), so it is not decoded before the stream closes.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-__all__ = ["AudioError", "AudioInfo", "Block", "info", "load", "blocks", "to_mono", "STDIN"]
+__all__ = ["AudioError", "AudioWarning", "AudioInfo", "Block", "info", "load", "blocks",
+           "to_mono", "STDIN"]
 
 #: The path that means "read from standard input".
 STDIN = "-"
@@ -38,6 +43,11 @@ class AudioError(ValueError):
         self.source = "<stdin>" if str(source) == STDIN else str(source)
         self.reason = reason
         super().__init__(f"{self.source}: {reason}")
+
+
+class AudioWarning(UserWarning):
+    """Audio that was read, but not all of it: a truncated file or stream (the message
+    names the input and the missing length)."""
 
 
 @dataclass(frozen=True)
@@ -155,11 +165,203 @@ class _StdinReader:
         return out
 
 
-def _open(path: PathLike) -> sf.SoundFile:
+class _WavPipe:
+    """A WAV stream read to its end: the header is parsed here and the samples are
+    converted as libsndfile converts them (integers scaled by ``2 ** -(bits - 1)``,
+    8-bit offset by 128).
+
+    Writers to a pipe (``ffmpeg -f wav -``, ``sox -t wav -``, ``arecord``) cannot know
+    the length and put 0 or 0xFFFFFFFF in the RIFF and data sizes; such a data chunk is
+    read until the stream ends. A data size that is stated is honoured, and a stream
+    that ends before it is reported as truncated (a warning naming the missing length).
+    """
+
+    _SUBTYPES = {(1, 8): "PCM_U8", (1, 16): "PCM_16", (1, 24): "PCM_24", (1, 32): "PCM_32",
+                 (3, 32): "FLOAT", (3, 64): "DOUBLE"}
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.format = "WAV"
+        head = self._exact(12, "header")
+        if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            raise AudioError(STDIN, "not a RIFF/WAVE stream")
+        fmt = None
+        while True:
+            ck = self._exact(8, "chunk header")
+            cid, size = ck[:4], int.from_bytes(ck[4:8], "little")
+            if cid == b"data":
+                break
+            if size == 0xFFFFFFFF:
+                raise AudioError(STDIN, f"WAV chunk {cid!r} has no stated size")
+            body = self._exact(size + (size & 1), f"{cid.decode('latin-1')} chunk")
+            if cid == b"fmt ":
+                fmt = body
+        if fmt is None or len(fmt) < 16:
+            raise AudioError(STDIN, "WAV stream has no format chunk before its data")
+        tag = int.from_bytes(fmt[0:2], "little")
+        self.channels = int.from_bytes(fmt[2:4], "little")
+        self.samplerate = int.from_bytes(fmt[4:8], "little")
+        bits = int.from_bytes(fmt[14:16], "little")
+        if tag == 0xFFFE and len(fmt) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format
+            tag = int.from_bytes(fmt[24:26], "little")
+        self.subtype = self._SUBTYPES.get((tag, bits))
+        if self.subtype is None:
+            raise AudioError(STDIN, f"unsupported WAV sample format (tag {tag}, {bits} bits)")
+        if self.channels < 1 or self.samplerate < 1:
+            raise AudioError(STDIN, f"WAV stream declares {self.channels} channels at "
+                                    f"{self.samplerate} Hz")
+        self.width = bits // 8
+        self.frame_bytes = self.width * self.channels
+        self.left = None if size in (0, 0xFFFFFFFF) or head[:4] == b"RF64" else size
+        self.frames = -1 if self.left is None else self.left // self.frame_bytes
+        self.done = 0  # frames delivered
+        self._tail = b""
+
+    def _exact(self, n: int, what: str) -> bytes:
+        out = b""
+        while len(out) < n:
+            chunk = self.raw.read(n - len(out))
+            if not chunk:
+                raise AudioError(STDIN, f"WAV stream ends inside its {what}")
+            out += chunk
+        return out
+
+    def __enter__(self) -> _WavPipe:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, frames: int = -1, dtype: str = "float32",
+             always_2d: bool = True) -> np.ndarray:
+        """Up to ``frames`` frames (all that is left for -1), float32 ``(n, channels)``."""
+        want = (1 << 62) if frames is None or frames < 0 else int(frames)
+        nbytes = want * self.frame_bytes - len(self._tail)
+        if self.left is not None:
+            nbytes = min(nbytes, self.left - len(self._tail))
+        parts, got = [self._tail], len(self._tail)
+        while got < nbytes + len(self._tail):
+            chunk = self.raw.read(min(nbytes + len(self._tail) - got, 1 << 20))
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        data = b"".join(parts)
+        usable = len(data) - len(data) % self.frame_bytes
+        self._tail = data[usable:]
+        data = data[:usable]
+        if self.left is not None:
+            self.left -= usable
+        n = usable // self.frame_bytes
+        self.done += n
+        if n < want and self.left:  # the stream ended before the stated data size
+            _warn_truncated(STDIN, self.done + self.left // self.frame_bytes, self.done,
+                            self.samplerate)
+            self.left = 0
+        return self._decode(data, n)
+
+    def _decode(self, data: bytes, n: int) -> np.ndarray:
+        c = self.channels
+        if self.subtype == "PCM_U8":
+            y = (np.frombuffer(data, np.uint8).astype(np.float32) - 128.0) / 128.0
+        elif self.subtype == "PCM_16":
+            y = np.frombuffer(data, "<i2").astype(np.float32) / np.float32(1 << 15)
+        elif self.subtype == "PCM_24":
+            b = np.frombuffer(data, np.uint8).reshape(-1, 3).astype(np.uint32)
+            v = ((b[:, 0] << 8) | (b[:, 1] << 16) | (b[:, 2] << 24)).view(np.int32)
+            y = v.astype(np.float32) / np.float32(1 << 31)
+        elif self.subtype == "PCM_32":
+            y = (np.frombuffer(data, "<i4").astype(np.float64) / float(1 << 31)).astype(
+                np.float32)
+        elif self.subtype == "FLOAT":
+            y = np.frombuffer(data, "<f4").astype(np.float32)
+        else:
+            y = np.frombuffer(data, "<f8").astype(np.float32)
+        return y.reshape(n, c)
+
+
+def _tell(f: sf.SoundFile | _WavPipe) -> int | None:
+    """Frames decoded so far (None where the reader cannot tell)."""
+    if isinstance(f, _WavPipe):
+        return f.done
+    try:
+        return int(f.tell())
+    except (sf.LibsndfileError, RuntimeError, ValueError):
+        return None
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "error_string", "") or exc).strip()
+
+
+def _warn_truncated(path: PathLike, stated: int, present: int, sr: int) -> None:
+    import warnings
+
+    name = "<stdin>" if str(path) == STDIN else str(path)
+    warnings.warn(f"{name}: truncated: its header states {stated / sr:.3f} s, "
+                  f"{present / sr:.3f} s are present ({(stated - present) / sr:.3f} s missing)",
+                  AudioWarning, stacklevel=3)
+
+
+def _wav_stated_frames(path: PathLike) -> int | None:
+    """Frames a WAV file's header states (its data size), or None (not a RIFF/WAVE file,
+    or a size of 0 / 0xFFFFFFFF that states nothing)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return None
+            block = None
+            while True:
+                ck = fh.read(8)
+                if len(ck) < 8:
+                    return None
+                cid, size = ck[:4], int.from_bytes(ck[4:8], "little")
+                if cid == b"data":
+                    if size in (0, 0xFFFFFFFF) or not block:
+                        return None
+                    return size // block
+                body = fh.read(size + (size & 1))
+                if cid == b"fmt " and len(body) >= 16:
+                    block = int.from_bytes(body[12:14], "little")
+    except OSError:
+        return None
+
+
+def _check_complete(f: sf.SoundFile | _WavPipe, path: PathLike, present: int) -> None:
+    """Warn when a WAV file holds fewer frames than its header states."""
+    if str(path) == STDIN or isinstance(f, _WavPipe) or not str(f.format).startswith("WAV"):
+        return
+    stated = _wav_stated_frames(path)
+    if stated is not None and stated > present:
+        _warn_truncated(path, stated, present, int(f.samplerate))
+
+
+def _open(path: PathLike) -> sf.SoundFile | _WavPipe:
     """Open ``path`` (or standard input for ``"-"``) with soundfile, with clear errors."""
     if str(path) == STDIN:
+        stream = _StdinReader(sys.stdin.buffer)
+        head = stream._peek(12)
+        if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+            return _WavPipe(stream)
+        if head[:4] == b"OggS":
+            # libsndfile's Ogg decoder seeks from the end of the stream: give it the
+            # whole (compressed) stream as a real file-like object
+            data = stream.read(-1)
+            while True:
+                more = stream.read(-1)
+                if not more:
+                    break
+                data += more
+            try:
+                return sf.SoundFile(io.BytesIO(data))
+            except sf.LibsndfileError as exc:
+                raise AudioError(STDIN, f"not a readable Ogg stream ({exc.error_string})") from None
         try:
-            return sf.SoundFile(_StdinReader(sys.stdin.buffer))
+            return sf.SoundFile(stream)
         except sf.LibsndfileError as exc:
             raise AudioError(STDIN, f"not a readable audio stream ({exc.error_string})") from None
     p = Path(path)
@@ -271,8 +473,14 @@ def load(path: PathLike, *, sr: int | None = None, mono: bool = True,
     Raises
     ------
     AudioError
-        Missing, empty, truncated or non-audio input, or NaN/Inf samples; the message
-        names the file.
+        Missing, empty, undecodable or non-audio input (the message names the file and
+        the sample where decoding stopped), or NaN/Inf samples.
+
+    Warns
+    -----
+    AudioWarning
+        A WAV file or stream that ends before the length its header states: what is
+        present is returned, and the message names the file and the missing length.
 
     Examples
     --------
@@ -291,10 +499,11 @@ def load(path: PathLike, *, sr: int | None = None, mono: bool = True,
                 f.read(int(round(offset * native)), dtype="float32", always_2d=True)
             n = -1 if duration is None else int(round(duration * native))
             y = f.read(n, dtype="float32", always_2d=True)
-        except sf.LibsndfileError as exc:
-            raise AudioError(path, f"truncated or corrupt audio ({exc.error_string})") from None
-        except (RuntimeError, ValueError) as exc:
-            raise AudioError(path, f"truncated or corrupt audio ({exc})") from None
+        except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+            raise AudioError(path, f"truncated or corrupt audio after sample {_tell(f)} "
+                                   f"({_reason(exc)})") from None
+        if not offset and duration is None:
+            _check_complete(f, path, len(y))
     _check_finite(y, path)
     if mono:
         y = to_mono(y)
@@ -417,9 +626,13 @@ def _raw_blocks(path: PathLike, block_length: int, *, sr: int | None,
             try:
                 y = f.read(read_len, dtype="float32", always_2d=True)
             except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-                raise AudioError(path, f"truncated or corrupt audio at sample {offset_in} "
-                                       f"({exc})") from None
+                at = _tell(f)
+                raise AudioError(path, "truncated or corrupt audio after sample "
+                                       f"{offset_in if at is None else at} "
+                                       f"({_reason(exc)})") from None
             end = len(y) < read_len
+            if end:
+                _check_complete(f, path, offset_in + len(y))
             _check_finite(y, path, offset_in)
             offset_in += len(y)
             y = to_mono(y) if mono else y

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import re
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +15,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from audioscene.audio import AudioError, blocks, info, load
+from audioscene.audio import AudioError, AudioWarning, blocks, info, load
 from audioscene.features import FeatureConfig, extract, extract_file
 
 
@@ -121,29 +125,88 @@ def test_non_audio_file(tmp_path: Path) -> None:
         list(blocks(p))
 
 
-def test_truncated_wav_reads_what_is_there(tmp_path: Path, rng) -> None:
+def test_truncated_wav_reads_what_is_there_and_warns(tmp_path: Path, rng) -> None:
     y = (0.1 * rng.standard_normal(48000)).astype(np.float32)
     p = tmp_path / "cut.wav"
     sf.write(p, y, 48000, subtype="PCM_16")
     data = p.read_bytes()
     p.write_bytes(data[: 44 + 2 * 20000 + 1])  # header says 48000 samples, 20000 remain
-    got, sr = load(p)
+    msg = r"cut\.wav: truncated: its header states 1\.000 s, 0\.417 s are present"
+    with pytest.warns(AudioWarning, match=msg):
+        got, sr = load(p)
     assert sr == 48000 and len(got) == 20000
     np.testing.assert_allclose(got, y[:20000], atol=1 / 32768)
+    with pytest.warns(AudioWarning, match=msg):
+        assert sum(len(b.samples) for b in blocks(p, block_length=7000)) == 20000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a complete file does not warn
+        sf.write(p, y, 48000, subtype="PCM_16")
+        load(p)
 
 
-def test_truncated_flac_is_one_clear_error_or_the_prefix(tmp_path: Path, rng) -> None:
-    y = (0.1 * rng.standard_normal(48000)).astype(np.float32)
+def test_truncated_flac_error_names_where_decoding_stopped(tmp_path: Path, rng) -> None:
+    y = (0.1 * rng.standard_normal(96000)).astype(np.float32)
     p = tmp_path / "cut.flac"
     sf.write(p, y, 48000)
-    p.write_bytes(p.read_bytes()[:30000])
-    try:
-        got, _ = load(p)
-    except AudioError as exc:
-        assert "cut.flac" in str(exc)
-    else:  # libsndfile decodes the complete frames before the cut
-        assert 0 < len(got) < 48000
-        np.testing.assert_allclose(got, y[: len(got)], atol=1 / 32768)
+    p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2])
+    for read in (lambda: load(p), lambda: list(blocks(p, block_length=1 << 19))):
+        with pytest.raises(AudioError) as err:
+            read()
+        m = re.search(r"cut\.flac: truncated or corrupt audio after sample (\d+)", str(err.value))
+        assert m and 20000 < int(m.group(1)) < 96000, str(err.value)
+
+
+def _pipe_wav(y: np.ndarray, sr: int, subtype: str, size: int | None) -> bytes:
+    """A WAV file's bytes with the RIFF and data sizes a pipe writer puts there."""
+    buf = io.BytesIO()
+    sf.write(buf, y, sr, subtype=subtype, format="WAV")
+    raw = bytearray(buf.getvalue())
+    if size is not None:
+        raw[4:8] = size.to_bytes(4, "little")
+        i = raw.find(b"data")
+        raw[i + 4 : i + 8] = size.to_bytes(4, "little")
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+@pytest.mark.parametrize("size", [None, 0, 0xFFFFFFFF])
+def test_stdin_wav_of_unknown_length_equals_the_file(subtype: str, size: int | None,
+                                                     rng, monkeypatch) -> None:
+    y = (0.5 * rng.standard_normal((5001, 2))).clip(-1, 1).astype(np.float32)
+    raw = _pipe_wav(y, 16000, subtype, size)
+    ref, _ = sf.read(io.BytesIO(_pipe_wav(y, 16000, subtype, None)), dtype="float32",
+                     always_2d=True)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    got, sr = load("-", mono=False)
+    assert sr == 16000
+    np.testing.assert_array_equal(got, ref)  # as libsndfile converts
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    parts = [b.samples for b in blocks("-", block_length=777, mono=False)]
+    np.testing.assert_array_equal(np.concatenate(parts), ref)
+
+
+def test_stdin_wav_with_pipe_sizes_and_ogg(dev_mixture: Path, tmp_path: Path) -> None:
+    y, sr = load(dev_mixture, duration=10.0)
+    piped = tmp_path / "pipe.wav"
+    piped.write_bytes(_pipe_wav(y, sr, "PCM_16", 0xFFFFFFFF))
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, y, sr, subtype="PCM_16")
+    np.testing.assert_array_equal(_stdin_load(piped), load(ref)[0])
+    ogg = tmp_path / "x.ogg"
+    sf.write(ogg, y, sr, format="OGG", subtype="VORBIS")
+    t0 = time.perf_counter()
+    np.testing.assert_array_equal(_stdin_load(ogg), load(ogg)[0])
+    assert time.perf_counter() - t0 < 30  # it used to read for ever
+
+
+def test_stdin_garbage_is_one_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(b"RIFF\xff\xff\xff\xffWAVEfmt \x10\x00\x00\x00" + b"\x07\x00" * 8)
+    code = "from audioscene.audio import load; load('-')"
+    with open(bad, "rb") as f:
+        r = subprocess.run([sys.executable, "-c", code], stdin=f, capture_output=True,
+                           text=True, timeout=60)
+    assert r.returncode != 0 and "AudioError: <stdin>:" in r.stderr
 
 
 def test_zero_samples(tmp_path: Path) -> None:
