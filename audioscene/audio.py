@@ -44,6 +44,10 @@ class AudioError(ValueError):
         self.reason = reason
         super().__init__(f"{self.source}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        # rebuilt from both fields when it crosses a process boundary (pickle)
+        return type(self), (self.source, self.reason)
+
 
 class AudioWarning(UserWarning):
     """Audio that was read, but not all of it: a truncated file or stream (the message

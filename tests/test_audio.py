@@ -274,3 +274,16 @@ def test_any_sample_rate(tmp_path: Path, sr: int) -> None:
     assert len(X) == cfg.n_frames(22050)
     peak_bin = np.argmax(X.mean(axis=0))
     assert abs(peak_bin * 22050 / 1024 - 1000) < 22050 / 1024  # the tone stays at 1 kHz
+
+
+def test_audio_error_survives_a_process_boundary(tmp_path: Path) -> None:
+    import pickle
+
+    from joblib import Parallel, delayed
+
+    err = pickle.loads(pickle.dumps(AudioError("a.wav", "empty file")))
+    assert (str(err), err.source, err.reason) == ("a.wav: empty file", "a.wav", "empty file")
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio at all")
+    with pytest.raises(AudioError, match=r"bad\.wav: not a readable audio file"):
+        Parallel(n_jobs=2)(delayed(load)(p) for p in [bad, bad])
