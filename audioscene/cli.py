@@ -469,8 +469,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     jobs, missing = plan_jobs(args.inputs, output=args.output, fmt=args.format,
                               scores=args.scores, skip_existing=args.skip_existing)
     fails = _Failures()
-    for m in missing:
-        fails.add(m, "no such file, or no audio files in it")
+    for m, why in missing:
+        fails.add(m, why)
     total = len(jobs) + len(missing)
     t0 = time.perf_counter()
     kw = {"fmt": args.format, "block_length": args.block_length, "decoder": args.decoder}

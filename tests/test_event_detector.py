@@ -325,3 +325,21 @@ def test_gmm_detect_refuses_hysteresis(tmp_path: Path, material) -> None:
                        capture_output=True, text=True)
     assert r.returncode == 1 and "needs a CaR-forest model" in r.stderr
     assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_detect_refuses_outputs_that_collide(tmp_path: Path, material, detector) -> None:
+    *_, test = material
+    detector.save(tmp_path / "model")
+    for d, ext in (("d1", "wav"), ("d2", "flac")):
+        (tmp_path / d).mkdir()
+        sf.write(tmp_path / d / f"x.{ext}", test[0].audio[: 5 * SR], SR)
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(tmp_path / "d1"),
+                        str(tmp_path / "d2"), "--model", str(tmp_path / "model"), "-o",
+                        str(tmp_path / "out")], capture_output=True, text=True)
+    assert r.returncode == 1
+    err = [x for x in r.stderr.splitlines() if x.startswith("audioscene: error:")]
+    assert len(err) == 1 and "x.flac: its output" in err[0] and "d1/x.wav" in err[0]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.txt"]
+    written = [(e.onset, e.offset, e.label) for e in EventList.read(tmp_path / "out" / "x.txt")]
+    assert written == [(e.onset, e.offset, e.label)
+                       for e in detector.predict(tmp_path / "d1" / "x.wav")]

@@ -52,25 +52,27 @@ class JobResult:
 
 
 def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bool,
-              skip_existing: bool = False) -> tuple[list[Job], list[str]]:
-    """Expand files, folders (recursive) and globs into jobs; returns (jobs, inputs that
-    matched nothing).
+              skip_existing: bool = False) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Expand files, folders (recursive) and globs into jobs; returns (jobs, refused
+    inputs with the reason: nothing matched, or their output would overwrite an earlier
+    input's).
 
     ``output``: a file when there is exactly one input and it has a suffix, otherwise a
     folder that mirrors each input's path below the folder or glob it came from.
 
     Examples
     --------
-    >>> jobs, missing = plan_jobs(["a.wav"], output=None, fmt="dcase", scores=False)
-    >>> jobs[0].source, jobs[0].events_out
-    ('a.wav', None)
+    >>> jobs, refused = plan_jobs(["a.wav"], output=None, fmt="dcase", scores=False)
+    >>> jobs[0].source, jobs[0].events_out, refused
+    ('a.wav', None, [])
     """
     import glob
 
     from ..datasets.readers import list_audio
 
     found: list[tuple[str, Path | None]] = []
-    missing: list[str] = []
+    missing: list[tuple[str, str]] = []
+    nothing = "no such file, or no audio files in it"
     for s in inputs:
         p = Path(s)
         if s == STDIN:
@@ -79,18 +81,19 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
             files = list_audio(p, recursive=True)
             found.extend((str(q), p) for q in files)
             if not files:
-                missing.append(s)
+                missing.append((s, nothing))
         elif any(ch in s for ch in "*?[") and not p.exists():
             hits = sorted(glob.glob(s, recursive=True))
             base = Path(s.split("*")[0].split("?")[0].split("[")[0]).parent if hits else None
             found.extend((h, base) for h in hits if Path(h).is_file())
             if not hits:
-                missing.append(s)
+                missing.append((s, nothing))
         else:
             found.append((s, None))
     out = Path(output) if output else None
     single = out is not None and len(found) == 1 and out.suffix != "" and not out.is_dir()
     jobs = []
+    taken: dict[str, str] = {}  # output -> the input that writes it
     for src, base in found:
         name = "stdin" if src == STDIN else Path(src).name
         if out is None:
@@ -103,6 +106,11 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
             stem = rel.name[: -len(Path(rel).suffix)] if Path(rel).suffix else rel.name
             ev = out / rel.parent / (stem + EXTENSIONS[fmt])
         sc = ev.with_name(ev.name.split(".")[0] + ".scores.tsv") if scores else None
+        key = os.path.normcase(os.path.abspath(ev))
+        if key in taken:
+            missing.append((src, f"its output {ev} would overwrite that of {taken[key]}"))
+            continue
+        taken[key] = src
         jobs.append(Job(src, str(ev), None if sc is None else str(sc), name))
     if skip_existing:
         jobs = [j for j in jobs if not (j.events_out and Path(j.events_out).exists())]
