@@ -15,6 +15,7 @@ from typing import IO, Any
 import numpy as np
 
 __all__ = ["atomic_open", "atomic_write_text", "atomic_write_bytes", "atomic_save_npz",
+           "read_json", "read_arrays",
            "read_model_json"]
 
 
@@ -96,9 +97,85 @@ def atomic_save_npz(path: str | os.PathLike, **arrays: Any) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def read_json(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a JSON object from a file; a missing, empty or malformed file is one error
+    naming the file (and the line and column for malformed JSON).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = Path(d, "bad.json").write_text('{"a": 1,')
+    >>> read_json(Path(d, "bad.json"))
+    Traceback (most recent call last):
+    ...
+    ValueError: .../bad.json: not valid JSON (line 1, column 9: Expecting property name enclosed in double quotes)
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    try:
+        doc = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{p}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                         f"{exc.msg})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{p}: not a text file") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{p}: expected a JSON object, found {type(doc).__name__}")
+    return doc
+
+
+class _Arrays(dict):
+    """Arrays read from one file; a missing name is an error naming the file."""
+
+    path: Path
+
+    def __missing__(self, key: str) -> np.ndarray:
+        raise ValueError(f"{self.path}: no array {key!r} in it (damaged, or not written "
+                         "by this version)")
+
+
+def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` file (no pickle) into memory; a missing, empty,
+    truncated or corrupt file, or a missing array name later, is one error naming the
+    file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp(), "x.npz")
+    >>> _ = atomic_save_npz(p, a=np.arange(3))
+    >>> read_arrays(p)["a"]
+    array([0, 1, 2])
+    >>> _ = p.write_bytes(p.read_bytes()[:40])
+    >>> read_arrays(p)
+    Traceback (most recent call last):
+    ...
+    ValueError: .../x.npz: unreadable array file (...)
+    """
+    import zipfile
+    import zlib
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{p}: empty file")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            out = _Arrays({k: z[k] for k in z.files})
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{p}: unreadable array file ({reason})") from None
+    out.path = p
+    return out
+
+
 def read_model_json(path: str | os.PathLike, kind: str) -> dict[str, Any]:
     """Read a saved model's JSON description, checking that its ``type`` is
-    ``audioscene.<kind>``; a missing file or another type is an error naming the file.
+    ``audioscene.<kind>``; a missing or malformed file or another type is an error
+    naming the file.
 
     Examples
     --------
@@ -107,7 +184,7 @@ def read_model_json(path: str | os.PathLike, kind: str) -> dict[str, Any]:
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: not a {kind} model folder")
-    meta = json.loads(p.read_text())
+    meta = read_json(p)
     if meta.get("type") != f"audioscene.{kind}":
         raise ValueError(f"{p}: not a {kind} model")
     return meta

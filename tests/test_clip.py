@@ -192,3 +192,18 @@ def test_gmm_tagger_scores_rank_tags() -> None:
     truth = np.array([[t in y for t in "ab"] for y in Y[30:]])
     for j in range(2):
         assert S[truth[:, j], j].min() > S[~truth[:, j], j].max()
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbage"])
+def test_damaged_clip_model_files_are_named(tmp_path: Path, damage: str) -> None:
+    clf, _, _ = _fit(max_epochs=1)
+    clf.save(tmp_path / "m")
+    w = tmp_path / "m" / "weights.pt"
+    data = w.read_bytes()
+    w.write_bytes({"empty": b"", "truncated": data[: len(data) // 2],
+                   "garbage": b"not a weights file" * 10}[damage])
+    with pytest.raises(ValueError, match=r"m/weights\.pt: (empty file|unreadable weights)"):
+        load_model(tmp_path / "m")
+    (tmp_path / "m" / "classifier.json").write_text('{"type": "audioscene.ClipCl')
+    with pytest.raises(ValueError, match=r"m/classifier\.json: not valid JSON \(line 1"):
+        load_model(tmp_path / "m")

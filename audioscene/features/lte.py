@@ -589,7 +589,7 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
         --------
         >>> emb = LabelTreeEmbedder.load("models/esc10/embedder")  # doctest: +SKIP
         """
-        from ..io_utils import read_model_json
+        from ..io_utils import read_arrays, read_model_json
 
         d = Path(directory)
         meta = read_model_json(d / "lte.json", "LabelTreeEmbedder")
@@ -597,8 +597,7 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
         emb.tree_ = LabelTree.from_dict(meta["tree"])
         emb.classes_ = np.asarray(emb.tree_.classes)
         emb.n_features_in_ = int(meta["n_features_in"])
-        with np.load(d / "lte.npz", allow_pickle=False) as z:
-            arrays = dict(z)
+        arrays = read_arrays(d / "lte.npz")
         emb.classifiers_ = [_forest_from_arrays(arrays, f"node{k}", m)
                             for k, m in enumerate(meta["forests"])]
         return emb

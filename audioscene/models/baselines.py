@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..events import Event, EventList
 from ..features import FeatureConfig, extract, extract_file
-from ..io_utils import atomic_save_npz, atomic_write_text
+from ..io_utils import atomic_save_npz, atomic_write_text, read_arrays, read_model_json
 from .segments import segment_targets
 
 __all__ = ["GMMEventDetector", "TASK3_MFCC", "activity_to_events", "fit_gmm"]
@@ -258,23 +258,23 @@ class GMMEventDetector(BaseEstimator):
         >>> gmm = GMMEventDetector.load("models/gmm")  # doctest: +SKIP
         """
         d = Path(directory)
-        meta = json.loads((d / "gmm.json").read_text())
+        meta = read_model_json(d / "gmm.json", "GMMEventDetector")
         params = dict(meta["params"])
         params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
         det = cls(**params)
         det.classes_ = list(meta["classes"])
         det.models_ = []
-        with np.load(d / "gmm.npz", allow_pickle=False) as z:
-            for j in range(len(det.classes_)):
-                pair = []
-                for side in ("pos", "neg"):
-                    w = z[f"{j}/{side}/weights_"]
-                    g = GaussianMixture(len(w), covariance_type="diag")
-                    for k in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
-                        setattr(g, k, z[f"{j}/{side}/{k}"])
-                    g.converged_ = True
-                    g.n_iter_ = 0
-                    g.n_features_in_ = g.means_.shape[1]
-                    pair.append(g)
-                det.models_.append((pair[0], pair[1]))
+        z = read_arrays(d / "gmm.npz")
+        for j in range(len(det.classes_)):
+            pair = []
+            for side in ("pos", "neg"):
+                w = z[f"{j}/{side}/weights_"]
+                g = GaussianMixture(len(w), covariance_type="diag")
+                for k in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+                    setattr(g, k, z[f"{j}/{side}/{k}"])
+                g.converged_ = True
+                g.n_iter_ = 0
+                g.n_features_in_ = g.means_.shape[1]
+                pair.append(g)
+            det.models_.append((pair[0], pair[1]))
         return det

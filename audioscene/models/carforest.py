@@ -541,9 +541,9 @@ class CaRForest(ClassifierMixin, BaseEstimator):
         >>> forest = CaRForest.load("model_dir")  # doctest: +SKIP
         """
         d = Path(directory)
-        params = json.loads((d / "carforest.json").read_text())
-        with np.load(d / "carforest.npz", allow_pickle=False) as z:
-            return cls.from_arrays(params, dict(z))
+        from ..io_utils import read_arrays, read_json
+
+        return cls.from_arrays(read_json(d / "carforest.json"), read_arrays(d / "carforest.npz"))
 
 
 def _concat(trees: list[tuple]) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import pickle
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -581,8 +582,16 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         clf.best_epoch_ = int(meta["best_epoch"])
         clf.history_ = list(meta["history"])
         net = clf._new_network()
-        state = torch.load(d / "weights.pt", map_location="cpu", weights_only=True)
-        net.load_state_dict(state)
+        wp = d / "weights.pt"
+        if not wp.is_file() or wp.stat().st_size == 0:
+            raise ValueError(f"{wp}: {'empty file' if wp.is_file() else 'no such file'}")
+        try:
+            state = torch.load(wp, map_location="cpu", weights_only=True)
+            net.load_state_dict(state)
+        except (RuntimeError, EOFError, OSError, ValueError, KeyError,
+                pickle.UnpicklingError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValueError(f"{wp}: unreadable weights file ({reason})") from None
         clf.network_ = net.eval()
         return clf
 

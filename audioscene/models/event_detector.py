@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..detect.votes import accumulate_votes
 from ..events import Event, EventList
 from ..features import FeatureConfig, extract, extract_file
-from ..io_utils import atomic_save_npz, atomic_write_text, read_model_json
+from ..io_utils import atomic_save_npz, atomic_write_text, read_arrays, read_model_json
 from .carforest import CaRForest
 from .segments import SegmentConfig, segment_features, segment_targets
 
@@ -420,10 +420,14 @@ class EventDetector(BaseEstimator):
         det.classes_ = list(meta["classes"])
         det.durations_ = np.asarray(meta["durations"], dtype=np.float64)
         det.n_features_in_ = int(meta["n_features_in"])
-        with np.load(d / "forests.npz", allow_pickle=False) as z:
-            arrays = dict(z)
+        arrays = read_arrays(d / "forests.npz")
         det.forests_ = []
         for j in range(len(det.classes_)):
             sub = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{j}/")}
+            missing = [k for k in ("roots", "feature", "threshold", "left", "right",
+                                   "values", "classes", "n_features_in") if k not in sub]
+            if missing:
+                raise ValueError(f"{d / 'forests.npz'}: no array '{j}/{missing[0]}' in it "
+                                 "(damaged, or not written by this version)")
             det.forests_.append(CaRForest.from_arrays(det._forest_params(j), sub))
         return det
