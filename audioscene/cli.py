@@ -139,34 +139,76 @@ def _parse_ebr(text: str) -> float | tuple[float, float]:
     raise argparse.ArgumentTypeError(f"--ebr takes a value or LOW,HIGH, got {text!r}")
 
 
+def _count(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return v
+
+
+def _rate(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return v
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from .datasets import synth
 
+    def fail(msg: str, code: int = 1) -> int:
+        print(f"audioscene: error: {msg}", file=sys.stderr)
+        return code
+
+    # everything checked before any work
+    classes = [c for c in args.classes.split(",") if c]
+    unknown = [c for c in classes if c not in synth.PROCEDURAL_EVENTS]
+    if not args.events and (unknown or not classes):
+        return fail(f"--classes: unknown procedural class(es) {unknown}; choose from "
+                    f"{','.join(synth.PROCEDURAL_EVENTS)}", 2)
+    for folder, what in ((args.events, "--events"), (args.backgrounds, "--backgrounds")):
+        if folder and not Path(folder).is_dir():
+            return fail(f"{what} {folder}: no such folder", 2)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir():
+        return fail(f"-o {out}: exists and is not a folder", 2)
+    fails = _Failures()
     rng = np.random.default_rng(args.seed)
     if args.events:
-        try:
-            sources = synth.load_sources(args.events, sr=args.sr)
-        except (OSError, ValueError) as exc:
-            print(f"audioscene: error: {exc}", file=sys.stderr)
-            return 1
+        sources = synth.load_sources(args.events, sr=args.sr, on_error=fails.add)
         if not sources:
-            print(f"audioscene: error: {args.events}: no audio files", file=sys.stderr)
-            return 1
+            return fail(f"{args.events}: no readable audio files")
     else:
         sources = {k: [synth.procedural_event(k, sr=args.sr, rng=rng)
-                       for _ in range(args.variants)] for k in args.classes.split(",")}
+                       for _ in range(args.variants)] for k in classes}
     if args.backgrounds:
-        from .datasets.synth import load_sources as _ls
-
-        bg_map = _ls(args.backgrounds, sr=args.sr, label_of=lambda p: "bg")
+        bg_map = synth.load_sources(args.backgrounds, sr=args.sr, label_of=lambda p: "bg",
+                                    on_error=fails.add)
         backgrounds = bg_map.get("bg", [])
         if not backgrounds:
-            print(f"audioscene: error: {args.backgrounds}: no audio files", file=sys.stderr)
-            return 1
+            return fail(f"{args.backgrounds}: no readable audio files")
     else:
         backgrounds = [synth.procedural_background(k, sr=args.sr, duration=min(args.duration, 30),
                                                    rng=rng) for k in synth.PROCEDURAL_BACKGROUNDS]
-    out = Path(args.output)
     n_events = 0
     for i in _progress(list(range(args.n)), "synth"):
         scape = synth.random_scene(sources, backgrounds, sr=args.sr, duration=args.duration,
@@ -176,7 +218,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         n_events += len(scape.events)
     print(f"synth: {args.n} mixture(s) of {args.duration:g} s with {n_events} events "
           f"({len(sources)} classes) written to {out}/sound and {out}/annotation")
-    return 0
+    return 1 if fails.failed else 0
 
 
 # ----------------------------------------------------------------------------- evaluate
@@ -546,15 +588,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "procedural noise")
     s.add_argument("--classes", default="beep,chirp,knock,bell",
                    help="procedural classes when --events is not given")
-    s.add_argument("--variants", type=int, default=5, help="procedural sounds per class")
-    s.add_argument("-n", type=int, default=10, help="number of mixtures")
-    s.add_argument("--duration", type=float, default=30.0, help="seconds per mixture")
+    s.add_argument("--variants", type=_count, default=5, help="procedural sounds per class")
+    s.add_argument("-n", type=_count, default=10, help="number of mixtures")
+    s.add_argument("--duration", type=_seconds, default=30.0, help="seconds per mixture")
     s.add_argument("--ebr", type=_parse_ebr, default=(-6.0, 6.0),
                    help="event-to-background ratio in dB: a value or LOW,HIGH "
                         "(write --ebr=-6,6 for a negative LOW)")
-    s.add_argument("--polyphony", type=int, default=2, help="most events active at once")
-    s.add_argument("--rate", type=float, default=12.0, help="events per minute")
-    s.add_argument("--sr", type=int, default=44100)
+    s.add_argument("--polyphony", type=_count, default=2, help="most events active at once")
+    s.add_argument("--rate", type=_rate, default=12.0, help="events per minute")
+    s.add_argument("--sr", type=_count, default=44100, help="sample rate (default 44100)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--prefix", default="mix", help="file name prefix")
     s.set_defaults(func=_cmd_synth)
@@ -648,7 +690,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--format", choices=["dcase", "csv", "json", "audacity"], default="dcase")
     d.add_argument("--scores", action="store_true", help="also write <name>.scores.tsv: "
                    "onset, offset and one column per class (segment P(present))")
-    d.add_argument("--jobs", type=int, default=1, help="files processed in parallel")
+    d.add_argument("--jobs", type=_count, default=1, help="files processed in parallel")
     d.add_argument("--skip-existing", action="store_true", help="skip inputs whose output "
                    "exists (resume a batch)")
     d.add_argument("--backend", choices=["local", "ray"], default="local",

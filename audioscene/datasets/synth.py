@@ -23,14 +23,14 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from ..audio import load
+from ..audio import AudioError, load
 from ..events import Event, EventList
 from ..io_utils import atomic_open, atomic_write_text
 
@@ -381,13 +381,16 @@ def procedural_background(kind: str = "pink", *, sr: int = 44100, duration: floa
 # --------------------------------------------------------------------------- files
 
 
-def load_sources(folder: str | os.PathLike, *, sr: int,
-                 label_of: object = None) -> dict[str, list[np.ndarray]]:
+def load_sources(folder: str | os.PathLike, *, sr: int, label_of: object = None,
+                 on_error: Callable[[Path, Exception], None] | None = None
+                 ) -> dict[str, list[np.ndarray]]:
     """Load isolated event recordings from a folder, grouped by class.
 
     The class of a file is its sub-folder's name when the files are in sub-folders,
     otherwise its name's letter prefix (``cough003.wav`` -> ``cough``; ``keysDrop`` ->
-    ``keys`` as in DCASE 2016 task 2).
+    ``keys`` as in DCASE 2016 task 2). An unreadable file raises
+    :class:`~audioscene.audio.AudioError`, or, with ``on_error``, is reported to it and
+    left out.
 
     Examples
     --------
@@ -409,7 +412,13 @@ def load_sources(folder: str | os.PathLike, *, sr: int,
             label = p.parent.name
         else:
             label = task2_label(p)
-        y, _ = load(p, sr=sr)
+        try:
+            y, _ = load(p, sr=sr)
+        except AudioError as exc:
+            if on_error is None:
+                raise
+            on_error(p, exc)
+            continue
         out.setdefault(label, []).append(y)
     return out
 

@@ -35,20 +35,68 @@ RECIPES: dict[str, tuple[Callable[..., dict[str, Any]], dict[str, Any]]] = {
 REPO_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
-def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``override`` into a copy of ``base``; unknown keys are an error.
+#: Integer settings that may be 0 although their default is at least 1.
+ZERO_ALLOWED = {"deltas", "background_frames", "patience", "seed"}
+
+
+def _check_type(key: str, default: Any, value: Any) -> None:
+    """A setting's value must have its default's kind (see :func:`merge`)."""
+    def bad(kind: str) -> ValueError:
+        return ValueError(f"setting {key}: expected {kind}, got {value!r}")
+
+    if default is None:
+        return
+    if value is None:
+        raise bad("a value (null is not allowed here)")
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+    elif isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        if value < 0 and default >= 0:
+            raise bad("an integer >= 0")
+        if value == 0 and default >= 1 and key.rsplit(".", 1)[-1] not in ZERO_ALLOWED:
+            raise bad("an integer >= 1")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise bad("text")
+    elif isinstance(default, list):
+        if not isinstance(value, list):
+            raise bad("a list")
+    elif isinstance(default, dict) and not isinstance(value, Mapping):
+        raise bad("a mapping of settings")
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any], *,
+          prefix: str = "") -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``; unknown keys are an error, and so
+    is a value of another kind than the default's: a number where the default is a
+    number (an integer where it is an integer), true/false, text, a list or a mapping;
+    null only where the default is null (which takes anything). Integer settings with a non-negative default
+    may not be negative, and those whose default is at least 1 may not be 0 (except
+    those in :data:`ZERO_ALLOWED`).
 
     Examples
     --------
     >>> merge({"a": {"b": 1, "c": 2}}, {"a": {"c": 3}})
     {'a': {'b': 1, 'c': 3}}
+    >>> merge({"epochs": 60}, {"epochs": "abc"})
+    Traceback (most recent call last):
+    ...
+    ValueError: setting epochs: expected an integer, got 'abc'
     """
     out = copy.deepcopy(dict(base))
     for k, v in override.items():
+        key = f"{prefix}{k}"
         if k not in out:
-            raise KeyError(f"unknown recipe setting {k!r}; known: {sorted(out)}")
+            raise KeyError(f"unknown recipe setting {key!r}; known: {sorted(out)}")
+        _check_type(key, out[k], v)
         if isinstance(out[k], dict) and isinstance(v, Mapping):
-            out[k] = merge(out[k], v)
+            out[k] = merge(out[k], v, prefix=f"{key}.")
         else:
             out[k] = copy.deepcopy(v)
     return out
@@ -64,7 +112,11 @@ def _parse_override(text: str) -> dict[str, Any]:
     parts = key.strip().split(".")
     for p in parts[:-1]:
         cur = cur.setdefault(p, {})
-    parsed = yaml.safe_load(value)
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--set {key.strip()}: not a YAML value "
+                         f"({str(exc).splitlines()[0]})") from None
     if isinstance(parsed, str):
         try:  # YAML 1.1 reads "1e-10" as text
             parsed = float(parsed)
@@ -72,6 +124,23 @@ def _parse_override(text: str) -> dict[str, Any]:
             pass
     cur[parts[-1]] = parsed
     return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{path}{where}: not valid YAML "
+                         f"({getattr(exc, 'problem', None) or exc})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a mapping of settings")
+    return doc
 
 
 def load_config(name_or_path: str | os.PathLike,
@@ -92,9 +161,9 @@ def load_config(name_or_path: str | os.PathLike,
     if str(name_or_path) in RECIPES:
         name = str(name_or_path)
         file = REPO_RECIPES / name / "config.yaml"
-        user = yaml.safe_load(file.read_text()) if file.exists() else {}
+        user = _read_yaml(file) if file.exists() else {}
     elif p.is_file():
-        user = yaml.safe_load(p.read_text()) or {}
+        user = _read_yaml(p)
         name = user.get("recipe")
         if name not in RECIPES:
             raise ValueError(f"{p}: 'recipe:' must be one of {sorted(RECIPES)}, got {name!r}")

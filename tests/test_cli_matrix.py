@@ -1,0 +1,108 @@
+"""Bad input, command by command: the exit code, a message naming the input, no
+traceback, no partial output, and the other inputs still processed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audioscene.cli import main
+
+
+def _run(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse usage errors
+        code = int(exc.code)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def events_dir(tmp_path: Path) -> Path:
+    d = tmp_path / "events"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("beep001.wav", "beep002.wav", "knock001.wav"):
+        sf.write(d / name, (0.3 * rng.standard_normal(4000)).astype(np.float32), 16000)
+    (d / "knock002.wav").write_text("not audio")  # one bad file among good ones
+    return d
+
+
+CASES = {
+    # name: (argv after the subcommand, exit code, text in the last stderr line)
+    "synth polyphony 0": (["synth", "-o", "{tmp}/o", "--polyphony", "0"], 2,
+                          "--polyphony: must be at least 1"),
+    "synth duration 0": (["synth", "-o", "{tmp}/o", "--duration", "0"], 2,
+                         "--duration: must be a positive number"),
+    "synth duration -5": (["synth", "-o", "{tmp}/o", "--duration=-5"], 2,
+                          "--duration: must be a positive number"),
+    "synth rate -1": (["synth", "-o", "{tmp}/o", "--rate=-1"], 2, "--rate: must be a number"),
+    "synth sr 0": (["synth", "-o", "{tmp}/o", "--sr", "0"], 2, "--sr: must be at least 1"),
+    "synth n abc": (["synth", "-o", "{tmp}/o", "-n", "abc"], 2, "-n: expected an integer"),
+    "synth unknown class": (["synth", "-o", "{tmp}/o", "--classes", "beep,trumpet"], 2,
+                            "unknown procedural class(es) ['trumpet']"),
+    "synth missing backgrounds": (["synth", "-o", "{tmp}/o", "--backgrounds",
+                                   "{tmp}/nowhere"], 2, "--backgrounds {tmp}/nowhere: no such"),
+    "synth output is a file": (["synth", "-o", "{tmp}/file.txt"], 2,
+                               "-o {tmp}/file.txt: exists and is not a folder"),
+    "detect jobs 0": (["detect", "{tmp}/a.wav", "--model", "{tmp}/m", "--jobs", "0"], 2,
+                      "--jobs: must be at least 1"),
+    "recipe setting not a number": (["recipe", "esc10", "--data", "{tmp}", "--out", "{tmp}/r",
+                                     "--set", "cnn.max_epochs=abc"], 1,
+                                    "setting cnn.max_epochs: expected an integer, got 'abc'"),
+    "recipe setting negative": (["train", "esc10", "--data", "{tmp}", "--out", "{tmp}/r",
+                                 "--set", "cnn.max_epochs=-1"], 1,
+                                "setting cnn.max_epochs: expected an integer >= 0, got -1"),
+    "recipe setting bad yaml": (["recipe", "esc10", "--data", "{tmp}", "--out", "{tmp}/r",
+                                 "--set", "cnn.max_epochs=[1"], 1,
+                                "--set cnn.max_epochs: not a YAML value"),
+    "recipe config bad yaml": (["recipe", "{tmp}/bad.yaml", "--data", "{tmp}", "--out",
+                                "{tmp}/r"], 1, "bad.yaml:3: not valid YAML"),
+    "evaluate json is a folder": (["evaluate", "--ref", "{tmp}/ref.txt", "--est",
+                                   "{tmp}/ref.txt", "--json", "{tmp}"], 2,
+                                  "--json {tmp}: is a folder, not a file"),
+    "evaluate empty estimate folder": (["evaluate", "--ref", "{tmp}/ref.txt", "--est",
+                                        "{tmp}/emptydir"], 1,
+                                       "{tmp}/emptydir: no event lists"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_matrix(case: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv, code, text = CASES[case]
+    (tmp_path / "file.txt").write_text("x")
+    (tmp_path / "bad.yaml").write_text("recipe: esc10\ncnn: {max_epochs: [\n")
+    (tmp_path / "ref.txt").write_text("1.0\t2.0\tdog\n")
+    (tmp_path / "emptydir").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    got, out, err = _run([a.replace("{tmp}", str(tmp_path)) for a in argv], capsys)
+    lines = err.strip().splitlines()
+    assert got == code, err
+    assert lines and text.replace("{tmp}", str(tmp_path)) in lines[-1], err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_synth_skips_a_bad_event_file(events_dir: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture) -> None:
+    code, out, err = _run(["synth", "-o", str(tmp_path / "o"), "--events", str(events_dir),
+                           "-n", "2", "--duration", "5", "--sr", "16000"], capsys)
+    assert code == 1
+    errors = [x for x in err.splitlines() if x.startswith("audioscene: error:")]
+    assert len(errors) == 1 and "knock002.wav: not a readable audio file" in errors[0]
+    assert len(list((tmp_path / "o" / "sound").glob("*.wav"))) == 2  # the rest still ran
+    assert "2 mixture(s)" in out
+
+
+def test_cli_subprocess_has_no_traceback_on_bad_setting(tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "audioscene", "train", "esc10", "--data",
+                        str(tmp_path), "--out", str(tmp_path / "r"), "--set",
+                        "cnn.max_epochs=abc"], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0
+    assert "expected an integer" in r.stderr
