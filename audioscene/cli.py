@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -237,6 +238,8 @@ def _check_output_path(path: str | None, what: str, *, folder: bool = False) -> 
         return f"{what} {p}: is a folder, not a file"
     if not p.parent.exists() or not p.parent.is_dir():
         return f"{what} {p}: folder {p.parent} does not exist"
+    if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        return f"{what} {p}: not writable"
     return None
 
 
@@ -432,6 +435,10 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     from .io_utils import atomic_open
     from .models import ClipClassifier
 
+    problem = _check_output_path(args.output, "-o")
+    if problem:
+        print(f"audioscene: error: {problem}", file=sys.stderr)
+        return 2
     try:
         clf = ClipClassifier.load(args.model)
     except (OSError, ValueError, KeyError) as exc:
@@ -734,8 +741,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # the reader closed our output (e.g. `| head`): stop quietly
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     finally:

@@ -4,10 +4,12 @@ so a crash or a failed input never leaves a half-written file behind."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +29,11 @@ os.umask(_UMASK)
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file next to ``path``; rename it to ``path`` on success.
 
+    The temporary file is ``.<name>.<random>.part`` in the destination's folder. After a
+    successful rename, leftovers of earlier interrupted writes to the same destination
+    (``.<name>.*.part`` files last modified before this write began, such as a killed
+    process leaves) are removed.
+
     Parameters
     ----------
     path : str or os.PathLike
@@ -43,6 +50,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
         raise ValueError("mode must be 'w' or 'wb'")
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8", "newline": ""} if mode == "w"
@@ -56,6 +64,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _remove_stale_parts(dest, started)
+
+
+def _remove_stale_parts(dest: Path, before: float) -> None:
+    """Remove ``.<name>.*.part`` leftovers of ``dest`` last modified before ``before``."""
+    for q in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+        with contextlib.suppress(OSError):
+            if q.stat().st_mtime < before:
+                q.unlink()
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -135,3 +135,22 @@ def test_event_validation_and_queries() -> None:
     assert EVENTS.filenames == ["a.wav", "b.wav"]
     assert len(EVENTS.by_file()["a.wav"]) == 3
     assert EVENTS[0].filename == "a.wav" and EVENTS[0].onset == 0.5
+
+
+def test_atomic_write_removes_stale_parts_of_its_destination(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from audioscene.io_utils import atomic_write_text
+
+    stale = tmp_path / ".out.txt.k1ll3d.part"  # what a killed writer leaves
+    stale.write_text("half")
+    other = tmp_path / ".other.txt.abc.part"  # another destination's: kept
+    other.write_text("half")
+    old = time.time() - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    atomic_write_text(tmp_path / "out.txt", "done\n")
+    assert (tmp_path / "out.txt").read_text() == "done\n"
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.txt.abc.part", "out.txt"]
