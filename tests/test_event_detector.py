@@ -380,3 +380,22 @@ def test_damaged_detector_files_are_one_line(tmp_path: Path, material, detector,
     (gmm_dir / "gmm.npz").write_bytes((gmm_dir / "gmm.npz").read_bytes()[:3000])
     with pytest.raises(ValueError, match=r"g/gmm\.npz: unreadable array file"):
         load_model(gmm_dir)
+
+
+def test_detect_short_inputs_are_errors_like_features(tmp_path: Path, material,
+                                                      detector) -> None:
+    *_, test = material
+    detector.save(tmp_path / "m")
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "zero.wav", np.zeros(0, np.float32), SR)
+    sf.write(tmp_path / "in" / "short.wav", np.zeros(100, np.float32), SR)
+    sf.write(tmp_path / "in" / "good.wav", test[0].audio[: 4 * SR], SR)
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(tmp_path / "in"),
+                        "--model", str(tmp_path / "m"), "-o", str(tmp_path / "out"),
+                        "--scores"], capture_output=True, text=True)
+    errors = [x for x in r.stderr.splitlines() if x.startswith("audioscene: error:")]
+    assert r.returncode == 1 and len(errors) == 2, r.stderr
+    assert any("zero.wav: shorter than one frame (0 samples" in e for e in errors)
+    assert any("short.wav: shorter than one frame (100 samples" in e for e in errors)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.scores.tsv",
+                                                                   "good.txt"]

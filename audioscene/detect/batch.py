@@ -192,6 +192,7 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
             raise ValueError(f"--decoder {decoder} needs a CaR-forest model; "
                              f"{type(model).__name__} has its own decoding")
         y, _ = load(job.source, sr=model.fconfig.sr)
+        _check_length(job.source, len(y), model.fconfig)
         S, times = model.scores(y)
         if score_file is not None:
             ScoreTableWriter(score_file, model.classes_,
@@ -239,9 +240,18 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         bar.update(len(b.samples) / sd.sr)
     emit(sd.flush())
     bar.close()
+    _check_length(job.source, n, model.fconfig)
     if echo == "json":  # one document, at the end
         sys.stdout.write(EventList(events).to_text(format="json"))
     return EventList(events), n / sd.sr
+
+
+def _check_length(source: str, n: int, fconfig: Any) -> None:
+    """Inputs shorter than one analysis frame are errors, as in ``features`` and
+    ``classify``."""
+    if n < fconfig.n_fft:
+        raise AudioError(source, f"shorter than one frame ({n} samples at {fconfig.sr} Hz "
+                                 f"< n_fft {fconfig.n_fft})")
 
 
 def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | None = None,
