@@ -574,14 +574,22 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("inputs", nargs="+", metavar="IN",
                    help="audio files, folders (searched recursively) or - for stdin")
     f.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
-    f.add_argument("--config", help="FeatureConfig JSON file (options below override it)")
-    f.add_argument("--kind", choices=["stft", "logmel", "mfcc"])
-    f.add_argument("--sr", type=int)
-    f.add_argument("--n-fft", type=int, dest="n_fft")
-    f.add_argument("--hop-length", type=int, dest="hop_length")
-    f.add_argument("--n-mels", type=int, dest="n_mels")
-    f.add_argument("--n-mfcc", type=int, dest="n_mfcc")
-    f.add_argument("--deltas", type=int, choices=[0, 1, 2])
+    f.add_argument("--config", help="FeatureConfig JSON file (the options below override "
+                                    "it; without it, each option's default applies)")
+    f.add_argument("--kind", choices=["stft", "logmel", "mfcc"],
+                   help="feature kind (default: logmel)")
+    f.add_argument("--sr", type=_count, help="sample rate the audio is resampled to "
+                                             "(default: 44100)")
+    f.add_argument("--n-fft", type=_count, dest="n_fft",
+                   help="FFT length in samples (default: 2048)")
+    f.add_argument("--hop-length", type=_count, dest="hop_length",
+                   help="hop between frames in samples (default: 1024)")
+    f.add_argument("--n-mels", type=_count, dest="n_mels",
+                   help="mel bands, logmel and mfcc (default: 40)")
+    f.add_argument("--n-mfcc", type=_count, dest="n_mfcc",
+                   help="coefficients, mfcc (default: 20)")
+    f.add_argument("--deltas", type=int, choices=[0, 1, 2],
+                   help="append deltas (1) or deltas and delta-deltas (2) (default: 0)")
     f.add_argument("--skip-existing", action="store_true", help="keep outputs already there")
     f.set_defaults(func=_cmd_features)
 
@@ -627,9 +635,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the estimates in --pairs are score tables")
     e.add_argument("--audio-dir", help="folder with the audio, for each file's true length "
                                        "(default: the last offset, or a score table's end)")
-    e.add_argument("--collar", type=float, default=0.2,
+    e.add_argument("--collar", type=_seconds, default=0.2,
                    help="onset collar in seconds (default 0.2)")
-    e.add_argument("--resolution", type=float, default=1.0,
+    e.add_argument("--resolution", type=_seconds, default=1.0,
                    help="segment length in seconds (default 1.0)")
     e.add_argument("--per-file", dest="per_file", metavar="TSV",
                    help="write each file's F1 and error rates here")
@@ -649,12 +657,20 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", help="also write the metrics as JSON here")
     e.set_defaults(func=_cmd_evaluate)
 
-    for cmd, helptext in (("recipe", "run a DCASE recipe: train, tune, evaluate, report"),
-                          ("train", "train a recipe's model (writes OUT/model)")):
+    names = ("dcase2016-task2, dcase2016-task3, esc10, dcase2016-task1, dcase2016-task4, "
+             "task2-tagging")
+    for cmd, helptext, writes in (
+            ("recipe", "run a DCASE recipe: train, tune, evaluate, report",
+             "Writes OUT/results.md and OUT/results.json, the trained model(s) (OUT/model "
+             "and, for some recipes, the baselines') and each system's outputs."),
+            ("train", "train a recipe's model (writes OUT/model)",
+             "Writes OUT/model. For the clip recipes (esc10, dcase2016-task1, "
+             "dcase2016-task4, task2-tagging): one CNN on all its training material, nothing "
+             "else. For dcase2016-task2 and dcase2016-task3 it is the whole recipe run "
+             "(their training tunes on validation material and reports).")):
         r = sub.add_parser(cmd, help=helptext, description=(
-            f"{helptext[0].upper()}{helptext[1:]}. RECIPE is a name (dcase2016-task2, "
-            "dcase2016-task3) or a config.yaml with 'recipe: NAME'. Writes OUT/model, "
-            "OUT/results.md and OUT/results.json, and the estimated event lists."))
+            f"{helptext[0].upper()}{helptext[1:]}. RECIPE is one of {names}, or a config.yaml "
+            f"with 'recipe: NAME'. {writes}"))
         r.add_argument("recipe", metavar="RECIPE")
         r.add_argument("--data", required=True, help="dataset root")
         r.add_argument("--out", required=True, help="output folder")
@@ -680,10 +696,12 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("inputs", nargs="+", metavar="INPUT")
         c.add_argument("--model", required=True, help="model folder (classifier.json)")
         c.add_argument("-o", "--output", help="output file (default: standard output)")
-        c.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv")
-        c.add_argument("--threshold", type=float, default=0.5,
-                       help="tag: score from which a tag is listed")
-        c.set_defaults(func=_cmd_classify, command=cmd)
+        c.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv",
+                       help="output format (default: tsv)")
+        if cmd == "tag":
+            c.add_argument("--threshold", type=float, default=0.5,
+                           help="score from which a tag is listed (default: 0.5)")
+        c.set_defaults(func=_cmd_classify, command=cmd, threshold=0.5)
 
     d = sub.add_parser("detect", help="detect sound events with a trained model",
                        description="Stream audio through a detector and write the events. "

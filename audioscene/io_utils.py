@@ -199,9 +199,10 @@ def read_model_json(path: str | os.PathLike, kind: str) -> dict[str, Any]:
     >>> meta = read_model_json("runs/esc10/model/classifier.json", "ClipClassifier")  # doctest: +SKIP
     """
     p = Path(path)
+    a = "an" if kind[:1].upper() in "AEIOU" else "a"
     if not p.exists():
-        raise FileNotFoundError(f"{p}: not a {kind} model folder")
+        raise FileNotFoundError(f"{p}: not {a} {kind} model folder")
     meta = read_json(p)
     if meta.get("type") != f"audioscene.{kind}":
-        raise ValueError(f"{p}: not a {kind} model")
+        raise ValueError(f"{p}: not {a} {kind} model")
     return meta

@@ -111,3 +111,19 @@ def test_cli_subprocess_has_no_traceback_on_bad_setting(tmp_path: Path) -> None:
                         "cnn.max_epochs=abc"], capture_output=True, text=True)
     assert r.returncode == 1 and r.stderr.strip().count("\n") == 0
     assert "expected an integer" in r.stderr
+
+
+def test_help_names_every_recipe_and_only_real_options(capsys: pytest.CaptureFixture) -> None:
+    from audioscene.recipes import RECIPES
+
+    for cmd in ("recipe", "train"):
+        code, out, _ = _run([cmd, "--help"], capsys)
+        assert code == 0
+        text = " ".join(out.split())
+        assert all(name in text for name in RECIPES), text
+    code, out, _ = _run(["classify", "--help"], capsys)
+    assert "--threshold" not in out
+    code, out, _ = _run(["tag", "--help"], capsys)
+    assert "--threshold" in out
+    code, out, _ = _run(["features", "--help"], capsys)
+    assert out.count("default:") >= 7
