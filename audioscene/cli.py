@@ -497,6 +497,14 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- detect
 
 
+def _result_events(dicts: list[dict]):  # noqa: ANN202
+    """The events a detection result carries (as dicts) as an EventList."""
+    from .events import Event, EventList
+
+    return EventList(Event(d["onset"], d["offset"], d.get("label"), d.get("confidence"),
+                           d.get("filename")) for d in dicts)
+
+
 def _cmd_detect(args: argparse.Namespace) -> int:
     import time
 
@@ -515,8 +523,17 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     if args.scores and not args.output:
         print("audioscene: error: --scores needs -o", file=sys.stderr)
         return 2
+    if args.backend == "ray" and not args.output:
+        print("audioscene: error: --backend ray needs -o", file=sys.stderr)
+        return 2
     jobs, missing = plan_jobs(args.inputs, output=args.output, fmt=args.format,
                               scores=args.scores, skip_existing=args.skip_existing)
+    # several inputs to standard output: one table or document, printed here
+    collect = not args.output and len(jobs) + len(missing) > 1
+    if collect and args.format == "audacity":
+        print("audioscene: error: --format audacity labels one recording; with several "
+              "inputs give -o FOLDER", file=sys.stderr)
+        return 2
     fails = _Failures()
     for m, why in missing:
         fails.add(m, why)
@@ -530,10 +547,12 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             print(f"audioscene: error: {exc}", file=sys.stderr)
             return 1
     else:
-        results = run_local(args.model, jobs, n_jobs=args.jobs,
+        results = run_local(args.model, jobs, n_jobs=args.jobs, keep_events=collect,
                             progress=sys.stderr.isatty(), **kw)
     n_files = n_events = 0
     seconds = 0.0
+    json_events: list = []
+    header_done = False
     for r in results:
         if r.error:
             fails.add(r.source, r.error)
@@ -541,6 +560,21 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         n_files += 1
         n_events += r.n_events
         seconds += r.seconds_audio
+        if collect:  # rows of one table as each input finishes; JSON: one document
+            events = _result_events(r.events)
+            if args.format == "json":
+                json_events += list(events)
+                continue
+            text = events.to_text(format=args.format)
+            if args.format == "csv":
+                text = text.split("\n", 1)[1] if header_done else text
+                header_done = True
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    if collect and args.format == "json":
+        from .events import EventList
+
+        sys.stdout.write(EventList(json_events).to_text(format="json"))
     wall = time.perf_counter() - t0
     speed = f", {seconds / wall:.0f}x real time" if wall > 0 and seconds else ""
     print(f"detect: {n_files} file(s), {n_events} events, {seconds:.0f} s of audio in "

@@ -399,3 +399,29 @@ def test_detect_short_inputs_are_errors_like_features(tmp_path: Path, material,
     assert any("short.wav: shorter than one frame (100 samples" in e for e in errors)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.scores.tsv",
                                                                    "good.txt"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_detect_several_inputs_to_stdout_is_one_table(tmp_path: Path, material, detector,
+                                                      jobs: str) -> None:
+    import json
+
+    *_, test = material
+    detector.save(tmp_path / "m")
+    for i in range(2):
+        sf.write(tmp_path / f"r{i}.wav", test[i].audio[: 10 * SR], SR)
+    inputs = [str(tmp_path / "r0.wav"), str(tmp_path / "r1.wav")]
+    base = [sys.executable, "-m", "audioscene", "detect", *inputs, "--model",
+            str(tmp_path / "m"), "--jobs", jobs]
+    want = {f"r{i}.wav": detector.predict(tmp_path / f"r{i}.wav") for i in range(2)}
+    r = subprocess.run(base + ["--format", "csv"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = r.stdout.strip().splitlines()
+    assert rows[0].startswith("filename,onset") and sum(x.startswith("filename,") for x in rows) == 1
+    assert len(rows) - 1 == sum(len(v) for v in want.values())
+    r = subprocess.run(base + ["--format", "json"], capture_output=True, text=True)
+    doc = json.loads(r.stdout)  # one valid document
+    assert sorted({e["filename"] for e in doc["events"]}) == ["r0.wav", "r1.wav"]
+    assert len(doc["events"]) == sum(len(v) for v in want.values())
+    r = subprocess.run(base + ["--format", "audacity"], capture_output=True, text=True)
+    assert r.returncode == 2 and "give -o FOLDER" in r.stderr and r.stdout == ""

@@ -257,7 +257,9 @@ def _check_length(source: str, n: int, fconfig: Any) -> None:
 def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | None = None,
             decoder: str = "votes", progress: bool = False,
             keep_events: bool = False) -> JobResult:
-    """Detect one input; write its outputs atomically (nothing on failure).
+    """Detect one input; write its outputs atomically (nothing on failure). Without an
+    output file the events are printed as they become final, unless ``keep_events``
+    (then the caller prints them from the result).
 
     Examples
     --------
@@ -271,9 +273,9 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
                                               decoder=decoder, score_file=sf, echo=None,
                                               progress=progress)
         else:
+            echo = fmt if job.events_out is None and not keep_events else None
             events, secs = _stream_events(model, job, block_length=block_length,
-                                          decoder=decoder, score_file=None,
-                                          echo=fmt if job.events_out is None else None,
+                                          decoder=decoder, score_file=None, echo=echo,
                                           progress=progress)
         if job.events_out:
             events.write(job.events_out, format=fmt)
@@ -288,11 +290,11 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
 
 
 def _worker(model_dir: str, job: Job, fmt: str, block_length: int | None,
-            decoder: str) -> JobResult:
+            decoder: str, keep_events: bool = False) -> JobResult:
     from ..models import load_model
 
     return run_job(_cached_model(model_dir, load_model), job, fmt=fmt,
-                   block_length=block_length, decoder=decoder)
+                   block_length=block_length, decoder=decoder, keep_events=keep_events)
 
 
 _MODELS: dict[str, Any] = {}
@@ -305,9 +307,11 @@ def _cached_model(model_dir: str, loader: Any) -> Any:
 
 
 def run_local(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: int | None,
-              decoder: str, n_jobs: int = 1, progress: bool = True) -> Iterator[JobResult]:
+              decoder: str, n_jobs: int = 1, progress: bool = True,
+              keep_events: bool = False) -> Iterator[JobResult]:
     """Run jobs in this process (``n_jobs == 1``) or in ``n_jobs`` worker processes
-    (joblib); yields results as they finish.
+    (joblib); yields results as they finish. With ``keep_events`` each result carries
+    its events (as dicts) and jobs without an output file print nothing themselves.
 
     Examples
     --------
@@ -321,12 +325,12 @@ def run_local(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: in
         model = load_model(model_dir)
         for job in jobs:
             yield run_job(model, job, fmt=fmt, block_length=block_length, decoder=decoder,
-                          progress=progress)
+                          progress=progress, keep_events=keep_events)
         return
     from joblib import Parallel, delayed
 
     par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from par(delayed(_worker)(model_dir, job, fmt, block_length, decoder)
+    yield from par(delayed(_worker)(model_dir, job, fmt, block_length, decoder, keep_events)
                    for job in jobs)
 
 
