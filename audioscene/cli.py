@@ -269,7 +269,7 @@ def _read_pairs(path: str, *, scores: bool):  # noqa: ANN202
         seen[key] = n
         if not r.is_file():
             raise ValueError(f"{p}:{n}: {r}: no such file")
-        ref = ref + read_event_lists(r).with_filename(key)
+        ref = ref + read_event_lists(r, require_labels=True).with_filename(key)
         if scores:
             from .evaluate.scores import read_score_table
 
@@ -277,7 +277,7 @@ def _read_pairs(path: str, *, scores: bool):  # noqa: ANN202
         else:
             if not e.is_file():
                 raise ValueError(f"{p}:{n}: {e}: no such file")
-            est = est + read_event_lists(e).with_filename(key)
+            est = est + read_event_lists(e, require_labels=True).with_filename(key)
     if not seen:
         raise ValueError(f"{p}: no pairs")
     return ref, est, tables
@@ -330,13 +330,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             return fail(problem, 2)
     tables: dict = {}
     est = None
+    fails = _Failures()
+    left_out: set[str] = set()
+
+    def leave_out(q: Path, exc: BaseException) -> None:  # one bad list of a folder
+        fails.add(q, f"{exc} (recording {q.stem!r} left out of the evaluation)")
+        left_out.add(q.stem)
+
     try:
         if args.pairs:
             ref, est, tables = _read_pairs(args.pairs, scores=use_scores)
             if use_scores:
                 est = None
         else:
-            ref = read_event_lists(args.ref)
+            ref = read_event_lists(args.ref, require_labels=True, on_error=leave_out)
             if use_scores:
                 tables = read_score_tables(args.scores)
                 if (Path(args.ref).is_file() and Path(args.scores).is_file()
@@ -345,14 +352,22 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                     key = Path(ref.filenames[0]).stem if ref.filenames else Path(args.ref).stem
                     tables = {key: next(iter(tables.values()))}
             else:
-                est = read_event_lists(args.est)
+                est = read_event_lists(args.est, require_labels=True, on_error=leave_out)
                 ref, est = _single_file_pair(args.ref, args.est, ref, est)
     except (OSError, ValueError, EventFormatError, ScoreTableError) as exc:
         return fail(str(exc))
+    if left_out:
+        from .events import EventList
+
+        def keep(ev: EventList) -> EventList:
+            return EventList(e for e in ev if Path(e.filename or "").stem not in left_out)
+
+        ref = keep(ref)
+        est = None if est is None else keep(est)
+        tables = {k: v for k, v in tables.items() if k not in left_out}
     if len(ref) == 0 and not use_scores and (est is None or len(est) == 0):
         return fail(f"{args.ref or args.pairs}: no reference or estimated events")
     durations: dict[str, float] = {}
-    fails = _Failures()
     if args.audio_dir:
         names = sorted({Path(f).stem for f in ref.filenames + (est.filenames if est else [])}
                        | set(tables))
@@ -401,7 +416,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             print(f"plot: {p}", file=sys.stderr)
     if args.json:
         atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
-    return fails.code(max(1, len(durations)))
+    return fails.code(max(1, len(res.files) + len(left_out)))
 
 
 # ----------------------------------------------------------------------------- recipes

@@ -358,3 +358,28 @@ def test_evaluate_cli_bad_inputs(tmp_path: Path, capsys: pytest.CaptureFixture,
     err = capsys.readouterr().err.strip().splitlines()
     assert code in (1, 2) and len(err) == 1 and expect in err[0], err
     assert "Traceback" not in err[0]
+
+
+def test_evaluate_cli_bad_list_in_a_folder_is_left_out(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    from audioscene.cli import main
+
+    for d in ("ref", "est"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "a.txt").write_text("1.0\t2.0\tdog\n")
+        (tmp_path / d / "b.txt").write_text("3.0\t4.0\tdog\n")
+    (tmp_path / "est" / "b.txt").write_text("3.0\t4.0\tdog\n5.0\tfive\tcat\n")
+    code = main(["evaluate", "--ref", str(tmp_path / "ref"), "--est", str(tmp_path / "est"),
+                 "--json", str(tmp_path / "m.json")])
+    out, err = capsys.readouterr()
+    errors = [x for x in err.splitlines() if x.startswith("audioscene: error:")]
+    assert code == 1 and len(errors) == 1
+    assert "est/b.txt:2:" in errors[0] and "recording 'b' left out" in errors[0]
+    doc = json.loads((tmp_path / "m.json").read_text())
+    assert doc["files"] == ["a"] and doc["event_onset"]["overall"]["f1"] == 1.0
+    # an event without a label is named with its line
+    (tmp_path / "one.txt").write_text("1.0\t2.0\tdog\n3.0\t4.0\n")
+    code = main(["evaluate", "--ref", str(tmp_path / "one.txt"), "--est",
+                 str(tmp_path / "ref" / "a.txt")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "one.txt:2: an event without a label" in err[0]

@@ -635,15 +635,46 @@ def sed_metrics(reference: EventList, estimated: EventList, *,
                      raw=dict(metrics), file_counts=file_counts)
 
 
-def read_event_lists(path: str | os.PathLike) -> EventList:
+def _unlabelled_line(path: Path, fmt: str | None) -> int | None:
+    """The first line of a text event list that reads as an event without a label."""
+    from ..events import EventFormatError, guess_format
+
+    fmt = fmt or guess_format(path)
+    if fmt == "json":
+        return None
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    for n, line in enumerate(lines, 1):
+        try:
+            evs = EventList.from_text(line + "\n", format=fmt)
+        except (EventFormatError, ValueError):
+            continue
+        if any(e.label is None for e in evs):
+            return n
+    return None
+
+
+def read_event_lists(path: str | os.PathLike, *, require_labels: bool = False,
+                     on_error: Any = None) -> EventList:
     """Read one event-list file, or every ``.txt``/``.csv``/``.json``/``.ann``/``.tsv``
     file of a folder but score tables (``*.scores.tsv``); there, an event without a file
     name takes its list file's stem. A folder without any such file is an error.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file or a folder.
+    require_labels : bool
+        An event without a label is an error naming the file and line.
+    on_error : callable or None
+        Called as ``on_error(file, exc)`` for a file of a folder that cannot be read; the
+        file is then left out. Without it the first such file raises.
 
     Examples
     --------
     >>> ref = read_event_lists("dcase2016_task2_dev/annotation")  # doctest: +SKIP
     """
+    from ..events import EventFormatError
+
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or folder")
@@ -656,7 +687,18 @@ def read_event_lists(path: str | os.PathLike) -> EventList:
     out = EventList()
     for q in files:
         fmt = "dcase" if q.suffix.lower() in (".ann", ".tsv") else None
-        ev = EventList.read(q, format=fmt)
+        try:
+            ev = EventList.read(q, format=fmt)
+            if require_labels and any(e.label is None for e in ev):
+                n = _unlabelled_line(q, fmt)
+                where = f"{q}:{n}" if n else str(q)
+                raise EventFormatError(f"{where}: an event without a label (evaluation "
+                                       "needs onset, offset and label)")
+        except (EventFormatError, OSError, ValueError) as exc:
+            if on_error is None or not p.is_dir():
+                raise
+            on_error(q, exc)
+            continue
         if p.is_dir():
             ev = EventList(e if e.filename else type(e)(e.onset, e.offset, e.label,
                                                          e.confidence, q.stem) for e in ev)
