@@ -5,7 +5,9 @@ streaming path share every kernel, and each streaming stage only outputs values 
 inputs are complete, so a stream gives the same events as the whole file:
 
 * :class:`~audioscene.features.FeatureStream` and
-  :class:`~audioscene.models.segments.SegmentStream` give bit-identical frames and segments;
+  :class:`~audioscene.models.segments.SegmentStream` give bit-identical frames and segments
+  (per-frame FFT and a mel product in fixed chunks aligned on absolute frame indices;
+  segment windows summed as integers);
 * :class:`VoteCurves` adds each segment's votes to onset/offset curves held for a window
   of the time grid, and releases smoothed curves for the bins that no later segment can
   reach (the longest vote reach of the forests, plus the smoothing radius);

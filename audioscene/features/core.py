@@ -2,9 +2,10 @@
 
 librosa does the signal processing (``librosa.stft``, ``librosa.filters.mel``, the DCT
 of ``librosa.feature.mfcc`` and ``librosa.feature.delta``); this module fixes the
-framing (``center=False``) and the dB reference so that :func:`extract` on a whole
-signal and :class:`FeatureStream` fed the same signal in blocks of any size give the
-same frames.
+framing (``center=False``) and the dB reference, and computes the mel product in fixed
+chunks aligned on absolute frame indices, so that :func:`extract` on a whole signal and
+:class:`FeatureStream` fed the same signal in blocks of any size give the same frames bit
+for bit.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def _window(window: str, length: int) -> np.ndarray:
     return w
 
 
-def _static_chunk(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Static features ``(frames, n_static)`` of a signal holding whole frames only."""
+def _static_chunk(y: np.ndarray, cfg: FeatureConfig, pos: int = 0) -> np.ndarray:
+    """Static features ``(frames, n_static)`` of a signal holding whole frames only, the
+    first of which sits at column ``pos`` of its canonical chunk (see :func:`_static`)."""
     win = _window(cfg.window, cfg.win_length or cfg.n_fft)
     S = librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
                      window=win, center=False)
@@ -52,7 +54,14 @@ def _static_chunk(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     else:
         P = np.abs(S) ** cfg.power
     if cfg.kind != "stft":
-        P = _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, float(cfg.fmin), cfg.fmax, cfg.htk) @ P
+        mel = _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, float(cfg.fmin), cfg.fmax, cfg.htk)
+        k = P.shape[1]
+        if pos == 0 and k == _CHUNK_FRAMES:
+            P = mel @ P
+        else:  # the same matrix product, column for column, as the whole chunk gets
+            full = np.zeros((P.shape[0], _CHUNK_FRAMES), dtype=P.dtype)
+            full[:, pos : pos + k] = P
+            P = (mel @ full)[:, pos : pos + k]
     np.maximum(P, cfg.amin, out=P)
     np.log10(P, out=P)
     P *= 10.0
@@ -65,14 +74,27 @@ def _static_chunk(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return P.T
 
 
-def _static(y: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+def _static(y: np.ndarray, cfg: FeatureConfig, first_frame: int = 0) -> np.ndarray:
+    """Static features of whole frames; ``first_frame`` is the absolute index of the
+    signal's first frame.
+
+    Frames are computed in canonical chunks: absolute frames ``[c * C, (c + 1) * C)``
+    with ``C = _CHUNK_FRAMES``. Each chunk's mel product is one ``(n_mels, n_fft // 2 + 1)
+    @ (n_fft // 2 + 1, C)`` matrix product with every frame in the column of its absolute
+    index (zero columns where frames are missing), so a frame's value does not depend on
+    which other frames were computed with it. The FFT and the DCT transform each frame on
+    its own.
+    """
     n = cfg.n_frames(len(y))
     out = np.empty((n, cfg.n_static), dtype=np.float32)
     hop = cfg.hop_length
-    for start in range(0, n, _CHUNK_FRAMES):
-        stop = min(n, start + _CHUNK_FRAMES)
+    start = 0
+    while start < n:
+        pos = (first_frame + start) % _CHUNK_FRAMES
+        stop = min(n, start + _CHUNK_FRAMES - pos)
         seg = y[start * hop : (stop - 1) * hop + cfg.n_fft]
-        out[start:stop] = _static_chunk(seg, cfg)
+        out[start:stop] = _static_chunk(seg, cfg, pos)
+        start = stop
     return out
 
 
@@ -211,7 +233,7 @@ class FeatureStream:
     >>> fs = FeatureStream(cfg)
     >>> parts = [fs.process(y[i:i + 5000])[0] for i in range(0, len(y), 5000)]
     >>> X = np.concatenate(parts + [fs.flush()[0]])
-    >>> np.allclose(X, extract(y, cfg)[0], atol=1e-4)
+    >>> np.array_equal(X, extract(y, cfg)[0])
     True
     """
 
@@ -274,7 +296,7 @@ class FeatureStream:
         if n == 0:
             self._samples = buf
             return self._empty()
-        static = _static(buf[: (n - 1) * cfg.hop_length + cfg.n_fft], cfg)
+        static = _static(buf[: (n - 1) * cfg.hop_length + cfg.n_fft], cfg, self._n_static)
         self._samples = np.array(buf[n * cfg.hop_length :])
         self._n_static += n
         if cfg.deltas == 0:
