@@ -74,10 +74,15 @@ def test_save_load_identity_without_pickle(tmp_path: Path) -> None:
     loaded = load_model(tmp_path / "m")
     assert isinstance(loaded, ClipClassifier)
     np.testing.assert_array_equal(clf.predict_proba(X), loaded.predict_proba(X))
+    with np.load(tmp_path / "m" / "weights.npz", allow_pickle=False) as z:  # no pickle
+        assert all(z[k].dtype.kind in "fi" for k in z.files)
+    assert not list(tmp_path.glob("m/*.pt")) and not list(tmp_path.glob("m/*.part"))
+    # a folder saved by an earlier version (weights.pt, torch's tensor archive) still loads
     import torch
 
-    torch.load(tmp_path / "m" / "weights.pt", weights_only=True)  # plain tensors only
-    assert not list(tmp_path.glob("m/*.part"))
+    torch.save(clf.network_.state_dict(), tmp_path / "m" / "weights.pt")
+    (tmp_path / "m" / "weights.npz").unlink()
+    np.testing.assert_array_equal(clf.predict_proba(X), load_model(tmp_path / "m").predict_proba(X))
 
 
 def test_multi_label_tags() -> None:
@@ -198,11 +203,11 @@ def test_gmm_tagger_scores_rank_tags() -> None:
 def test_damaged_clip_model_files_are_named(tmp_path: Path, damage: str) -> None:
     clf, _, _ = _fit(max_epochs=1)
     clf.save(tmp_path / "m")
-    w = tmp_path / "m" / "weights.pt"
+    w = tmp_path / "m" / "weights.npz"
     data = w.read_bytes()
     w.write_bytes({"empty": b"", "truncated": data[: len(data) // 2],
                    "garbage": b"not a weights file" * 10}[damage])
-    with pytest.raises(ValueError, match=r"m/weights\.pt: (empty file|unreadable weights)"):
+    with pytest.raises(ValueError, match=r"m/weights\.npz: (empty file|unreadable)"):
         load_model(tmp_path / "m")
     (tmp_path / "m" / "classifier.json").write_text('{"type": "audioscene.ClipCl')
     with pytest.raises(ValueError, match=r"m/classifier\.json: not valid JSON \(line 1"):

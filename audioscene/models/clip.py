@@ -44,7 +44,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..features import FeatureConfig, extract_file
-from ..io_utils import atomic_open, atomic_write_text, read_model_json
+from ..io_utils import atomic_save_npz, atomic_write_text, read_arrays, read_model_json
 from .nets import NETWORKS
 
 __all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model"]
@@ -539,8 +539,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
                 "best_epoch": int(self.best_epoch_), "history": self.history_}
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``classifier.json`` and ``weights.pt`` (a tensor state dict, read back
-        with ``weights_only=True``) into ``directory``.
+        """Write ``classifier.json`` and ``weights.npz`` (the network's tensors as plain
+        arrays, no pickle) into ``directory``.
 
         Examples
         --------
@@ -550,14 +550,19 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         d = Path(directory)
         if getattr(self, "embedder_", None) is not None:
             self.embedder_.save(d / "embedder")
-        with atomic_open(d / "weights.pt", "wb") as f:
-            torch.save(self.network_.state_dict(), f)
+        atomic_save_npz(d / "weights.npz", **{k: v.detach().cpu().numpy()
+                                             for k, v in self.network_.state_dict().items()})
+        legacy = d / "weights.pt"
+        if legacy.exists():  # left by an earlier version's save into this folder: stale now
+            legacy.unlink()
         atomic_write_text(d / "classifier.json", json.dumps(self._config(), indent=1) + "\n")
         return d
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> ClipClassifier:
-        """Inverse of :meth:`save`; outputs are identical.
+        """Inverse of :meth:`save`; outputs are identical. Folders saved by earlier
+        versions hold ``weights.pt`` (torch's archive of tensors) instead of
+        ``weights.npz``; it is read with ``torch.load(weights_only=True)``.
 
         Examples
         --------
@@ -582,14 +587,18 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         clf.best_epoch_ = int(meta["best_epoch"])
         clf.history_ = list(meta["history"])
         net = clf._new_network()
-        wp = d / "weights.pt"
+        wp = d / "weights.npz"
+        if not wp.exists() and (d / "weights.pt").exists():
+            wp = d / "weights.pt"  # an earlier version's save
         if not wp.is_file() or wp.stat().st_size == 0:
             raise ValueError(f"{wp}: {'empty file' if wp.is_file() else 'no such file'}")
         try:
-            state = torch.load(wp, map_location="cpu", weights_only=True)
+            if wp.suffix == ".npz":
+                state = {k: torch.from_numpy(np.array(v)) for k, v in read_arrays(wp).items()}
+            else:
+                state = torch.load(wp, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
-        except (RuntimeError, EOFError, OSError, ValueError, KeyError,
-                pickle.UnpicklingError) as exc:
+        except (RuntimeError, EOFError, OSError, KeyError, pickle.UnpicklingError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ValueError(f"{wp}: unreadable weights file ({reason})") from None
         clf.network_ = net.eval()
