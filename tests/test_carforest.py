@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audioscene.detect.votes import accumulate_votes, pair_events, peak_mass, pick_peaks
 from audioscene.events import Event, EventList
@@ -228,3 +230,54 @@ def test_segment_targets() -> None:
     np.testing.assert_allclose(D[1, 0], [0.2, 0.8])
     np.testing.assert_allclose(D[3, 0], [0.1, 0.1], atol=1e-6)
     assert np.isnan(D[0]).all()
+
+
+def _slow_pair(onsets, offc, pres, min_bins, max_bins, thr):  # noqa: ANN001, ANN202
+    """pair_events written as plain loops."""
+    out, last_end, n = [], 0, len(offc)
+    onsets = sorted(int(x) for x in onsets)
+    for k, on in enumerate(onsets):
+        if on < last_end:
+            continue
+        lo, hi = on + min_bins, min(n - 1, on + max_bins)
+        if k + 1 < len(onsets):
+            hi = min(hi, onsets[k + 1] + 1)
+        if hi < lo:
+            lo = hi = min(lo, n - 1)
+        best = max(range(lo, hi + 1), key=lambda g: (offc[g], -g))
+        conf = sum(pres[on : best + 1]) / (best - on + 1)
+        if conf >= thr:
+            out.append((on, best, conf))
+            last_end = best
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(1, 400), min_size=1,
+                                                   max_size=6))
+def test_pairing_and_streamed_pairer_match_plain_loops(seed: int, cuts: list[int]) -> None:
+    from audioscene.detect.streaming import VotePairer
+
+    rng = np.random.default_rng(seed)
+    n = 1500
+    on = np.convolve(rng.random(n) ** 4, np.ones(5), mode="same")
+    off = np.convolve(rng.random(n) ** 4, np.ones(5), mode="same")
+    pres = np.clip(np.convolve(rng.random(n), np.ones(9) / 9, mode="same") + 0.2, 0, 1)
+    kw = {"min_bins": 5, "max_bins": 80, "presence_threshold": 0.6}
+    gap, half, thr = 10, 8, 3.0
+    peaks = pick_peaks(on, min_distance=gap, threshold=thr, score=peak_mass(on, half))
+    a, b, c = pair_events(peaks, off, pres, **kw)
+    slow = _slow_pair(peaks, off, pres, kw["min_bins"], kw["max_bins"], 0.6)
+    assert [(int(x), int(y)) for x, y in zip(a, b)] == [(x, y) for x, y, _ in slow]
+    np.testing.assert_allclose(c, [z for *_, z in slow], rtol=1e-12)
+    assert len(slow) > 3
+    # the streaming pairer, fed the curves in pieces, gives the same events
+    vp = VotePairer(gap=gap, half=half, onset_threshold=thr, **kw)
+    got, i, k = [], 0, 0
+    while i < n:
+        j = min(n, i + cuts[k % len(cuts)])
+        got += vp.push(i, on[i:j], off[i:j], pres[i:j])
+        i, k = j, k + 1
+    got += vp.finish(n)
+    assert [(x, y) for x, y, _ in got] == [(int(x), int(y)) for x, y in zip(a, b)]
+    assert [z for *_, z in got] == c.tolist()

@@ -1,7 +1,10 @@
 """numba kernels of CaR-forest decoding: vote accumulation, peak picking and pairing.
 
 Each public function validates in Python and calls a small ``@numba.njit(cache=True)``
-kernel. ``*_reference`` functions are slow pure-Python versions kept for the tests.
+kernel. ``tests/test_carforest.py`` checks the kernels against plain Python loops written
+in the tests (vote accumulation, peak picking, pairing, peak mass) on random inputs, and
+:class:`~audioscene.detect.streaming.VotePairer` fed curves in random pieces against
+these functions applied to the whole curves.
 """
 
 from __future__ import annotations
