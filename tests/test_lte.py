@@ -120,19 +120,38 @@ def test_segment_stats_matches_numpy() -> None:
 
 
 def test_crossfit_embeddings_never_come_from_classifiers_that_saw_the_recording() -> None:
+    """A spy classifier records which recordings each node classifier was trained on and
+    which it embedded (a constant feature column carries the recording's number)."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.ensemble import RandomForestClassifier
+
+    trained: dict[int, set] = {}
+    embedded: dict[int, set] = {}
+
+    class Spy(ClassifierMixin, BaseEstimator):
+        def fit(self, X: np.ndarray, y: np.ndarray) -> Spy:
+            self.serial_ = len(trained)  # ids of freed objects are reused; serials are not
+            trained[self.serial_] = {int(round(v)) for v in X[:, 4]}  # the id column's mean
+            self.rf_ = RandomForestClassifier(10, random_state=0).fit(X, y)
+            self.classes_ = self.rf_.classes_
+            return self
+
+        def predict_proba(self, X: np.ndarray) -> np.ndarray:
+            embedded.setdefault(self.serial_, set()).update(int(round(v)) for v in X[:, 4])
+            return self.rf_.predict_proba(X)
+
     X, y, rec = _recordings()
-    emb = LabelTreeEmbedder(segment_frames=8, hop_frames=4, n_estimators=20, n_folds=4)
+    ids = {r: k for k, r in enumerate(dict.fromkeys(rec))}
+    X = [np.c_[x, np.full(len(x), float(ids[r]))] for x, r in zip(X, rec)]
+    emb = LabelTreeEmbedder(segment_frames=8, hop_frames=4, n_folds=4, classifier=Spy())
     images = emb.fit_transform(X, y, groups=rec)
-    assert len(emb.crossfit_) == 4
-    embedded = []
-    for fold in emb.crossfit_:
-        assert not set(fold["trained_on"]) & set(fold["embedded"])
-        assert sorted(set(fold["trained_on"]) | set(fold["embedded"])) == sorted(set(rec))
-        embedded += fold["embedded"]
-    assert sorted(embedded) == sorted(set(rec))  # each recording embedded exactly once
-    # the cross-fitted images differ from in-sample ones (the final classifiers saw them)
-    in_sample = emb.transform(X)
-    assert any(not np.allclose(a, b) for a, b in zip(images, in_sample))
+    assert len(images) == len(X) and embedded
+    for clf_id, seen in embedded.items():  # nothing embedded by a classifier that saw it
+        assert not seen & trained[clf_id], (sorted(seen), sorted(trained[clf_id]))
+    assert set().union(*embedded.values()) == set(ids.values())  # every recording embedded
+    # the final classifiers (for transform) embedded nothing here; the root's saw everything
+    final = [c.serial_ for c in emb.classifiers_]
+    assert not set(final) & set(embedded) and trained[final[0]] == set(ids.values())
 
 
 def test_lte_image_shape_and_pair_sums() -> None:
