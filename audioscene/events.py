@@ -463,9 +463,12 @@ def _num(s: str, what: str) -> float:
 
 
 def _fmt(x: float) -> str:
-    """Shortest text that reads back as the same float."""
+    """Shortest text that reads back as the same float (plain decimals where they do,
+    otherwise Python's exponent notation)."""
     s = repr(float(x))
     if "e" in s or "E" in s:
-        s = f"{x:.12f}".rstrip("0")
-        s = s + "0" if s.endswith(".") else s
+        t = f"{x:.12f}".rstrip("0")
+        t = t + "0" if t.endswith(".") else t
+        if float(t) == float(x):
+            return t
     return s

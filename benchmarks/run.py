@@ -97,7 +97,7 @@ def _rows(rows: list[tuple[str, float, float | None, float | None, str]]) -> boo
 def bench_carforest(repeats: int) -> bool:
     """CaR-forest against scikit-learn's RandomForestClassifier: same trees, depth,
     leaf size and samples per tree, on real segment features (task 2 dev mixtures)."""
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 
     from audioscene.datasets import read_task2
     from audioscene.models import CaRForest, EventDetector, segment_targets
@@ -129,20 +129,38 @@ def bench_carforest(repeats: int) -> bool:
     car = CaRForest(**params, n_features_try=20, max_samples=0.5, random_state=0)
     skl = RandomForestClassifier(**params, max_features=20, max_samples=0.5, n_jobs=-1,
                                  random_state=0)
+    # ExtraTrees draws random thresholds, as CaRForest does (n_thresholds per feature):
+    # the same kind of split search, where RandomForest searches every threshold
+    ext = ExtraTreesClassifier(**params, max_features=20, bootstrap=True, max_samples=0.5,
+                               n_jobs=-1, random_state=0)
     times = interleaved_times({"car_fit": lambda: car.fit(X, y, displacements=D),
-                               "skl_fit": lambda: skl.fit(X, y)}, max(1, repeats // 3))
+                               "skl_fit": lambda: skl.fit(X, y),
+                               "ext_fit": lambda: ext.fit(X, y)}, max(1, repeats // 3))
     times.update(interleaved_times({"car_pred": lambda: car.predict_proba(X),
-                                    "skl_pred": lambda: skl.predict_proba(X)}, repeats))
+                                    "skl_pred": lambda: skl.predict_proba(X),
+                                    "ext_pred": lambda: ext.predict_proba(X)}, repeats))
+    nodes = {"car": int(len(car.trees_["feature"])),
+             "skl": int(sum(e.tree_.node_count for e in skl.estimators_)),
+             "ext": int(sum(e.tree_.node_count for e in ext.estimators_))}
     print(f"\nCaR-forest: {what}; 20 trees, depth 14, leaves >= 5, half the samples per tree; "
-          f"medians of interleaved rounds; {os.cpu_count()} cores for both")
+          f"medians of interleaved rounds; {os.cpu_count()} cores for all; nodes in the "
+          f"forests: CaRForest {nodes['car']}, RandomForest {nodes['skl']}, "
+          f"ExtraTrees {nodes['ext']} (predict time grows with depth, not node count)")
     med = {k: statistics.median(v) for k, v in times.items()}
     return _rows([
         ("sklearn RandomForestClassifier.fit (reference)", med["skl_fit"], None, None, ""),
+        ("sklearn ExtraTreesClassifier.fit (random thresholds)", med["ext_fit"], None, None,
+         ""),
         ("CaRForest.fit (classification + regression), time ratio", med["car_fit"],
          median_ratio(times["car_fit"], times["skl_fit"]), 2.0, "<="),
-        ("sklearn predict_proba (reference)", med["skl_pred"], None, None, ""),
-        ("CaRForest.predict_proba, speed-up over sklearn", med["car_pred"],
+        ("CaRForest.fit, time ratio to ExtraTrees (reported)", med["car_fit"],
+         median_ratio(times["car_fit"], times["ext_fit"]), None, ""),
+        ("sklearn RandomForest predict_proba (reference)", med["skl_pred"], None, None, ""),
+        ("sklearn ExtraTrees predict_proba", med["ext_pred"], None, None, ""),
+        ("CaRForest.predict_proba, speed-up over RandomForest", med["car_pred"],
          median_ratio(times["skl_pred"], times["car_pred"]), 2.0, ">="),
+        ("CaRForest.predict_proba, speed-up over ExtraTrees (reported)", med["car_pred"],
+         median_ratio(times["ext_pred"], times["car_pred"]), None, ""),
     ])
 
 

@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 import soxr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audioscene.audio import AudioError, AudioWarning, blocks, info, load
 from audioscene.features import FeatureConfig, extract, extract_file
@@ -287,3 +289,26 @@ def test_audio_error_survives_a_process_boundary(tmp_path: Path) -> None:
     bad.write_text("not audio at all")
     with pytest.raises(AudioError, match=r"bad\.wav: not a readable audio file"):
         Parallel(n_jobs=2)(delayed(load)(p) for p in [bad, bad])
+
+
+@settings(max_examples=200, deadline=None)
+@given(flips=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 255)), max_size=6),
+       cut=st.integers(0, 400))
+def test_stdin_wav_header_fuzz(flips: list[tuple[int, int]], cut: int) -> None:
+    y = np.linspace(-0.5, 0.5, 100, dtype=np.float32)
+    raw = bytearray(_pipe_wav(y, 8000, "PCM_16", None))
+    for i, v in flips:
+        raw[i] = v
+    raw = bytes(raw[: len(raw) - cut])
+    mp = pytest.MonkeyPatch()
+    mp.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AudioWarning)
+            got, sr = load("-")
+    except AudioError as exc:
+        assert str(exc).startswith("<stdin>: ")  # one message, naming the input
+    else:
+        assert got.dtype == np.float32 and got.ndim == 1 and sr > 0
+    finally:
+        mp.undo()

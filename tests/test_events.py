@@ -154,3 +154,42 @@ def test_atomic_write_removes_stale_parts_of_its_destination(tmp_path: Path) -> 
     assert (tmp_path / "out.txt").read_text() == "done\n"
     assert not stale.exists() and other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".other.txt.abc.part", "out.txt"]
+
+
+# ----------------------------------------------------------------------------- fuzz
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FIELD = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                   st.integers(-5, 10**6).map(str), st.sampled_from(["dog", "", "a b", "é", "-"]),
+                   st.text(alphabet="0123456789.,;-eE\t abc", max_size=8))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(_FIELD, min_size=0, max_size=6), max_size=8),
+       delim=st.sampled_from(["\t", ",", ";", " "]),
+       fmt=st.sampled_from(["dcase", "csv", "audacity", "json"]))
+def test_readers_accept_or_name_the_line(rows: list[list[str]], delim: str, fmt: str) -> None:
+    text = "\n".join(delim.join(r) for r in rows)
+    try:
+        ev = EventList.from_text(text, format=fmt, source="f.txt")
+    except EventFormatError as exc:
+        assert str(exc).startswith("f.txt")  # one message naming the source
+    else:
+        assert all(0 <= e.onset <= e.offset < float("inf") for e in ev)
+
+
+_NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=10)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1e5), st.floats(0, 100), _NAME, _NAME,
+                          st.one_of(st.none(), st.floats(0, 1))), max_size=20),
+       st.sampled_from(["dcase", "csv", "json"]))
+def test_written_lists_read_back_identically(items: list, fmt: str) -> None:
+    ev = EventList(Event(on, on + d, lab, conf, f"{name}.wav") for on, d, lab, name, conf in items)
+    back = EventList.from_text(ev.to_text(format=fmt), format=fmt)
+    key = (lambda e: (e.filename, e.onset, e.offset, e.label)) if fmt == "dcase" else \
+        (lambda e: (e.filename, e.onset, e.offset, e.label, e.confidence))
+    assert [key(e) for e in back] == [key(e) for e in ev]
