@@ -7,7 +7,9 @@ Run with ``make bench``. Rows:
 * ``FeatureStream`` fed 65536-sample blocks against ``extract`` (target >= 0.9x);
 * ``CaRForest.fit`` against scikit-learn's ``RandomForestClassifier.fit`` with the same
   trees, depth, leaf size and samples per tree (target: at most 2x the time), and
-  ``CaRForest.predict_proba`` against sklearn's (target: at least 2x faster);
+  ``CaRForest.predict_proba`` against sklearn's (target: at least 2x faster); both also
+  against ``ExtraTreesClassifier`` (random thresholds, the same kind of split search;
+  reported), with the node counts of the three forests;
 * streaming detection of 10 minutes from a file against a bare FFT pass over the
   model's frames (target: at least 1/3 of numpy's rfft throughput) and against offline
   prediction (target >= 0.9x), and the peak RSS of streaming a 2-hour file against a
@@ -145,7 +147,7 @@ def bench_carforest(repeats: int) -> bool:
     print(f"\nCaR-forest: {what}; 20 trees, depth 14, leaves >= 5, half the samples per tree; "
           f"medians of interleaved rounds; {os.cpu_count()} cores for all; nodes in the "
           f"forests: CaRForest {nodes['car']}, RandomForest {nodes['skl']}, "
-          f"ExtraTrees {nodes['ext']} (predict time grows with depth, not node count)")
+          f"ExtraTrees {nodes['ext']}")
     med = {k: statistics.median(v) for k, v in times.items()}
     return _rows([
         ("sklearn RandomForestClassifier.fit (reference)", med["skl_fit"], None, None, ""),
