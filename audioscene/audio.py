@@ -28,7 +28,7 @@ import soundfile as sf
 import soxr
 
 __all__ = ["AudioError", "AudioWarning", "AudioInfo", "Block", "info", "load", "blocks",
-           "to_mono", "STDIN"]
+           "to_mono", "STDIN", "RawFormat", "RAW_SUBTYPES", "read_stdin_as"]
 
 #: The path that means "read from standard input".
 STDIN = "-"
@@ -169,6 +169,64 @@ class _StdinReader:
         return out
 
 
+#: Raw PCM encodings accepted on standard input, and the sample format of each.
+RAW_SUBTYPES = {"u8": "PCM_U8", "s16le": "PCM_16", "s24le": "PCM_24", "s32le": "PCM_32",
+                "f32le": "FLOAT", "f64le": "DOUBLE"}
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """The format of headerless PCM on standard input (``audioscene ... --raw``).
+
+    Examples
+    --------
+    >>> RawFormat.parse("s16le:16000:2")
+    RawFormat(encoding='s16le', sr=16000, channels=2)
+    """
+
+    encoding: str
+    sr: int
+    channels: int = 1
+
+    def __post_init__(self) -> None:
+        if self.encoding not in RAW_SUBTYPES:
+            raise ValueError(f"raw encoding {self.encoding!r}: choose from "
+                             f"{', '.join(RAW_SUBTYPES)}")
+        if int(self.sr) < 1 or int(self.channels) < 1:
+            raise ValueError(f"raw format needs a positive rate and channel count, got "
+                             f"{self.sr} Hz, {self.channels} channel(s)")
+
+    @classmethod
+    def parse(cls, text: str) -> RawFormat:
+        """``ENCODING:RATE[:CHANNELS]``, e.g. ``s16le:16000`` or ``f32le:48000:2``."""
+        parts = text.split(":")
+        if len(parts) not in (2, 3):
+            raise ValueError(f"raw format {text!r}: expected ENCODING:RATE[:CHANNELS]")
+        try:
+            nums = [int(x) for x in parts[1:]]
+        except ValueError:
+            raise ValueError(f"raw format {text!r}: rate and channels must be integers") \
+                from None
+        return cls(parts[0], *nums)
+
+
+_stdin_raw: RawFormat | None = None
+
+
+def read_stdin_as(fmt: RawFormat | None) -> None:
+    """Declare what standard input holds: headerless PCM in ``fmt``, or (``None``, the
+    default) a WAV, FLAC or Ogg stream recognised by its header. Standard input is one
+    per process, and so is this setting.
+
+    Examples
+    --------
+    >>> read_stdin_as(RawFormat("s16le", 16000))
+    >>> read_stdin_as(None)
+    """
+    global _stdin_raw
+    _stdin_raw = fmt
+
+
 class _WavPipe:
     """A WAV stream read to its end: the header is parsed here and the samples are
     converted as libsndfile converts them (integers scaled by ``2 ** -(bits - 1)``,
@@ -182,6 +240,19 @@ class _WavPipe:
 
     _SUBTYPES = {(1, 8): "PCM_U8", (1, 16): "PCM_16", (1, 24): "PCM_24", (1, 32): "PCM_32",
                  (3, 32): "FLOAT", (3, 64): "DOUBLE"}
+
+    @classmethod
+    def raw_pcm(cls, raw: BinaryIO, fmt: RawFormat) -> _WavPipe:
+        """Headerless samples in ``fmt``, read to the end of the stream."""
+        self = cls.__new__(cls)
+        self.raw, self.format = raw, "RAW"
+        self.subtype = RAW_SUBTYPES[fmt.encoding]
+        self.samplerate, self.channels = int(fmt.sr), int(fmt.channels)
+        self.width = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4,
+                      "DOUBLE": 8}[self.subtype]
+        self.frame_bytes = self.width * self.channels
+        self.left, self.frames, self.done, self._tail = None, -1, 0, b""
+        return self
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
@@ -348,6 +419,8 @@ def _open(path: PathLike) -> sf.SoundFile | _WavPipe:
     """Open ``path`` (or standard input for ``"-"``) with soundfile, with clear errors."""
     if str(path) == STDIN:
         stream = _StdinReader(sys.stdin.buffer)
+        if _stdin_raw is not None:
+            return _WavPipe.raw_pcm(stream, _stdin_raw)
         head = stream._peek(12)
         if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
             return _WavPipe(stream)

@@ -90,6 +90,10 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from .features import extract
     from .io_utils import atomic_save_npz
 
+    problem = _set_stdin_format(args)
+    if problem:
+        print(f"audioscene: error: {problem}", file=sys.stderr)
+        return 2
     try:
         cfg = _feature_config(args)
     except (ValueError, OSError) as exc:
@@ -138,6 +142,23 @@ def _parse_ebr(text: str) -> float | tuple[float, float]:
     if len(parts) == 2 and parts[0] <= parts[1]:
         return (parts[0], parts[1])
     raise argparse.ArgumentTypeError(f"--ebr takes a value or LOW,HIGH, got {text!r}")
+
+
+def _set_stdin_format(args: argparse.Namespace) -> str | None:
+    """Apply ``--raw`` (headerless PCM on standard input); returns a problem or None."""
+    from .audio import RawFormat, read_stdin_as
+
+    raw = getattr(args, "raw", None)
+    if raw is None:
+        read_stdin_as(None)
+        return None
+    if "-" not in args.inputs:
+        return "--raw describes standard input: give '-' as an input"
+    try:
+        read_stdin_as(RawFormat.parse(raw))
+    except ValueError as exc:
+        return f"--raw: {exc}"
+    return None
 
 
 def _count(text: str) -> int:
@@ -450,7 +471,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     from .io_utils import atomic_open
     from .models import ClipClassifier
 
-    problem = _check_output_path(args.output, "-o")
+    problem = _check_output_path(args.output, "-o") or _set_stdin_format(args)
     if problem:
         print(f"audioscene: error: {problem}", file=sys.stderr)
         return 2
@@ -540,6 +561,10 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         return 2
     if args.backend == "ray" and not args.output:
         print("audioscene: error: --backend ray needs -o", file=sys.stderr)
+        return 2
+    problem = _set_stdin_format(args)
+    if problem:
+        print(f"audioscene: error: {problem}", file=sys.stderr)
         return 2
     jobs, missing = plan_jobs(args.inputs, output=args.output, fmt=args.format,
                               scores=args.scores, skip_existing=args.skip_existing)
@@ -640,6 +665,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--deltas", type=int, choices=[0, 1, 2],
                    help="append deltas (1) or deltas and delta-deltas (2) (default: 0)")
     f.add_argument("--skip-existing", action="store_true", help="keep outputs already there")
+    f.add_argument("--raw", metavar="ENC:RATE[:CH]",
+                   help="standard input ('-') is headerless PCM in this format: ENCODING:RATE[:CHANNELS], ENCODING one of u8, s16le, s24le, s32le, f32le, f64le (e.g. s16le:16000)")
     f.set_defaults(func=_cmd_features)
 
     s = sub.add_parser("synth", help="render mixtures of events over backgrounds",
@@ -747,6 +774,8 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("-o", "--output", help="output file (default: standard output)")
         c.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv",
                        help="output format (default: tsv)")
+        c.add_argument("--raw", metavar="ENC:RATE[:CH]",
+                       help="standard input ('-') is headerless PCM in this format: ENCODING:RATE[:CHANNELS], ENCODING one of u8, s16le, s24le, s32le, f32le, f64le (e.g. s16le:16000)")
         if cmd == "tag":
             c.add_argument("--threshold", type=float, default=0.5,
                            help="score from which a tag is listed (default: 0.5)")
@@ -765,6 +794,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--scores", action="store_true", help="also write <name>.scores.tsv: "
                    "onset, offset and one column per class (segment P(present))")
     d.add_argument("--jobs", type=_count, default=1, help="files processed in parallel")
+    d.add_argument("--raw", metavar="ENC:RATE[:CH]",
+                   help="standard input ('-') is headerless PCM in this format: ENCODING:RATE[:CHANNELS], ENCODING one of u8, s16le, s24le, s32le, f32le, f64le (e.g. s16le:16000)")
     d.add_argument("--skip-existing", action="store_true", help="skip inputs whose output "
                    "exists (resume a batch)")
     d.add_argument("--backend", choices=["local", "ray"], default="local",

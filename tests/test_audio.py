@@ -312,3 +312,25 @@ def test_stdin_wav_header_fuzz(flips: list[tuple[int, int]], cut: int) -> None:
         assert got.dtype == np.float32 and got.ndim == 1 and sr > 0
     finally:
         mp.undo()
+
+
+@pytest.mark.parametrize("enc,subtype", [("s16le", "PCM_16"), ("s24le", "PCM_24"),
+                                         ("f32le", "FLOAT"), ("u8", "PCM_U8")])
+def test_stdin_raw_pcm(enc: str, subtype: str, rng, monkeypatch) -> None:
+    from audioscene.audio import RawFormat, read_stdin_as
+
+    y = (0.5 * rng.standard_normal((3001, 2))).clip(-1, 1).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, y, 8000, subtype=subtype, format="RAW")
+    ref, _ = sf.read(io.BytesIO(buf.getvalue()), samplerate=8000, channels=2,
+                     subtype=subtype, format="RAW", dtype="float32", always_2d=True)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(buf.getvalue())))
+    read_stdin_as(RawFormat.parse(f"{enc}:8000:2"))
+    try:
+        got, sr = load("-", mono=False)
+    finally:
+        read_stdin_as(None)
+    assert sr == 8000
+    np.testing.assert_array_equal(got, ref)
+    with pytest.raises(ValueError, match="choose from"):
+        RawFormat.parse("s17le:8000")

@@ -143,6 +143,13 @@ def test_detect_cli(tmp_path: Path, material, detector) -> None:
                          str(tmp_path / "model")], input=bytes(raw), capture_output=True)
     assert r2.returncode == 0, r2.stderr
     assert r2.stdout == r.stdout and len(lines) > 3  # the same events as the file
+    # headerless PCM, its format given by --raw
+    pcm = bytes(raw[i + 8 :])
+    r3 = subprocess.run([sys.executable, "-m", "audioscene", "detect", "-", "--model",
+                         str(tmp_path / "model"), "--raw", f"s16le:{SR}:1"], input=pcm,
+                        capture_output=True)
+    assert r3.returncode == 0, r3.stderr
+    assert r3.stdout == r.stdout
 
 
 # ----------------------------------------------------------------------------- task 3
