@@ -512,10 +512,10 @@ def _cmd_classify(args: argparse.Namespace) -> int:
                 rec: dict[str, object] = {"file": src}
                 if tagging:
                     rec["tags"] = [c for c, v in zip(classes, p) if v >= args.threshold]
-                    rec["scores"] = {c: round(float(v), 6) for c, v in zip(classes, p)}
+                    rec["scores"] = {c: round(float(v), 4) for c, v in zip(classes, p)}
                 else:
                     rec["label"] = classes[int(np.argmax(p))]
-                    rec["probabilities"] = {c: round(float(v), 6) for c, v in zip(classes, p)}
+                    rec["probabilities"] = {c: round(float(v), 4) for c, v in zip(classes, p)}
                 recs.append(rec)
             f.write(json.dumps(recs, indent=1) + "\n")
         else:
@@ -526,7 +526,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
             for src, p in rows:
                 head = (";".join(c for c, v in zip(classes, p) if v >= args.threshold)
                         if tagging else classes[int(np.argmax(p))])
-                w.writerow([src, head, *(f"{v:.6f}" for v in p)])
+                w.writerow([src, head, *(f"{v:.4f}" for v in p)])
     return fails.code(len(files))
 
 

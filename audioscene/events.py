@@ -231,6 +231,23 @@ class EventList(Sequence[Event]):
         """The same events, each given ``filename``."""
         return EventList(replace(e, filename=filename) for e in self._events)
 
+    def rounded(self, time_decimals: int = 3, confidence_decimals: int = 4) -> EventList:
+        """The same events with times rounded to ``time_decimals`` (default: the
+        millisecond) and confidences to ``confidence_decimals`` decimals (what the command
+        line writes).
+
+        Examples
+        --------
+        >>> EventList([Event(1.23456, 2.0, "a", 0.987654)]).rounded()[0]
+        Event(onset=1.235, offset=2.0, label='a', confidence=0.9877, filename=None)
+        """
+        out = []
+        for e in self._events:
+            conf = None if e.confidence is None else round(e.confidence, confidence_decimals)
+            out.append(replace(e, onset=round(e.onset, time_decimals),
+                               offset=round(e.offset, time_decimals), confidence=conf))
+        return EventList(out)
+
     def to_dicts(self) -> list[dict[str, Any]]:
         """Events as dicts in the key names sed_eval and dcase_util use."""
         out = []

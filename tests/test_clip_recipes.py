@@ -171,7 +171,7 @@ def test_classify_and_tag_cli(shared_data: Path, tmp_path: Path, capsys: pytest.
     lines = out.splitlines()
     assert lines[0] == "file\tlabel\tx\ty" and len(lines) == 4
     probs = np.array([[float(v) for v in ln.split("\t")[2:]] for ln in lines[1:]])
-    np.testing.assert_allclose(probs, clf.predict_proba(esc), atol=1e-6)
+    np.testing.assert_allclose(probs, clf.predict_proba(esc), atol=5e-5)  # printed to 4 decimals
     rc = main(["classify", str(esc[0]), "--model", str(tmp_path / "single"), "--format", "json",
                "-o", str(tmp_path / "o.json")])
     rec = json.loads((tmp_path / "o.json").read_text())[0]

@@ -424,8 +424,8 @@ def load_sources(folder: str | os.PathLike, *, sr: int, label_of: object = None,
 
 
 def write_soundscape(scape: Soundscape, out_dir: str | os.PathLike, name: str) -> Path:
-    """Write ``sound/<name>.wav`` and ``annotation/<name>.txt`` (the DCASE task 2 layout)
-    atomically; returns the audio path.
+    """Write ``sound/<name>.wav`` and ``annotation/<name>.txt`` (the DCASE task 2 layout,
+    times to the millisecond) atomically; returns the audio path.
 
     Examples
     --------
@@ -436,7 +436,7 @@ def write_soundscape(scape: Soundscape, out_dir: str | os.PathLike, name: str) -
     with atomic_open(audio, "wb") as f:
         sf.write(f, scape.audio, scape.sr, format="WAV", subtype="PCM_16")
     atomic_write_text(out / "annotation" / f"{name}.txt",
-                      scape.events.with_filename(None).to_text(format="dcase"))
+                      scape.events.with_filename(None).rounded().to_text(format="dcase"))
     return audio
 
 

@@ -197,7 +197,7 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         if score_file is not None:
             ScoreTableWriter(score_file, model.classes_,
                              hop=model.fconfig.hop_seconds).write(times, S)
-        events = model.decode(S, filename=job.name)
+        events = model.decode(S, filename=job.name).rounded()
         if echo:
             sys.stdout.write(events.to_text(format=echo))
         return events, len(y) / model.fconfig.sr
@@ -222,6 +222,7 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
                                                               hop=hop)
 
     def emit(new: EventList) -> None:
+        new = new.rounded()  # times to the millisecond, confidences to 4 decimals
         if writer is not None and sd.last_scores is not None:
             writer.write(sd.last_scores.centres, sd.last_scores.presence)
         if echo in ("dcase", "audacity", "csv") and len(new):
@@ -259,7 +260,8 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
             keep_events: bool = False) -> JobResult:
     """Detect one input; write its outputs atomically (nothing on failure). Without an
     output file the events are printed as they become final, unless ``keep_events``
-    (then the caller prints them from the result).
+    (then the caller prints them from the result). Event times are written to the
+    millisecond and confidences to 4 decimals (:meth:`EventList.rounded`).
 
     Examples
     --------
