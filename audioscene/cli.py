@@ -568,6 +568,13 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         return 2
     jobs, missing = plan_jobs(args.inputs, output=args.output, fmt=args.format,
                               scores=args.scores, skip_existing=args.skip_existing)
+    if args.output and len(jobs) + len(missing) > 1 and Path(args.output).is_file():
+        print(f"audioscene: error: -o {args.output}: several inputs need a folder, and this "
+              "is a file", file=sys.stderr)
+        return 2
+    if args.output and Path(args.output).exists() and not os.access(args.output, os.W_OK):
+        print(f"audioscene: error: -o {args.output}: not writable", file=sys.stderr)
+        return 2
     # several inputs to standard output: one table or document, printed here
     collect = not args.output and len(jobs) + len(missing) > 1
     if collect and args.format == "audacity":

@@ -432,3 +432,17 @@ def test_detect_several_inputs_to_stdout_is_one_table(tmp_path: Path, material, 
     assert len(doc["events"]) == sum(len(v) for v in want.values())
     r = subprocess.run(base + ["--format", "audacity"], capture_output=True, text=True)
     assert r.returncode == 2 and "give -o FOLDER" in r.stderr and r.stdout == ""
+
+
+def test_detect_output_file_for_several_inputs_is_refused(tmp_path: Path, material,
+                                                          detector) -> None:
+    *_, test = material
+    detector.save(tmp_path / "m")
+    for i in range(2):
+        sf.write(tmp_path / f"r{i}.wav", test[i].audio[: 3 * SR], SR)
+    (tmp_path / "out.txt").write_text("keep me")
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(tmp_path / "r0.wav"),
+                        str(tmp_path / "r1.wav"), "--model", str(tmp_path / "m"), "-o",
+                        str(tmp_path / "out.txt")], capture_output=True, text=True)
+    assert r.returncode == 2 and "several inputs need a folder" in r.stderr
+    assert (tmp_path / "out.txt").read_text() == "keep me"
