@@ -172,26 +172,25 @@ def _count(text: str) -> int:
     return v
 
 
-def _seconds(text: str) -> float:
-    """argparse type: a finite number > 0."""
+def _number(text: str, *, zero_ok: bool) -> float:
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(v) or v <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if not np.isfinite(v) or v < 0 or (v == 0 and not zero_ok):
+        want = "a number >= 0" if zero_ok else "a positive number"
+        raise argparse.ArgumentTypeError(f"must be {want}, got {text}")
     return v
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    return _number(text, zero_ok=False)
 
 
 def _rate(text: str) -> float:
     """argparse type: a finite number >= 0."""
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return v
+    return _number(text, zero_ok=True)
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
