@@ -91,6 +91,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from .io_utils import atomic_save_npz
 
     problem = _set_stdin_format(args)
+    out = Path(args.output)
+    if out.exists() and not out.is_dir() and out.suffix != ".npz":
+        problem = problem or f"-o {out}: exists and is not a folder"
+    if out.exists() and not os.access(out, os.W_OK):
+        problem = problem or f"-o {out}: not writable"
     if problem:
         print(f"audioscene: error: {problem}", file=sys.stderr)
         return 2
@@ -100,7 +105,6 @@ def _cmd_features(args: argparse.Namespace) -> int:
         print(f"audioscene: error: feature configuration: {exc}", file=sys.stderr)
         return 2
     inputs = _expand_inputs(args.inputs)
-    out = Path(args.output)
     fails = _Failures()
     written = 0
     seen: set[Path] = set()

@@ -74,6 +74,8 @@ CASES = {
                                   "folder {tmp}/nowhere does not exist"),
     "features raw without stdin": (["features", "{tmp}/a.wav", "-o", "{tmp}/f", "--raw",
                                     "s16le:16000"], 2, "--raw describes standard input"),
+    "features output is a file": (["features", "{tmp}/a.wav", "-o", "{tmp}/file.txt"], 2,
+                                   "-o {tmp}/file.txt: exists and is not a folder"),
     "features raw bad format": (["features", "-", "-o", "{tmp}/f", "--raw", "s16le:fast"], 2,
                                 "--raw: raw format 's16le:fast': rate and channels"),
     "evaluate empty estimate folder": (["evaluate", "--ref", "{tmp}/ref.txt", "--est",
