@@ -6,9 +6,10 @@ soundfile (WAV, FLAC, Ogg/Vorbis, AIFF, ... anything libsndfile reads); resampli
 soxr, whose streaming resampler gives exactly the same samples as a one-shot call, so
 block-wise reading and whole-file loading agree sample for sample.
 
-The path ``"-"`` reads a WAV, FLAC or Ogg stream from standard input. WAV is parsed
-here and read to the end of the stream, so the 0 or 0xFFFFFFFF sizes that pipe writers
-put in the header (``ffmpeg -f wav -``, ``sox -t wav -``, ``arecord``) are fine; FLAC is
+The path ``"-"`` reads a WAV, FLAC or Ogg stream from standard input. Plain PCM and
+float WAV is parsed here: a data size of 0 or 0xFFFFFFFF, which pipe writers put in the
+header (``ffmpeg -f wav -``, ``sox -t wav -``, ``arecord``), is read to the end of the
+stream, a stated size is honoured (other WAV encodings go to libsndfile); FLAC is
 decoded as it arrives; Ogg is read to its end first (libsndfile's Ogg decoder seeks from
 the end of the stream), so it is not decoded before the stream closes.
 """
@@ -169,6 +170,10 @@ class _StdinReader:
         return out
 
 
+class _NotPlainPcm(AudioError):
+    """A WAV stream whose samples are not plain PCM or float (µ-law, ADPCM, ...)."""
+
+
 #: Raw PCM encodings accepted on standard input, and the sample format of each.
 RAW_SUBTYPES = {"u8": "PCM_U8", "s16le": "PCM_16", "s24le": "PCM_24", "s32le": "PCM_32",
                 "f32le": "FLOAT", "f64le": "DOUBLE"}
@@ -281,7 +286,7 @@ class _WavPipe:
             tag = int.from_bytes(fmt[24:26], "little")
         self.subtype = self._SUBTYPES.get((tag, bits))
         if self.subtype is None:
-            raise AudioError(STDIN, f"unsupported WAV sample format (tag {tag}, {bits} bits)")
+            raise _NotPlainPcm(STDIN, f"WAV sample format tag {tag}, {bits} bits")
         if self.channels < 1 or self.samplerate < 1:
             raise AudioError(STDIN, f"WAV stream declares {self.channels} channels at "
                                     f"{self.samplerate} Hz")
@@ -332,7 +337,8 @@ class _WavPipe:
             self.left -= usable
         n = usable // self.frame_bytes
         self.done += n
-        if n < want and self.left:  # the stream ended before the stated data size
+        if n < want and self.left is not None and self.left >= self.frame_bytes:
+            # the stream ended before the stated data size (by whole frames)
             _warn_truncated(STDIN, self.done + self.left // self.frame_bytes, self.done,
                             self.samplerate)
             self.left = 0
@@ -423,7 +429,15 @@ def _open(path: PathLike) -> sf.SoundFile | _WavPipe:
             return _WavPipe.raw_pcm(stream, _stdin_raw)
         head = stream._peek(12)
         if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-            return _WavPipe(stream)
+            try:
+                return _WavPipe(stream)
+            except _NotPlainPcm:
+                stream.seek(0)  # the header is still in the look-back window
+                try:
+                    return sf.SoundFile(stream)
+                except sf.LibsndfileError as exc:
+                    raise AudioError(STDIN, "not a readable audio stream "
+                                            f"({exc.error_string})") from None
         if head[:4] == b"OggS":
             # libsndfile's Ogg decoder seeks from the end of the stream: give it the
             # whole (compressed) stream as a real file-like object
@@ -577,7 +591,9 @@ def load(path: PathLike, *, sr: int | None = None, mono: bool = True,
             n = -1 if duration is None else int(round(duration * native))
             y = f.read(n, dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-            raise AudioError(path, f"truncated or corrupt audio after sample {_tell(f)} "
+            at = _tell(f)
+            where = "" if at is None else f" after sample {at}"
+            raise AudioError(path, f"truncated or corrupt audio{where} "
                                    f"({_reason(exc)})") from None
         if not offset and duration is None:
             _check_complete(f, path, len(y))

@@ -36,7 +36,8 @@ class _Failures:
     def add(self, source: object, exc: BaseException | str) -> None:
         msg = str(exc)
         src = str(source)
-        line = msg if msg.startswith(src) else f"{src}: {msg}"
+        named = msg.startswith(src) or (src == "-" and msg.startswith("<stdin>"))
+        line = msg if named else f"{src}: {msg}"
         self.failed.append(line)
         print(f"audioscene: error: {line}", file=sys.stderr)
 
@@ -187,6 +188,25 @@ def _number(text: str, *, zero_ok: bool) -> float:
     return v
 
 
+def _finite(text: str) -> float:
+    """argparse type: a finite number."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not np.isfinite(v):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return v
+
+
+def _fraction(text: str) -> float:
+    """argparse type: a number in (0, 1]."""
+    v = _number(text, zero_ok=False)
+    if v > 1:
+        raise argparse.ArgumentTypeError(f"must lie in (0, 1], got {text}")
+    return v
+
+
 def _seconds(text: str) -> float:
     """argparse type: a finite number > 0."""
     return _number(text, zero_ok=False)
@@ -208,14 +228,15 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     classes = [c for c in args.classes.split(",") if c]
     unknown = [c for c in classes if c not in synth.PROCEDURAL_EVENTS]
     if not args.events and (unknown or not classes):
-        return fail(f"--classes: unknown procedural class(es) {unknown}; choose from "
-                    f"{','.join(synth.PROCEDURAL_EVENTS)}", 2)
+        what = f"unknown procedural class(es) {unknown}" if unknown else "no class given"
+        return fail(f"--classes: {what}; choose from {','.join(synth.PROCEDURAL_EVENTS)}", 2)
     for folder, what in ((args.events, "--events"), (args.backgrounds, "--backgrounds")):
         if folder and not Path(folder).is_dir():
             return fail(f"{what} {folder}: no such folder", 2)
     out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        return fail(f"-o {out}: exists and is not a folder", 2)
+    problem = _check_output_path(args.output, "-o", folder=True)
+    if problem:
+        return fail(problem, 2)
     fails = _Failures()
     rng = np.random.default_rng(args.seed)
     if args.events:
@@ -239,7 +260,10 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         scape = synth.random_scene(sources, backgrounds, sr=args.sr, duration=args.duration,
                                    events_per_minute=args.rate, ebr_db=args.ebr,
                                    max_polyphony=args.polyphony, rng=rng)
-        synth.write_soundscape(scape, out, f"{args.prefix}{i:03d}")
+        try:
+            synth.write_soundscape(scape, out, f"{args.prefix}{i:03d}")
+        except OSError as exc:
+            return fail(f"-o {out}: cannot write ({exc.strerror or exc})")
         n_events += len(scape.events)
     print(f"synth: {args.n} mixture(s) of {args.duration:g} s with {n_events} events "
           f"({len(sources)} classes) written to {out}/sound and {out}/annotation")
@@ -257,12 +281,20 @@ def _check_output_path(path: str | None, what: str, *, folder: bool = False) -> 
     if folder:
         if p.exists() and not p.is_dir():
             return f"{what} {p}: exists and is not a folder"
+        near = next(q for q in [p, *p.parents] if q.exists() or q == q.parent)
+        if not near.is_dir():
+            return f"{what} {p}: {near} is not a folder"
+        if not os.access(near, os.W_OK):
+            return f"{what} {p}: not writable"
         return None
     if p.is_dir():
         return f"{what} {p}: is a folder, not a file"
-    if not p.parent.exists() or not p.parent.is_dir():
-        return f"{what} {p}: folder {p.parent} does not exist"
-    if not os.access(p.parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+    # missing folders are created (as every output does); the nearest existing one must
+    # be a writable folder
+    near = next(q for q in [p.parent, *p.parent.parents] if q.exists() or q == q.parent)
+    if not near.is_dir():
+        return f"{what} {p}: {near} is not a folder"
+    if not os.access(near, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         return f"{what} {p}: not writable"
     return None
 
@@ -380,6 +412,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                 ref, est = _single_file_pair(args.ref, args.est, ref, est)
     except (OSError, ValueError, EventFormatError, ScoreTableError) as exc:
         return fail(str(exc))
+    if not args.pairs:  # a single list without file names is the recording of its stem
+        if Path(args.ref).is_file() and not ref.filenames:
+            ref = ref.with_filename(Path(args.ref).stem)
+        if est is not None and Path(args.est).is_file() and not est.filenames:
+            est = est.with_filename(Path(args.est).stem)
     if left_out:
         from .events import EventList
 
@@ -436,8 +473,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             "\t".join(cell(r[c]) for c in cols) + "\n" for r in rows)
         atomic_write_text(args.per_file, text)
     if use_scores and args.plots:
-        for p in res.plot(args.plots):
-            print(f"plot: {p}", file=sys.stderr)
+        try:
+            for p in res.plot(args.plots):
+                print(f"plot: {p}", file=sys.stderr)
+        except OSError as exc:
+            fails.add(args.plots, f"cannot write the plots ({exc.strerror or exc})")
     if args.json:
         atomic_write_text(args.json, json.dumps(doc, indent=1) + "\n")
     return fails.code(max(1, len(res.files) + len(left_out)))
@@ -720,7 +760,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pairs-scores", action="store_true", dest="pairs_scores",
                    help="the estimates in --pairs are score tables")
     e.add_argument("--audio-dir", help="folder with the audio, for each file's true length "
-                                       "(default: the last offset, or a score table's end)")
+                                       "(default: the last offset; for score tables, the "
+                                       "table's end, at least the last reference offset)")
     e.add_argument("--collar", type=_seconds, default=0.2,
                    help="onset collar in seconds (default 0.2)")
     e.add_argument("--resolution", type=_seconds, default=1.0,
@@ -732,12 +773,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="seed of --bootstrap (default 0)")
     e.add_argument("--reference-impl", action="store_true", dest="reference_impl",
                    help="count with sed_eval itself (quadratic in events per file)")
-    e.add_argument("--threshold", type=float,
+    e.add_argument("--threshold", type=_finite,
                    help="with --scores: also the F1 at this score threshold")
-    e.add_argument("--dtc", type=float, default=0.5,
-                   help="with --scores: intersection-based F1 DTC (default 0.5)")
-    e.add_argument("--gtc", type=float, default=0.5,
-                   help="with --scores: intersection-based F1 GTC (default 0.5)")
+    e.add_argument("--dtc", type=_fraction, default=0.5,
+                   help="with --scores: intersection-based F1 DTC, in (0, 1] (default 0.5)")
+    e.add_argument("--gtc", type=_fraction, default=0.5,
+                   help="with --scores: intersection-based F1 GTC, in (0, 1] (default 0.5)")
     e.add_argument("--plots", metavar="DIR", help="with --scores: PSD-ROC and "
                                                   "precision-recall PNGs here")
     e.add_argument("--json", help="also write the metrics as JSON here")
@@ -794,15 +835,18 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("detect", help="detect sound events with a trained model",
                        description="Stream audio through a detector and write the events. "
                                    "INPUTs are files, folders (searched recursively), globs, "
-                                   "or - for a WAV/FLAC stream on stdin (events are printed "
-                                   "as they become final). Without -o events go to stdout.")
+                                   "or - for standard input (WAV, FLAC, Ogg, or headerless "
+                                   "PCM with --raw). Without -o events go to stdout: one "
+                                   "input's as they become final, several inputs' as one "
+                                   "table or JSON document.")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
     d.add_argument("--model", required=True, help="model folder")
     d.add_argument("-o", "--output", help="output file (one input) or folder (one output "
                    "per input)")
     d.add_argument("--format", choices=["dcase", "csv", "json", "audacity"], default="dcase")
     d.add_argument("--scores", action="store_true", help="also write <name>.scores.tsv: "
-                   "onset, offset and one column per class (segment P(present))")
+                   "onset, offset and one score column per class (CaR-forest: segment "
+                   "P(present); GMM baseline: summed log-likelihood ratio per frame)")
     d.add_argument("--jobs", type=_count, default=1, help="files processed in parallel")
     d.add_argument("--raw", metavar="ENC:RATE[:CH]",
                    help="standard input ('-') is headerless PCM in this format: ENCODING:RATE[:CHANNELS], ENCODING one of u8, s16le, s24le, s32le, f32le, f64le (e.g. s16le:16000)")
@@ -813,7 +857,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "RAY_ADDRESS selects a cluster)")
     d.add_argument("--decoder", choices=["votes", "hysteresis"], default="votes",
                    help="CaR-forest vote decoding, or hysteresis on segment scores")
-    d.add_argument("--block-length", type=int, default=None, dest="block_length",
+    d.add_argument("--block-length", type=_count, default=None, dest="block_length",
                    help="samples per block at the model's rate (default: 524288 for files, "
                    "16384 for stdin)")
     d.set_defaults(func=_cmd_detect)

@@ -480,8 +480,8 @@ def _num(s: str, what: str) -> float:
 
 
 def _fmt(x: float) -> str:
-    """Shortest text that reads back as the same float (plain decimals where they do,
-    otherwise Python's exponent notation)."""
+    """Text that reads back as the same float: Python's shortest repr, or, where that
+    has an exponent, plain decimals (up to 12) when they read back exactly."""
     s = repr(float(x))
     if "e" in s or "E" in s:
         t = f"{x:.12f}".rstrip("0")

@@ -4,10 +4,10 @@ so a crash or a failed input never leaves a half-written file behind."""
 from __future__ import annotations
 
 import contextlib
-import glob
 import io
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,8 +31,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
 
     The temporary file is ``.<name>.<random>.part`` in the destination's folder. After a
     successful rename, leftovers of earlier interrupted writes to the same destination
-    (``.<name>.*.part`` files last modified before this write began, such as a killed
-    process leaves) are removed.
+    (``.<name>.XXXXXXXX.part`` files that were in the folder when this process first
+    wrote there and were last modified before this write began, such as a killed process
+    leaves) are removed.
 
     Parameters
     ----------
@@ -67,9 +68,25 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     _remove_stale_parts(dest, started)
 
 
+_PART = re.compile(r"^\.(?P<name>.+)\.[A-Za-z0-9_]{8}\.part$")
+#: Per folder: the temporary files (by destination name) found at the first write there.
+_PARTS_FOUND: dict[Path, dict[str, list[Path]]] = {}
+
+
 def _remove_stale_parts(dest: Path, before: float) -> None:
-    """Remove ``.<name>.*.part`` leftovers of ``dest`` last modified before ``before``."""
-    for q in dest.parent.glob(f".{glob.escape(dest.name)}.*.part"):
+    """Remove the ``.<name>.XXXXXXXX.part`` leftovers of ``dest`` (``mkstemp``'s names)
+    last modified before ``before``. A folder is listed once per process, at its first
+    write, so a batch into one folder lists it once."""
+    folder = dest.parent.resolve()
+    found = _PARTS_FOUND.get(folder)
+    if found is None:
+        found = _PARTS_FOUND[folder] = {}
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                m = _PART.match(entry.name)
+                if m:
+                    found.setdefault(m["name"], []).append(Path(entry.path))
+    for q in found.pop(dest.name, []):
         with contextlib.suppress(OSError):
             if q.stat().st_mtime < before:
                 q.unlink()
@@ -182,7 +199,8 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         with np.load(p, allow_pickle=False) as z:
             out = _Arrays({k: z[k] for k in z.files})
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError, KeyError,
+            TypeError, AttributeError) as exc:  # the last two: an .npy, not an archive
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{p}: unreadable array file ({reason})") from None
     out.path = p

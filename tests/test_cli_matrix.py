@@ -58,7 +58,10 @@ CASES = {
                                     "setting cnn.max_epochs: expected an integer, got 'abc'"),
     "recipe setting negative": (["train", "esc10", "--data", "{tmp}", "--out", "{tmp}/r",
                                  "--set", "cnn.max_epochs=-1"], 1,
-                                "setting cnn.max_epochs: expected an integer >= 0, got -1"),
+                                "setting cnn.max_epochs: expected an integer >= 1, got -1"),
+    "recipe seed negative": (["train", "esc10", "--data", "{tmp}", "--out", "{tmp}/r",
+                              "--set", "seed=-3"], 1,
+                             "setting seed: expected an integer >= 0, got -3"),
     "recipe setting bad yaml": (["recipe", "esc10", "--data", "{tmp}", "--out", "{tmp}/r",
                                  "--set", "cnn.max_epochs=[1"], 1,
                                 "--set cnn.max_epochs: not a YAML value"),
@@ -69,9 +72,20 @@ CASES = {
                                   "--json {tmp}: is a folder, not a file"),
     "classify output is a folder": (["classify", "{tmp}/a.wav", "--model", "{tmp}/m", "-o",
                                      "{tmp}/emptydir"], 2, "-o {tmp}/emptydir: is a folder"),
-    "tag output folder missing": (["tag", "{tmp}/a.wav", "--model", "{tmp}/m", "-o",
-                                   "{tmp}/nowhere/t.tsv"], 2,
-                                  "folder {tmp}/nowhere does not exist"),
+    "tag output under a file": (["tag", "{tmp}/a.wav", "--model", "{tmp}/m", "-o",
+                                 "{tmp}/file.txt/t.tsv"], 2,
+                                "{tmp}/file.txt is not a folder"),
+    "synth output under a file": (["synth", "-o", "{tmp}/file.txt/sub"], 2,
+                                  "{tmp}/file.txt is not a folder"),
+    "evaluate plots under a file": (["evaluate", "--ref", "{tmp}/ref.txt", "--scores",
+                                     "{tmp}/ref.txt", "--plots", "{tmp}/file.txt/p"], 2,
+                                    "{tmp}/file.txt is not a folder"),
+    "evaluate dtc above 1": (["evaluate", "--ref", "{tmp}/ref.txt", "--scores",
+                              "{tmp}/ref.txt", "--dtc", "1.5"], 2, "--dtc: must lie in (0, 1]"),
+    "detect block length 0": (["detect", "{tmp}/a.wav", "--model", "{tmp}/m",
+                               "--block-length", "0"], 2, "--block-length: must be at least 1"),
+    "synth no class": (["synth", "-o", "{tmp}/o", "--classes", ","], 2,
+                       "--classes: no class given"),
     "features raw without stdin": (["features", "{tmp}/a.wav", "-o", "{tmp}/f", "--raw",
                                     "s16le:16000"], 2, "--raw describes standard input"),
     "features output is a file": (["features", "{tmp}/a.wav", "-o", "{tmp}/file.txt"], 2,
@@ -133,3 +147,17 @@ def test_help_names_every_recipe_and_only_real_options(capsys: pytest.CaptureFix
     assert "--threshold" in out
     code, out, _ = _run(["features", "--help"], capsys)
     assert out.count("default:") >= 7
+
+
+def test_truncated_input_is_one_warning_line(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    y = np.zeros(32000, np.float32)
+    sf.write(tmp_path / "cut.wav", y, 16000, subtype="PCM_16")
+    data = (tmp_path / "cut.wav").read_bytes()
+    (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
+    code, out, err = _run(["features", str(tmp_path / "cut.wav"), "-o", str(tmp_path / "f"),
+                           "--sr", "16000", "--n-fft", "512", "--hop-length", "256"], capsys)
+    assert code == 0
+    warns = [x for x in err.splitlines() if "truncated" in x]
+    assert len(warns) == 1 and warns[0].startswith("audioscene: warning: ")
+    assert "cut.wav: truncated: its header states 2.000 s" in warns[0]

@@ -202,6 +202,9 @@ def test_fast_counts_many_events_one_file() -> None:
     ours = sed_metrics(ref, est, labels=labels, durations={"long.wav": 620.0})
     for kind, metric in theirs.items():
         assert ours.raw[kind].overall == {k: metric.overall[k] for k in ours.raw[kind].overall}
+        for lab in labels:
+            mine = ours.raw[kind].class_wise[lab]
+            assert mine == {k: metric.class_wise[lab][k] for k in mine}, (kind, lab)
     assert 0 < ours.event_onset.overall.substitution_rate < 0.2
     ref_impl = sed_metrics(ref, est, labels=labels, durations={"long.wav": 620.0},
                            impl="sed_eval")
@@ -383,3 +386,38 @@ def test_evaluate_cli_bad_list_in_a_folder_is_left_out(tmp_path: Path,
                  str(tmp_path / "ref" / "a.txt")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and "one.txt:2: an event without a label" in err[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(_event_lists())
+def test_offset_only_counts_equal_sed_eval(lists: tuple[EventList, EventList]) -> None:
+    from audioscene.evaluate.counts import event_counts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import dcase_util
+        import sed_eval
+    ref, est = lists
+    labels = ["a", "b", "c"]
+    for f in sorted(set(ref.filenames) | set(est.filenames)):
+        def tuples(ev: EventList, f: str = f) -> list:
+            return [(e.onset, e.offset, e.label) for e in ev.filter(filename=f)]
+
+        m = sed_eval.sound_event.EventBasedMetrics(labels, evaluate_onset=False,
+                                                   evaluate_offset=True, t_collar=0.2)
+        m.evaluate(*(dcase_util.containers.MetaDataContainer(
+            [{"filename": f, "onset": a, "offset": b, "event_label": c} for a, b, c in t])
+            for t in (tuples(ref), tuples(est))))
+        overall, class_wise = event_counts(tuples(ref), tuples(est), labels,
+                                           evaluate_onset=False)
+        assert overall == {k: m.overall[k] for k in overall}
+        for lab in labels:
+            assert class_wise[lab] == {k: m.class_wise[lab][k] for k in class_wise[lab]}
+
+
+@pytest.mark.parametrize("label", ["none", " dog", "None", ""])
+def test_labels_sed_eval_would_rewrite_are_refused(label: str) -> None:
+    ref = EventList([Event(1.0, 2.0, label or None, filename="a")]) if label else \
+        EventList([Event(1.0, 2.0, "x", filename="a")])
+    with pytest.raises(ValueError, match="cannot be evaluated|needs a label"):
+        sed_metrics(ref, ref, labels=[label] if label else ["x", ""])

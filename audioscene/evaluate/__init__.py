@@ -585,6 +585,11 @@ def sed_metrics(reference: EventList, estimated: EventList, *,
                                                              set(estimated.labels))
     if any(e.label is None for e in list(reference) + list(estimated)):
         raise ValueError("every event needs a label for sed_eval")
+    for lab in set(reference.labels) | set(estimated.labels) | set(labs):
+        # dcase_util (under sed_eval) strips labels and reads "none" or "" as no label
+        if lab != lab.strip() or lab.strip().lower() in ("", "none"):
+            raise ValueError(f"event label {lab!r} cannot be evaluated: sed_eval reads "
+                             "labels without surrounding spaces, and 'none' as no label")
     for name, ev in (("estimated", estimated), ("reference", reference)):
         unknown = set(ev.labels) - set(labs)
         if unknown:

@@ -21,8 +21,10 @@ file in Python, which is quadratic in the events of a file. Here:
   same segment boundaries (``floor(onset / resolution)``, ``ceil(offset / resolution)``)
   and the same truncation or padding to the evaluated length.
 
-The work is ``O(n log n + K)`` per file, with ``n`` events and ``K`` candidate pairs
-(estimated events whose onset lies within the collar of a reference onset); ``K`` grows
+Per file, with ``n`` events and ``K`` candidate pairs (estimated events whose onset lies
+within the collar of a reference onset): the candidates take ``O(n log n + K)``, the
+matching is sed_eval's Hopcroft-Karp on those ``K`` edges (``O(K sqrt(n))``), and the
+graph and substitution passes are Python loops over the ``K`` pairs. ``K`` grows
 quadratically only when many events of a file start within one collar of each other.
 
 The counts are written into sed_eval's own metric objects, which compute every rate, so

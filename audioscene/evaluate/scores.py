@@ -18,7 +18,7 @@ disjoint. Classes with no reference event in the whole set are left out (their
 detection rate is undefined) and listed in ``params["classes_without_reference"]``; with
 a single class left, scenario 2 has no other class to cross-trigger on and is computed
 without the cross-trigger term. A recording's length is its audio length where given (``durations``), else
-the end of its score table.
+the end of its score table, and never less than its last reference offset.
 
 Examples
 --------

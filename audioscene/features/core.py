@@ -55,13 +55,12 @@ def _static_chunk(y: np.ndarray, cfg: FeatureConfig, pos: int = 0) -> np.ndarray
         P = np.abs(S) ** cfg.power
     if cfg.kind != "stft":
         mel = _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, float(cfg.fmin), cfg.fmax, cfg.htk)
+        # always the same product: a C-ordered (bins, 128) buffer with the frames in the
+        # columns of their absolute indices, so every frame meets the same BLAS call
         k = P.shape[1]
-        if pos == 0 and k == _CHUNK_FRAMES:
-            P = mel @ P
-        else:  # the same matrix product, column for column, as the whole chunk gets
-            full = np.zeros((P.shape[0], _CHUNK_FRAMES), dtype=P.dtype)
-            full[:, pos : pos + k] = P
-            P = (mel @ full)[:, pos : pos + k]
+        full = np.zeros((P.shape[0], _CHUNK_FRAMES), dtype=P.dtype)
+        full[:, pos : pos + k] = P
+        P = (mel @ full)[:, pos : pos + k]
     np.maximum(P, cfg.amin, out=P)
     np.log10(P, out=P)
     P *= 10.0

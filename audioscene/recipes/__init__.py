@@ -54,10 +54,11 @@ def _check_type(key: str, default: Any, value: Any) -> None:
     elif isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad("an integer")
+        at_least_1 = default >= 1 and key.rsplit(".", 1)[-1] not in ZERO_ALLOWED
+        if value < 1 and at_least_1:
+            raise bad("an integer >= 1")
         if value < 0 and default >= 0:
             raise bad("an integer >= 0")
-        if value == 0 and default >= 1 and key.rsplit(".", 1)[-1] not in ZERO_ALLOWED:
-            raise bad("an integer >= 1")
     elif isinstance(default, float):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")

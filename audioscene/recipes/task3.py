@@ -130,7 +130,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             per_system.setdefault(name, []).append(res[name])
         psds = score_results(ref, folders, durations) if cfg["psds"] and len(ref) else {}
         results["scenes"][scene] = {name: r.to_dict() for name, r in res.items()}
-        results.setdefault("psds", {})[scene] = {name: r.to_dict() for name, r in psds.items()}
+        if psds:
+            results.setdefault("psds", {})[scene] = {n: r.to_dict() for n, r in psds.items()}
         report += [f"\n## {scene}\n", sed_table(res), ""]
         if psds:
             report += ["Threshold-independent (sed_scores_eval, from the score tables in "
