@@ -7,7 +7,8 @@ Run with ``make demo`` or ``python -m audioscene.demo [--out DIR]``:
 2. trains a CaR-forest event detector on the training mixtures;
 3. streams the test recording through ``audioscene detect`` (block by block, as a
    user would) and prints the events;
-4. evaluates them against the truth with sed_eval and writes an event-roll PNG
+4. evaluates them against the truth (the DCASE 2016 metrics, sed_eval's counts and
+   formulas) and writes an event-roll PNG
    (spectrogram, reference events and detected events).
 """
 
@@ -133,7 +134,7 @@ def run(out: str | Path = "demo_out", *, seed: int = 0, minutes: float = 5.0
     ref = test.events.with_filename(test_wav.name)
     est = est.with_filename(test_wav.name)
     res = sed_metrics(ref, est, durations={test_wav.name: test.duration})
-    print("4. sed_eval against the truth:")
+    print("4. DCASE 2016 metrics (sed_eval's definitions) against the truth:")
     print("   " + res.report().replace("\n", "\n   "))
     roll = event_roll(test.audio, SR, ref, est, out / "event_roll.png",
                       title=f"{test_wav.name}: reference (green) and detected (blue)")
