@@ -16,6 +16,7 @@ the end of the stream), so it is not decoded before the stream closes.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -29,7 +30,8 @@ import soundfile as sf
 import soxr
 
 __all__ = ["AudioError", "AudioWarning", "AudioInfo", "Block", "info", "load", "blocks",
-           "to_mono", "STDIN", "RawFormat", "RAW_SUBTYPES", "read_stdin_as"]
+           "to_mono", "STDIN", "RawFormat", "RAW_SUBTYPES", "read_stdin_as",
+           "one_line_warnings"]
 
 #: The path that means "read from standard input".
 STDIN = "-"
@@ -362,6 +364,33 @@ class _WavPipe:
         else:
             y = np.frombuffer(data, "<f8").astype(np.float32)
         return y.reshape(n, c)
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Within the block, an :class:`AudioWarning` prints as one line on standard error
+    (``audioscene: warning: <message>``); other warnings as usual.
+
+    Examples
+    --------
+    >>> with one_line_warnings():
+    ...     pass
+    """
+    import warnings
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+        if issubclass(category, AudioWarning):
+            print(f"audioscene: warning: {message}", file=sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = default
 
 
 def _tell(f: sf.SoundFile | _WavPipe) -> int | None:

@@ -872,22 +872,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["features", "clip.wav", "-o", "feats"])  # doctest: +SKIP
     0
     """
-    import warnings
-
-    from .audio import AudioWarning
+    from .audio import one_line_warnings
 
     args = build_parser().parse_args(argv)
-    default_show = warnings.showwarning
-
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
-        if issubclass(category, AudioWarning):  # one line naming the input
-            print(f"audioscene: warning: {message}", file=sys.stderr)
-        else:
-            default_show(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = show
     try:
-        return int(args.func(args) or 0)
+        with one_line_warnings():  # a truncated input: one line naming it
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("audioscene: interrupted", file=sys.stderr)
         return 130
@@ -895,8 +885,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader closed our output (e.g. `| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    finally:
-        warnings.showwarning = default_show
 
 
 if __name__ == "__main__":  # pragma: no cover

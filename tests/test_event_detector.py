@@ -464,3 +464,21 @@ def test_raw_stdin_with_worker_processes(tmp_path: Path, material, detector) -> 
     from_stdin = [x for x in rows if x.startswith("stdin,")]
     want = detector.predict(tmp_path / "a.wav")
     assert len(from_stdin) == len(want) > 0  # stdin decoded as the raw PCM it is
+
+
+def test_truncated_input_warns_on_one_line_in_worker_processes(tmp_path: Path, material,
+                                                              detector) -> None:
+    *_, test = material
+    detector.save(tmp_path / "m")
+    (tmp_path / "in").mkdir()
+    sf.write(tmp_path / "in" / "a.wav", test[0].audio[: 6 * SR], SR, subtype="PCM_16")
+    sf.write(tmp_path / "in" / "cut.wav", test[1].audio[: 6 * SR], SR, subtype="PCM_16")
+    data = (tmp_path / "in" / "cut.wav").read_bytes()
+    (tmp_path / "in" / "cut.wav").write_bytes(data[: len(data) // 2])
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(tmp_path / "in"),
+                        "--model", str(tmp_path / "m"), "-o", str(tmp_path / "out"),
+                        "--jobs", "2"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    warns = [x for x in r.stderr.splitlines() if "Warning" in x or "warning" in x]
+    assert len(warns) == 1 and warns[0].startswith("audioscene: warning: "), r.stderr
+    assert "cut.wav: truncated: its header states 6.000 s" in warns[0]

@@ -299,10 +299,12 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
 
 def _worker(model_dir: str, job: Job, fmt: str, block_length: int | None,
             decoder: str, keep_events: bool = False) -> JobResult:
+    from ..audio import one_line_warnings
     from ..models import load_model
 
-    return run_job(_cached_model(model_dir, load_model), job, fmt=fmt,
-                   block_length=block_length, decoder=decoder, keep_events=keep_events)
+    with one_line_warnings():  # as in the main process
+        return run_job(_cached_model(model_dir, load_model), job, fmt=fmt,
+                       block_length=block_length, decoder=decoder, keep_events=keep_events)
 
 
 _MODELS: dict[str, Any] = {}
