@@ -177,17 +177,6 @@ def _count(text: str) -> int:
     return v
 
 
-def _number(text: str, *, zero_ok: bool) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(v) or v < 0 or (v == 0 and not zero_ok):
-        want = "a number >= 0" if zero_ok else "a positive number"
-        raise argparse.ArgumentTypeError(f"must be {want}, got {text}")
-    return v
-
-
 def _finite(text: str) -> float:
     """argparse type: a finite number."""
     try:
@@ -196,6 +185,14 @@ def _finite(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not np.isfinite(v):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return v
+
+
+def _number(text: str, *, zero_ok: bool) -> float:
+    v = _finite(text)
+    if v < 0 or (v == 0 and not zero_ok):
+        want = "a number >= 0" if zero_ok else "a positive number"
+        raise argparse.ArgumentTypeError(f"must be {want}, got {text}")
     return v
 
 
