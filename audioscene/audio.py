@@ -20,7 +20,7 @@ import contextlib
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -234,6 +234,27 @@ def read_stdin_as(fmt: RawFormat | None) -> None:
     _stdin_raw = fmt
 
 
+def _wav_header(read: Callable[[int, str], bytes], source: PathLike
+                ) -> tuple[bytes, bytes | None, int]:
+    """Parse a RIFF/RF64 WAVE header up to its data chunk with ``read(n, what)`` (which
+    returns exactly ``n`` bytes or raises); returns the magic, the format chunk's body
+    (None when there was none) and the data chunk's stated size."""
+    head = read(12, "header")
+    if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        raise AudioError(source, "not a RIFF/WAVE stream")
+    fmt = None
+    while True:
+        ck = read(8, "chunk header")
+        cid, size = ck[:4], int.from_bytes(ck[4:8], "little")
+        if cid == b"data":
+            return head[:4], fmt, size
+        if size == 0xFFFFFFFF:
+            raise AudioError(source, f"WAV chunk {cid!r} has no stated size")
+        body = read(size + (size & 1), f"{cid.decode('latin-1')} chunk")
+        if cid == b"fmt ":
+            fmt = body
+
+
 class _WavPipe:
     """A WAV stream read to its end: the header is parsed here and the samples are
     converted as libsndfile converts them (integers scaled by ``2 ** -(bits - 1)``,
@@ -264,20 +285,7 @@ class _WavPipe:
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
         self.format = "WAV"
-        head = self._exact(12, "header")
-        if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
-            raise AudioError(STDIN, "not a RIFF/WAVE stream")
-        fmt = None
-        while True:
-            ck = self._exact(8, "chunk header")
-            cid, size = ck[:4], int.from_bytes(ck[4:8], "little")
-            if cid == b"data":
-                break
-            if size == 0xFFFFFFFF:
-                raise AudioError(STDIN, f"WAV chunk {cid!r} has no stated size")
-            body = self._exact(size + (size & 1), f"{cid.decode('latin-1')} chunk")
-            if cid == b"fmt ":
-                fmt = body
+        magic, fmt, size = _wav_header(self._exact, STDIN)
         if fmt is None or len(fmt) < 16:
             raise AudioError(STDIN, "WAV stream has no format chunk before its data")
         tag = int.from_bytes(fmt[0:2], "little")
@@ -294,7 +302,7 @@ class _WavPipe:
                                     f"{self.samplerate} Hz")
         self.width = bits // 8
         self.frame_bytes = self.width * self.channels
-        self.left = None if size in (0, 0xFFFFFFFF) or head[:4] == b"RF64" else size
+        self.left = None if size in (0, 0xFFFFFFFF) or magic == b"RF64" else size
         self.frames = -1 if self.left is None else self.left // self.frame_bytes
         self.done = 0  # frames delivered
         self._tail = b""
@@ -421,24 +429,19 @@ def _wav_stated_frames(path: PathLike) -> int | None:
     or a size of 0 / 0xFFFFFFFF that states nothing)."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(12)
-            if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return None
-            block = None
-            while True:
-                ck = fh.read(8)
-                if len(ck) < 8:
-                    return None
-                cid, size = ck[:4], int.from_bytes(ck[4:8], "little")
-                if cid == b"data":
-                    if size in (0, 0xFFFFFFFF) or not block:
-                        return None
-                    return size // block
-                body = fh.read(size + (size & 1))
-                if cid == b"fmt " and len(body) >= 16:
-                    block = int.from_bytes(body[12:14], "little")
-    except OSError:
+            def read(n: int, what: str) -> bytes:
+                out = fh.read(n)
+                if len(out) < n:
+                    raise AudioError(path, f"ends inside its {what}")
+                return out
+
+            magic, fmt, size = _wav_header(read, path)
+    except (OSError, AudioError):
         return None
+    block = int.from_bytes(fmt[12:14], "little") if fmt is not None and len(fmt) >= 16 else 0
+    if magic != b"RIFF" or size in (0, 0xFFFFFFFF) or not block:
+        return None
+    return size // block
 
 
 def _check_complete(f: sf.SoundFile | _WavPipe, path: PathLike, present: int) -> None:

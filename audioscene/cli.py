@@ -27,6 +27,12 @@ __all__ = ["main", "build_parser"]
 _COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
 
+def _fail(msg: str, code: int = 1) -> int:
+    """One error line on stderr; returns the exit code."""
+    print(f"audioscene: error: {msg}", file=sys.stderr)
+    return code
+
+
 class _Failures:
     """Collects per-input failures: one line each on stderr, exit code 1 at the end."""
 
@@ -98,8 +104,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     if out.exists() and not os.access(out, os.W_OK):
         problem = problem or f"-o {out}: not writable"
     if problem:
-        print(f"audioscene: error: {problem}", file=sys.stderr)
-        return 2
+        return _fail(problem, 2)
     try:
         cfg = _feature_config(args)
     except (ValueError, OSError) as exc:
@@ -217,29 +222,25 @@ def _rate(text: str) -> float:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from .datasets import synth
 
-    def fail(msg: str, code: int = 1) -> int:
-        print(f"audioscene: error: {msg}", file=sys.stderr)
-        return code
-
     # everything checked before any work
     classes = [c for c in args.classes.split(",") if c]
     unknown = [c for c in classes if c not in synth.PROCEDURAL_EVENTS]
     if not args.events and (unknown or not classes):
         what = f"unknown procedural class(es) {unknown}" if unknown else "no class given"
-        return fail(f"--classes: {what}; choose from {','.join(synth.PROCEDURAL_EVENTS)}", 2)
+        return _fail(f"--classes: {what}; choose from {','.join(synth.PROCEDURAL_EVENTS)}", 2)
     for folder, what in ((args.events, "--events"), (args.backgrounds, "--backgrounds")):
         if folder and not Path(folder).is_dir():
-            return fail(f"{what} {folder}: no such folder", 2)
+            return _fail(f"{what} {folder}: no such folder", 2)
     out = Path(args.output)
     problem = _check_output_path(args.output, "-o", folder=True)
     if problem:
-        return fail(problem, 2)
+        return _fail(problem, 2)
     fails = _Failures()
     rng = np.random.default_rng(args.seed)
     if args.events:
         sources = synth.load_sources(args.events, sr=args.sr, on_error=fails.add)
         if not sources:
-            return fail(f"{args.events}: no readable audio files")
+            return _fail(f"{args.events}: no readable audio files")
     else:
         sources = {k: [synth.procedural_event(k, sr=args.sr, rng=rng)
                        for _ in range(args.variants)] for k in classes}
@@ -248,7 +249,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
                                     on_error=fails.add)
         backgrounds = bg_map.get("bg", [])
         if not backgrounds:
-            return fail(f"{args.backgrounds}: no readable audio files")
+            return _fail(f"{args.backgrounds}: no readable audio files")
     else:
         backgrounds = [synth.procedural_background(k, sr=args.sr, duration=min(args.duration, 30),
                                                    rng=rng) for k in synth.PROCEDURAL_BACKGROUNDS]
@@ -260,7 +261,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         try:
             synth.write_soundscape(scape, out, f"{args.prefix}{i:03d}")
         except OSError as exc:
-            return fail(f"-o {out}: cannot write ({exc.strerror or exc})")
+            return _fail(f"-o {out}: cannot write ({exc.strerror or exc})")
         n_events += len(scape.events)
     print(f"synth: {args.n} mixture(s) of {args.duration:g} s with {n_events} events "
           f"({len(sources)} classes) written to {out}/sound and {out}/annotation")
@@ -271,27 +272,22 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _check_output_path(path: str | None, what: str, *, folder: bool = False) -> str | None:
-    """An output path that cannot be written, checked before any work (or None)."""
+    """An output path that cannot be written, checked before any work (or None).
+    Missing folders are created (as every output does); the nearest existing one must be
+    a writable folder."""
     if path is None:
         return None
     p = Path(path)
-    if folder:
-        if p.exists() and not p.is_dir():
-            return f"{what} {p}: exists and is not a folder"
-        near = next(q for q in [p, *p.parents] if q.exists() or q == q.parent)
-        if not near.is_dir():
-            return f"{what} {p}: {near} is not a folder"
-        if not os.access(near, os.W_OK):
-            return f"{what} {p}: not writable"
-        return None
-    if p.is_dir():
+    if folder and p.exists() and not p.is_dir():
+        return f"{what} {p}: exists and is not a folder"
+    if not folder and p.is_dir():
         return f"{what} {p}: is a folder, not a file"
-    # missing folders are created (as every output does); the nearest existing one must
-    # be a writable folder
-    near = next(q for q in [p.parent, *p.parent.parents] if q.exists() or q == q.parent)
+    start = p if folder else p.parent
+    near = next(q for q in [start, *start.parents] if q.exists() or q == q.parent)
     if not near.is_dir():
         return f"{what} {p}: {near} is not a folder"
-    if not os.access(near, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+    if not os.access(near, os.W_OK) or (not folder and p.exists()
+                                        and not os.access(p, os.W_OK)):
         return f"{what} {p}: not writable"
     return None
 
@@ -337,13 +333,14 @@ def _read_pairs(path: str, *, scores: bool):  # noqa: ANN202
 
 
 def _single_file_pair(ref_path: str, other: str, ref, est):  # noqa: ANN001, ANN202
-    """Two single files, each naming at most one recording, are one recording."""
+    """Two single files, each naming at most one recording, are one recording: returns
+    (ref, est, its key), the key None when they are not such a pair."""
     if not (Path(ref_path).is_file() and Path(other).is_file()):
-        return ref, est
+        return ref, est, None
     if len(ref.filenames) > 1 or (est is not None and len(est.filenames) > 1):
-        return ref, est  # multi-recording lists: matched by their file-name columns
+        return ref, est, None  # multi-recording lists: matched by their file-name columns
     key = Path(ref.filenames[0]).stem if ref.filenames else Path(ref_path).stem
-    return ref.with_filename(key), None if est is None else est.with_filename(key)
+    return ref.with_filename(key), None if est is None else est.with_filename(key), key
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -354,33 +351,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .events import EventFormatError
     from .io_utils import atomic_write_text
 
-    def fail(msg: str, code: int = 1) -> int:
-        print(f"audioscene: error: {msg}", file=sys.stderr)
-        return code
-
     given = [x for x in ("est", "scores") if getattr(args, x)]
     if args.pairs_scores and not args.pairs:
-        return fail("--pairs-scores applies to --pairs", 2)
+        return _fail("--pairs-scores applies to --pairs", 2)
     if args.pairs:
         if args.ref or args.est or args.scores:
-            return fail("--pairs replaces --ref, --est and --scores (--pairs-scores: its "
+            return _fail("--pairs replaces --ref, --est and --scores (--pairs-scores: its "
                         "estimates are score tables)", 2)
     elif not args.ref or len(given) != 1:
-        return fail("give --ref with either --est (event lists) or --scores (score "
+        return _fail("give --ref with either --est (event lists) or --scores (score "
                     "tables), or --pairs FILE", 2)
     use_scores = bool(args.scores) or (args.pairs and args.pairs_scores)
     if not use_scores and (args.plots or args.threshold is not None):
-        return fail("--plots and --threshold apply to --scores", 2)
+        return _fail("--plots and --threshold apply to --scores", 2)
     if use_scores and (args.per_file or args.bootstrap or args.reference_impl):
-        return fail("--per-file, --bootstrap and --reference-impl apply to --est", 2)
+        return _fail("--per-file, --bootstrap and --reference-impl apply to --est", 2)
     if args.bootstrap is not None and args.bootstrap < 1:
-        return fail(f"--bootstrap needs N >= 1, got {args.bootstrap}", 2)
+        return _fail(f"--bootstrap needs N >= 1, got {args.bootstrap}", 2)
     for path, what, folder in ((args.json, "--json", False),
                                (args.per_file, "--per-file", False),
                                (args.plots, "--plots", True)):
         problem = _check_output_path(path, what, folder=folder)
         if problem:
-            return fail(problem, 2)
+            return _fail(problem, 2)
     tables: dict = {}
     est = None
     fails = _Failures()
@@ -399,16 +392,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             ref = read_event_lists(args.ref, require_labels=True, on_error=leave_out)
             if use_scores:
                 tables = read_score_tables(args.scores)
-                if (Path(args.ref).is_file() and Path(args.scores).is_file()
-                        and len(ref.filenames) <= 1):
-                    ref, _ = _single_file_pair(args.ref, args.scores, ref, None)
-                    key = Path(ref.filenames[0]).stem if ref.filenames else Path(args.ref).stem
+                ref, _, key = _single_file_pair(args.ref, args.scores, ref, None)
+                if key is not None:
                     tables = {key: next(iter(tables.values()))}
             else:
                 est = read_event_lists(args.est, require_labels=True, on_error=leave_out)
-                ref, est = _single_file_pair(args.ref, args.est, ref, est)
+                ref, est, _ = _single_file_pair(args.ref, args.est, ref, est)
     except (OSError, ValueError, EventFormatError, ScoreTableError) as exc:
-        return fail(str(exc))
+        return _fail(str(exc))
     if not args.pairs:  # a single list without file names is the recording of its stem
         if Path(args.ref).is_file() and not ref.filenames:
             ref = ref.with_filename(Path(args.ref).stem)
@@ -424,7 +415,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         est = None if est is None else keep(est)
         tables = {k: v for k, v in tables.items() if k not in left_out}
     if len(ref) == 0 and not use_scores and (est is None or len(est) == 0):
-        return fail(f"{args.ref or args.pairs}: no reference or estimated events")
+        return _fail(f"{args.ref or args.pairs}: no reference or estimated events")
     durations: dict[str, float] = {}
     if args.audio_dir:
         names = sorted({Path(f).stem for f in ref.filenames + (est.filenames if est else [])}
@@ -443,7 +434,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                               time_resolution=args.resolution,
                               impl="sed_eval" if args.reference_impl else "fast")
     except (ValueError, ScoreTableError) as exc:
-        return fail(str(exc))
+        return _fail(str(exc))
     doc = res.to_dict()
     print(res.report())
     if not use_scores and args.bootstrap:
@@ -513,8 +504,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 
     problem = _check_output_path(args.output, "-o") or _set_stdin_format(args)
     if problem:
-        print(f"audioscene: error: {problem}", file=sys.stderr)
-        return 2
+        return _fail(problem, 2)
     try:
         clf = ClipClassifier.load(args.model)
     except (OSError, ValueError, KeyError) as exc:
@@ -573,18 +563,11 @@ def _cmd_classify(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- detect
 
 
-def _result_events(dicts: list[dict]):  # noqa: ANN202
-    """The events a detection result carries (as dicts) as an EventList."""
-    from .events import Event, EventList
-
-    return EventList(Event(d["onset"], d["offset"], d.get("label"), d.get("confidence"),
-                           d.get("filename")) for d in dicts)
-
-
 def _cmd_detect(args: argparse.Namespace) -> int:
     import time
 
     from .detect.batch import plan_jobs, run_local, run_ray
+    from .events import Event, EventList
     from .models import ClipClassifier, load_model
 
     try:
@@ -600,27 +583,21 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         print("audioscene: error: --scores needs -o", file=sys.stderr)
         return 2
     if args.backend == "ray" and not args.output:
-        print("audioscene: error: --backend ray needs -o", file=sys.stderr)
-        return 2
+        return _fail("--backend ray needs -o", 2)
     problem = _set_stdin_format(args)
     if problem:
-        print(f"audioscene: error: {problem}", file=sys.stderr)
-        return 2
+        return _fail(problem, 2)
     jobs, missing = plan_jobs(args.inputs, output=args.output, fmt=args.format,
                               scores=args.scores, skip_existing=args.skip_existing)
     if args.output and len(jobs) + len(missing) > 1 and Path(args.output).is_file():
-        print(f"audioscene: error: -o {args.output}: several inputs need a folder, and this "
-              "is a file", file=sys.stderr)
-        return 2
+        return _fail(f"-o {args.output}: several inputs need a folder, and this is a file", 2)
     if args.output and Path(args.output).exists() and not os.access(args.output, os.W_OK):
-        print(f"audioscene: error: -o {args.output}: not writable", file=sys.stderr)
-        return 2
+        return _fail(f"-o {args.output}: not writable", 2)
     # several inputs to standard output: one table or document, printed here
     collect = not args.output and len(jobs) + len(missing) > 1
     if collect and args.format == "audacity":
-        print("audioscene: error: --format audacity labels one recording; with several "
-              "inputs give -o FOLDER", file=sys.stderr)
-        return 2
+        return _fail("--format audacity labels one recording; with several inputs give "
+                     "-o FOLDER", 2)
     fails = _Failures()
     for m, why in missing:
         fails.add(m, why)
@@ -648,7 +625,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         n_events += r.n_events
         seconds += r.seconds_audio
         if collect:  # rows of one table as each input finishes; JSON: one document
-            events = _result_events(r.events)
+            events = EventList(Event(**d) for d in r.events)  # Event.to_dict's fields
             if args.format == "json":
                 json_events += list(events)
                 continue
@@ -659,8 +636,6 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
             sys.stdout.flush()
     if collect and args.format == "json":
-        from .events import EventList
-
         sys.stdout.write(EventList(json_events).to_text(format="json"))
     wall = time.perf_counter() - t0
     speed = f", {seconds / wall:.0f}x real time" if wall > 0 and seconds else ""

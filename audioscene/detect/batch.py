@@ -329,18 +329,9 @@ def run_local(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: in
     ...                    decoder="votes", n_jobs=2):  # doctest: +SKIP
     ...     print(r.source, r.n_events)
     """
-    if n_jobs == 1 or len(jobs) <= 1:
-        from ..models import load_model
-
-        model = load_model(model_dir)
-        for job in jobs:
-            yield run_job(model, job, fmt=fmt, block_length=block_length, decoder=decoder,
-                          progress=progress, keep_events=keep_events)
-        return
-    from joblib import Parallel, delayed
-
     # standard input belongs to this process (and so does its --raw format)
-    here = [j for j in jobs if j.source == STDIN]
+    parallel = n_jobs > 1 and len(jobs) > 1
+    here = [j for j in jobs if j.source == STDIN] if parallel else list(jobs)
     if here:
         from ..models import load_model
 
@@ -348,9 +339,13 @@ def run_local(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: in
         for job in here:
             yield run_job(model, job, fmt=fmt, block_length=block_length, decoder=decoder,
                           progress=progress, keep_events=keep_events)
-    par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    yield from par(delayed(_worker)(model_dir, job, fmt, block_length, decoder, keep_events)
-                   for job in jobs if job.source != STDIN)
+    if parallel:
+        from joblib import Parallel, delayed
+
+        par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        yield from par(delayed(_worker)(model_dir, job, fmt, block_length, decoder,
+                                        keep_events)
+                       for job in jobs if job.source != STDIN)
 
 
 class _RayDetector:
