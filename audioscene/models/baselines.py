@@ -25,7 +25,8 @@ from ..features import FeatureConfig, extract, extract_file
 from ..io_utils import atomic_save_npz, atomic_write_text, read_arrays, read_model_json
 from .segments import segment_targets
 
-__all__ = ["GMMEventDetector", "TASK3_MFCC", "activity_to_events", "fit_gmm"]
+__all__ = ["GMMEventDetector", "TASK3_MFCC", "activity_to_events", "fit_gmm", "gmm_arrays",
+           "gmm_from_arrays"]
 
 #: DCASE 2016 task 3 baseline features: 20 MFCC (c0 dropped), deltas, delta-deltas.
 TASK3_MFCC = FeatureConfig(sr=44100, n_fft=2048, win_length=1764, hop_length=882,
@@ -77,6 +78,49 @@ def fit_gmm(X: np.ndarray, n_components: int, *, seed: int, max_frames: int = 20
     k = min(n_components, max(1, len(X) // 2))
     return GaussianMixture(k, covariance_type="diag", reg_covar=1e-3, max_iter=100,
                            random_state=seed).fit(X)
+
+
+#: The fitted attributes of a diagonal GaussianMixture that its scores read.
+_GMM_KEYS = ("weights_", "means_", "covariances_", "precisions_cholesky_")
+
+
+def gmm_arrays(g: GaussianMixture, prefix: str = "") -> dict[str, np.ndarray]:
+    """The fitted arrays of a diagonal ``GaussianMixture`` (public attributes), for a
+    model file; :func:`gmm_from_arrays` rebuilds a mixture with identical scores.
+
+    Examples
+    --------
+    >>> g = fit_gmm(np.random.default_rng(0).normal(size=(200, 3)), 2, seed=0)
+    >>> g2 = gmm_from_arrays(gmm_arrays(g, "a/"), "a/")
+    >>> X = np.ones((4, 3))
+    >>> np.array_equal(g.score_samples(X), g2.score_samples(X))
+    True
+    """
+    if g.covariance_type != "diag":
+        raise ValueError("only diagonal GMMs are saved")
+    return {f"{prefix}{k}": np.asarray(getattr(g, k)) for k in _GMM_KEYS}
+
+
+def gmm_from_arrays(arrays: dict[str, np.ndarray], prefix: str = "") -> GaussianMixture:
+    """Inverse of :func:`gmm_arrays`: a fitted diagonal ``GaussianMixture`` set from its
+    public fitted attributes.
+
+    Examples
+    --------
+    >>> g = gmm_from_arrays(gmm_arrays(fit_gmm(np.eye(4), 1, seed=0)))
+    >>> g.means_.shape
+    (1, 4)
+    """
+    w = np.asarray(arrays[f"{prefix}weights_"])
+    g = GaussianMixture(len(w), covariance_type="diag")
+    for k in _GMM_KEYS:
+        setattr(g, k, np.asarray(arrays[f"{prefix}{k}"]))
+    g.precisions_ = g.precisions_cholesky_ ** 2
+    g.converged_ = True
+    g.n_iter_ = 0
+    g.lower_bound_ = float("nan")
+    g.n_features_in_ = g.means_.shape[1]
+    return g
 
 
 class GMMEventDetector(BaseEstimator):
