@@ -475,13 +475,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_recipe(args: argparse.Namespace) -> int:
-    from .recipes import run_recipe
+    from .recipes import load_config, run_recipe
 
+    overrides = list(args.set)
+    for key in ("train_folds", "test_folds"):
+        if getattr(args, key):
+            overrides.append(f"{key}={getattr(args, key)}")
+    if args.print_config:
+        import yaml
+
+        try:
+            name, cfg = load_config(args.recipe, overrides)
+        except (ValueError, KeyError, OSError) as exc:
+            return _fail(str(exc))
+        sys.stdout.write(yaml.safe_dump({"recipe": name, **cfg}, sort_keys=False,
+                                        default_flow_style=None))
+        return 0
+    missing = [opt for opt in ("--data", "--out") if getattr(args, opt[2:]) is None]
+    if missing:
+        args.usage_error("the following arguments are required: " + ", ".join(missing))
     try:
-        overrides = list(args.set)
-        for key in ("train_folds", "test_folds"):
-            if getattr(args, key):
-                overrides.append(f"{key}={getattr(args, key)}")
         run_recipe(args.recipe, data=args.data, out=args.out, overrides=overrides,
                    backgrounds=args.backgrounds, train_only=args.train_only)
     except (ValueError, KeyError, OSError) as exc:
@@ -498,7 +511,12 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- classify / tag
 
 
+#: Frames above which ``classify``/``tag`` read a file in windows (bounded memory).
+LONG_CLIP_FRAMES = 4096
+
+
 def _cmd_classify(args: argparse.Namespace) -> int:
+    from .audio import info
     from .io_utils import atomic_open
     from .models import ClipClassifier
 
@@ -522,10 +540,15 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     classes = [str(c) for c in clf.classes_]
     rows: list[tuple[str, np.ndarray]] = []
     step = 64
+    # files longer than this run through the network in windows, in bounded memory
+    long_s = LONG_CLIP_FRAMES * clf.fconfig.hop_seconds
     for i in _progress(list(range(0, len(files), step)), args.command):
         ok, feats = [], []
         for f in files[i:i + step]:
             try:
+                if f != "-" and info(f).duration > long_s:
+                    rows.append((f, clf.predict_proba_file(f, chunk_frames=LONG_CLIP_FRAMES)))
+                    continue
                 feats.append(clf.frames(f))
                 ok.append(f)
             except Exception as exc:  # noqa: BLE001 - reported per file, batch goes on
@@ -533,6 +556,8 @@ def _cmd_classify(args: argparse.Namespace) -> int:
         if ok:
             P = clf.predict_proba(feats)
             rows.extend(zip(ok, P))
+    order = {f: k for k, f in enumerate(files)}
+    rows.sort(key=lambda r: order[r[0]])
     sep = "," if args.format == "csv" else "\t"
     target = atomic_open(args.output) if args.output else contextlib.nullcontext(sys.stdout)
     with target as f:
@@ -768,11 +793,16 @@ def build_parser() -> argparse.ArgumentParser:
              "else. For dcase2016-task2 and dcase2016-task3 it is the whole recipe run "
              "(their training tunes on validation material and reports).")):
         r = sub.add_parser(cmd, help=helptext, description=(
-            f"{helptext[0].upper()}{helptext[1:]}. RECIPE is one of {names}, or a config.yaml "
-            f"with 'recipe: NAME'. {writes}"))
+            f"{helptext[0].upper()}{helptext[1:]}. RECIPE is one of {names}, or a YAML "
+            f"file with 'recipe: NAME' and the settings it changes. {writes} Each recipe's "
+            "settings are in audioscene/recipes/configs/NAME.yaml; --print-config shows "
+            "the resolved ones."))
         r.add_argument("recipe", metavar="RECIPE")
-        r.add_argument("--data", required=True, help="dataset root")
-        r.add_argument("--out", required=True, help="output folder")
+        r.add_argument("--data", help="dataset root (required unless --print-config)")
+        r.add_argument("--out", help="output folder (required unless --print-config)")
+        r.add_argument("--print-config", action="store_true", dest="print_config",
+                       help="print the resolved config (packaged settings, then RECIPE's "
+                       "file, --set and the fold options) as YAML and exit")
         r.add_argument("--backgrounds", help="background recordings for synthesis "
                        "(default: DATA/backgrounds)")
         r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -781,7 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="clip recipes: train on these folds only")
         r.add_argument("--test-folds", dest="test_folds", metavar="K,K,...",
                        help="clip recipes: evaluate these folds only")
-        r.set_defaults(func=_cmd_recipe, train_only=cmd == "train")
+        r.set_defaults(func=_cmd_recipe, train_only=cmd == "train", usage_error=r.error)
 
     for cmd, helptext, what in (
             ("classify", "classify clips with a trained single-label clip model",
@@ -793,7 +823,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"train' or a clip recipe). One row per INPUT (files, or folders searched "
             f"recursively) with {what}."))
         c.add_argument("inputs", nargs="+", metavar="INPUT")
-        c.add_argument("--model", required=True, help="model folder (classifier.json)")
+        c.add_argument("--model", required=True, help="model folder (model.json and arrays.npz)")
         c.add_argument("-o", "--output", help="output file (default: standard output)")
         c.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv",
                        help="output format (default: tsv)")

@@ -17,8 +17,7 @@ from typing import IO, Any
 import numpy as np
 
 __all__ = ["atomic_open", "atomic_write_text", "atomic_write_bytes", "atomic_save_npz",
-           "read_json", "read_arrays",
-           "read_model_json"]
+           "read_json", "read_arrays"]
 
 
 _UMASK = os.umask(0)
@@ -205,22 +204,3 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ValueError(f"{p}: unreadable array file ({reason})") from None
     out.path = p
     return out
-
-
-def read_model_json(path: str | os.PathLike, kind: str) -> dict[str, Any]:
-    """Read a saved model's JSON description, checking that its ``type`` is
-    ``audioscene.<kind>``; a missing or malformed file or another type is an error
-    naming the file.
-
-    Examples
-    --------
-    >>> meta = read_model_json("runs/esc10/model/classifier.json", "ClipClassifier")  # doctest: +SKIP
-    """
-    p = Path(path)
-    a = "an" if kind[:1].upper() in "AEIOU" else "a"
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: not {a} {kind} model folder")
-    meta = read_json(p)
-    if meta.get("type") != f"audioscene.{kind}":
-        raise ValueError(f"{p}: not {a} {kind} model")
-    return meta

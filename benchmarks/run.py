@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--only", choices=["features", "carforest", "streaming", "clips",
-                                       "evaluate"],
+                                       "evaluate", "startup"],
                     default=None)
     ap.add_argument("--model", help="streaming rows: use this model folder instead of "
                     "training one")
@@ -401,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         ok &= bench_clips(args.repeats)
     if args.only in (None, "evaluate"):
         ok &= bench_evaluate(args.repeats)
+    if args.only in (None, "startup"):
+        ok &= bench_startup(args.repeats, args.model)
     print("\nall targets met" if ok else "\nTARGET MISSED")
     return 0 if ok else 1
 
@@ -498,3 +500,113 @@ def bench_clips(repeats: int) -> bool:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+_RUN_CLI = """
+import sys
+from audioscene.cli import main
+code = main(sys.argv[1:])
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(f"RSS {int(hwm) * 1024} TORCH {'torch' in sys.modules} CODE {code}", file=sys.stderr)
+"""
+
+
+def _cli_peak(args: list[str]) -> tuple[float, bool]:
+    """Peak RSS (VmHWM, bytes) of one ``audioscene`` command run in a fresh process, and
+    whether it imported torch."""
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", _RUN_CLI, *args], capture_output=True,
+                       text=True)
+    line = [x for x in r.stderr.splitlines() if x.startswith("RSS ")]
+    if not line or not line[-1].endswith("CODE 0"):
+        raise RuntimeError(f"audioscene {' '.join(args)} failed: {r.stderr[-500:]}")
+    parts = line[-1].split()
+    return float(parts[1]), parts[3] == "True"
+
+
+def _write_noise(path: Path, seconds: float, sr: int) -> Path:
+    """A long test file written block by block (tones over noise, PCM 16)."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    block = sr * 60
+    with sf.SoundFile(path, "w", samplerate=sr, channels=1, subtype="PCM_16") as f:
+        done = 0
+        while done < seconds * sr:
+            n = int(min(block, seconds * sr - done))
+            t = (done + np.arange(n)) / sr
+            y = 0.05 * rng.standard_normal(n) + 0.2 * np.sin(2 * np.pi * 600 * t) * (t % 9 < 2)
+            f.write(y.astype(np.float32))
+            done += n
+    return path
+
+
+def bench_startup(repeats: int, model_dir: str | None) -> bool:
+    """Start-up and memory ceilings: ``import audioscene`` and ``audioscene --help`` wall
+    times (medians of fresh processes, beside a bare interpreter), ``audioscene detect``
+    with a CaR-forest model (torch never imported, peak RSS on a 2-minute file), and
+    ``audioscene classify`` on a 2-hour against a 2-minute file (peak RSS)."""
+    import subprocess
+    import tempfile
+
+    def wall(cmd: list[str]) -> float:
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        return time.perf_counter() - t0
+
+    exe = Path(sys.executable).parent / "audioscene"
+    cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "audioscene"]
+    runs: dict[str, list[float]] = {"bare": [], "import": [], "help": []}
+    for _ in range(repeats):  # interleaved, so drift hits all rows alike
+        runs["bare"].append(wall([sys.executable, "-c", "pass"]))
+        runs["import"].append(wall([sys.executable, "-c", "import audioscene"]))
+        runs["help"].append(wall([*cli, "--help"]))
+    med = {k: float(np.median(v)) for k, v in runs.items()}
+    print("\nstart-up (medians of fresh processes)")
+    print(f"{'python -c pass (reference)':58s} {med['bare']:9.3f} s")
+    label = 'python -c "import audioscene" (target: <= 0.5 s)'
+    print(f"{label:58s} {med['import']:9.3f} s")
+    print(f"{'audioscene --help (target: <= 0.7 s)':58s} {med['help']:9.3f} s")
+    ok = med["import"] <= 0.5 and med["help"] <= 0.7
+
+    from audioscene.models import ClipClassifier
+
+    tmp = Path(tempfile.mkdtemp(prefix="audioscene-bench-"))
+    root = Path(os.environ.get("AUDIOSCENE_DATA", Path(__file__).resolve().parents[2]
+                               / "shared" / "data"))
+    if model_dir:
+        det_dir, what = Path(model_dir), f"model {model_dir}"
+    elif (root / "dcase2016_task2").is_dir():
+        det, what = _bench_model(root)
+        det_dir = det.save(tmp / "det")
+    else:
+        det_dir = None
+        print("detect rows: skipped (needs the task 2 data or --model)")
+    if det_dir is not None:
+        two_min = _write_noise(tmp / "2min.wav", 120, 22050)
+        rss, torch_used = _cli_peak(["detect", str(two_min), "--model", str(det_dir),
+                                     "-o", str(tmp / "ev.txt")])
+        print(f"detect, {what}")
+        print(f"{'  imports torch (target: no)':58s} {'yes' if torch_used else 'no':>9s}")
+        print(f"{'  peak RSS, 2-minute file (target: <= 250 MB)':58s} {rss / 1e6:9.1f} MB")
+        ok &= not torch_used and rss <= 250e6
+
+    # classify: the recipes' CNN architecture and features, weights from a short fit
+    rng = np.random.default_rng(0)
+    X = [rng.normal(size=(int(rng.integers(100, 300)), 64)).astype(np.float32)
+         for _ in range(16)]
+    clf = ClipClassifier(max_epochs=1, progress=False, validation_fraction=0)
+    clf.fit(X, [f"c{i % 4}" for i in range(16)])
+    clf.save(tmp / "clf")
+    short = _write_noise(tmp / "c2min.wav", 120, 22050)
+    long = _write_noise(tmp / "c2h.wav", 7200, 22050)
+    rss_s, _ = _cli_peak(["classify", str(short), "--model", str(tmp / "clf")])
+    rss_l, _ = _cli_peak(["classify", str(long), "--model", str(tmp / "clf")])
+    print("classify (AllConvNet, 64 log-mel bands, 22.05 kHz)")
+    print(f"{'  peak RSS, 2-minute file':58s} {rss_s / 1e6:9.1f} MB")
+    print(f"{'  peak RSS, 2-hour file':58s} {rss_l / 1e6:9.1f} MB")
+    print(f"{'  2-hour minus 2-minute (target: <= 100 MB)':58s} "
+          f"{(rss_l - rss_s) / 1e6:+9.1f} MB")
+    ok &= rss_l - rss_s <= 100e6
+    return ok

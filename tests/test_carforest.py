@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audioscene.detect.votes import accumulate_votes, pair_events, peak_mass, pick_peaks
+from audioscene.decode.votes import accumulate_votes, pair_events, peak_mass, pick_peaks
 from audioscene.events import Event, EventList
 from audioscene.models import CaRForest, SegmentConfig, segment_features, segment_targets
 
@@ -106,7 +106,7 @@ def test_save_load_identity(tmp_path: Path) -> None:
     np.testing.assert_array_equal(f.predict_proba(X), g.predict_proba(X))
     np.testing.assert_array_equal(f.apply(X), g.apply(X))
     assert g.get_params() == f.get_params()
-    with np.load(tmp_path / "carforest.npz", allow_pickle=False) as z:
+    with np.load(tmp_path / "arrays.npz", allow_pickle=False) as z:
         assert all(z[k].dtype != object for k in z.files)
 
 
@@ -207,7 +207,7 @@ def test_segment_features_against_loops() -> None:
 
 
 def test_segment_stream_is_bit_identical() -> None:
-    from audioscene.models.segments import SegmentStream
+    from audioscene.features.segments import SegmentStream
 
     rng = np.random.default_rng(1)
     F = rng.normal(size=(700, 5)) * 20 - 40
@@ -256,7 +256,7 @@ def _slow_pair(onsets, offc, pres, min_bins, max_bins, thr):  # noqa: ANN001, AN
 @given(seed=st.integers(0, 10_000), cuts=st.lists(st.integers(1, 400), min_size=1,
                                                    max_size=6))
 def test_pairing_and_streamed_pairer_match_plain_loops(seed: int, cuts: list[int]) -> None:
-    from audioscene.detect.streaming import VotePairer
+    from audioscene.decode.votes import VotePairer
 
     rng = np.random.default_rng(seed)
     n = 1500

@@ -110,4 +110,4 @@ def test_demo_runs(tmp_path: Path) -> None:
     figures = demo(tmp_path / "demo", minutes=1.0)
     assert figures["event_onset_f1"] > 0.5  # a detector trained in seconds, far above chance
     assert (tmp_path / "demo" / "event_roll.png").stat().st_size > 10000
-    assert (tmp_path / "demo" / "model" / "detector.json").exists()
+    assert (tmp_path / "demo" / "model" / "model.json").exists()

@@ -75,8 +75,9 @@ def test_task1_recipe_on_official_layout(task1_mini: Path, tmp_path: Path) -> No
                for s in ("be", "bu", "ho") for k in range(1, 5) for g in (0, 1))
     assert res["systems"]["gmm"]["mean"] >= 0.8  # distinct synthetic scenes
     assert (out / "confusion_gmm.png").stat().st_size > 1000
-    assert (out / "models" / "fold4" / "classifier.json").exists()
-    assert (out / "models" / "lte_fold4" / "embedder" / "lte.npz").exists()
+    assert (out / "models" / "fold4" / "model.json").exists()
+    lte = json.loads((out / "models" / "lte_fold4" / "model.json").read_text())
+    assert lte["children"]["embedder"]["kind"] == "LabelTreeEmbedder"
     md = (out / "results.md").read_text()
     assert "| gmm |" in md and "| beach |" in md and "Label tree (fold 1)" in md
     assert (out / "lte_tree.png").exists() and len(list((out / "lte_images").glob("*.png"))) == 3
@@ -92,7 +93,9 @@ def test_task1_recipe_on_official_layout(task1_mini: Path, tmp_path: Path) -> No
                "--set", "lte.segment_frames=20", "--set", "lte.hop_frames=10",
                *(a for o in TINY_LTE for a in ("--set", o))])
     model = tmp_path / "lte" / "model"
-    assert rc == 0 and (model / "embedder" / "lte.json").exists()
+    assert rc == 0
+    assert json.loads((model / "model.json").read_text())["children"]["embedder"]["kind"] == \
+        "LabelTreeEmbedder"
     wav = sorted((task1_mini / "TUT-acoustic-scenes-2016-development" / "audio").glob("*.wav"))
     assert main(["classify", str(wav[0]), "--model", str(model)]) == 0
 
@@ -132,8 +135,9 @@ def test_task4_recipe_on_official_layout(task4_mini: Path, tmp_path: Path) -> No
     assert gmm["c"] <= 0.2 and gmm["m"] <= 0.2  # steady tones are easy
     header = (out / "scores" / "cnn.tsv").read_text().splitlines()[0].split("\t")
     assert header[:2] == ["file", "true_c"] and header[-7:] == ["c", "m", "f", "v", "p", "b", "o"]
-    clf = json.loads((out / "models" / "fold0" / "classifier.json").read_text())
-    assert clf["classes"] == ["c", "m", "f", "v", "p", "b", "o"] and clf["params"]["multi_label"]
+    clf = json.loads((out / "models" / "fold0" / "model.json").read_text())
+    assert clf["state"]["classes"] == ["c", "m", "f", "v", "p", "b", "o"]
+    assert clf["params"]["multi_label"]
 
 
 def test_esc10_recipe_fixed_split_and_train(shared_data: Path, tmp_path: Path) -> None:
@@ -152,7 +156,7 @@ def test_esc10_recipe_fixed_split_and_train(shared_data: Path, tmp_path: Path) -
     rc = main(["train", "esc10", "--data", str(shared_data), "--out", str(tmp_path / "t"),
                "--train-folds", "1", "--set", "cnn.max_epochs=1",
                "--set", "cnn.net_params.channels=[4,4]", "--set", "cnn.net_params.strides=[2,2]"])
-    assert rc == 0 and (tmp_path / "t" / "model" / "classifier.json").exists()
+    assert rc == 0 and (tmp_path / "t" / "model" / "model.json").exists()
 
 
 def test_classify_and_tag_cli(shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture
@@ -200,7 +204,7 @@ def test_task2_tagging_recipe_plumbing(shared_data: Path, tmp_path: Path) -> Non
     assert len(res["tags"]) == 11 and all(res["positives"][t] > 0 for t in res["tags"])
     for s in ("cnn", "gmm"):
         assert 0 <= res["systems"][s]["mean_eer"] <= 1
-    assert (out / "model" / "classifier.json").exists()
+    assert (out / "model" / "model.json").exists()
 
 
 def test_chunk_tags_need_min_overlap() -> None:

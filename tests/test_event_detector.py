@@ -359,7 +359,7 @@ def test_damaged_detector_files_are_one_line(tmp_path: Path, material, detector,
 
     _, _, train, test = material
     detector.save(tmp_path / "m")
-    npz, js = tmp_path / "m" / "forests.npz", tmp_path / "m" / "detector.json"
+    npz, js = tmp_path / "m" / "arrays.npz", tmp_path / "m" / "model.json"
     if damage == "empty":
         npz.write_bytes(b"")
     elif damage == "truncated":
@@ -370,22 +370,22 @@ def test_damaged_detector_files_are_one_line(tmp_path: Path, material, detector,
         arrays = dict(read_arrays(npz))
         arrays.pop(next(iter(arrays)))
         atomic_save_npz(npz, **arrays)
-    with pytest.raises(ValueError, match=r"m/(forests\.npz|detector\.json): "):
+    with pytest.raises(ValueError, match=r"m/(arrays\.npz|model\.json): "):
         load_model(tmp_path / "m")
     sf.write(tmp_path / "a.wav", test[0].audio[: 3 * SR], SR)
     r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(tmp_path / "a.wav"),
                         "--model", str(tmp_path / "m")], capture_output=True, text=True)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 1 and len(lines) == 1 and r.stdout == ""
-    assert "forests.npz" in lines[0] or "detector.json" in lines[0]
+    assert "arrays.npz" in lines[0] or "model.json" in lines[0]
     # the GMM baseline's files too
     gmm_dir = tmp_path / "g"
     fc = FeatureConfig(sr=SR, n_fft=1024, win_length=640, hop_length=320, kind="mfcc",
                        n_mfcc=13, c0=False)
     GMMEventDetector(feature_config=fc, n_components=2).fit(
         [s.audio for s in train[:2]], [s.events for s in train[:2]]).save(gmm_dir)
-    (gmm_dir / "gmm.npz").write_bytes((gmm_dir / "gmm.npz").read_bytes()[:3000])
-    with pytest.raises(ValueError, match=r"g/gmm\.npz: unreadable array file"):
+    (gmm_dir / "arrays.npz").write_bytes((gmm_dir / "arrays.npz").read_bytes()[:3000])
+    with pytest.raises(ValueError, match=r"g/arrays\.npz: does not match model\.json"):
         load_model(gmm_dir)
 
 

@@ -49,7 +49,7 @@ def test_tree_is_full_binary_and_separates_unconfused_classes() -> None:
     y = np.repeat(list(centre), 30)
     X = np.array([[centre[c] + rng.normal(scale=0.4), rng.normal()] for c in y])
     groups = np.arange(len(y)) // 3  # three segments per recording
-    tree = LabelTree(seed=0).fit(X, y, groups=groups)
+    tree = LabelTree(random_state=0).fit(X, y, groups=groups)
     _check_full_binary(tree, list(centre))
     # a/b are confused with each other and never with c/d/e or f: a and b share a
     # subtree that holds none of c, d, e, f
@@ -166,21 +166,128 @@ def test_lte_image_shape_and_pair_sums() -> None:
         assert ((img >= 0) & (img <= 1)).all()
     with pytest.raises(ValueError, match="features per frame"):
         emb.transform([np.zeros((20, 3))])
-    with pytest.raises(TypeError, match="list"):
-        emb.transform(X[0])
+    # one 2-D array is read as one-frame recordings: one row of embedding per row
+    flat = emb.transform(X[0])
+    assert isinstance(flat, np.ndarray) and flat.shape == (len(X[0]), 2 * (C - 1))
+    np.testing.assert_array_equal(flat, np.concatenate(emb.transform(list(X[0][:, None]))))
+    with pytest.raises(ValueError, match="2D array"):
+        emb.transform(X[0][0])
+    bad = X[1].copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match=r"X\[1\]: features contain NaN"):
+        emb.transform([X[0], bad])
+
+
+def _embedder(**kw: object) -> LabelTreeEmbedder:
+    return LabelTreeEmbedder(segment_frames=8, hop_frames=4, n_estimators=15, **kw)
+
+
+def test_packed_forests_embed_exactly_as_the_scikit_learn_forests(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node forests are packed right after fitting: an embedder fitted with packing
+    switched off (keeping scikit-learn's forests) gives the same images, bit for bit."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from audioscene.features import lte
+    from audioscene.trees import PackedForest
+
+    X, y, rec = _recordings()
+    packed = _embedder().fit(X, y, groups=rec)
+    assert all(isinstance(c, PackedForest) for c in packed.classifiers_)
+    packed_crossfit = _embedder(n_folds=3).fit_transform(X, y, groups=rec)
+    monkeypatch.setattr(lte, "_pack", lambda clf: clf)
+    plain = _embedder().fit(X, y, groups=rec)
+    assert all(type(c) is RandomForestClassifier for c in plain.classifiers_)
+    for a, b in zip(packed.transform(X), plain.transform(X)):
+        np.testing.assert_array_equal(a, b)
+    S = np.concatenate([segment_stats(x, 8, 4) for x in X])
+    for rf in plain.classifiers_:
+        np.testing.assert_array_equal(PackedForest.from_sklearn(rf).predict_proba(S),
+                                      rf.predict_proba(S))
+    # cross-fitted images too (the fold forests are packed the same way)
+    for a, b in zip(packed_crossfit, _embedder(n_folds=3).fit_transform(X, y, groups=rec)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["int", "str", "bool"])
+def test_integer_string_and_boolean_labels(kind: str) -> None:
+    """Integer labels used to fail in scikit-learn's class weights; every kind works and
+    ``classes_`` keeps the values and dtype of ``y``."""
+    X, names, rec = _recordings(centres={"a": 0.0, "b": 4.0, "c": 9.0} if kind != "bool"
+                                else {"a": 0.0, "b": 4.0})
+    mapping = {"int": {"a": 10, "b": 2, "c": 0}, "str": {"a": "x", "b": "0", "c": "1"},
+               "bool": {"a": True, "b": False}}[kind]
+    y = np.array([mapping[c] for c in names])
+    emb = _embedder().fit(X, y, groups=rec)
+    np.testing.assert_array_equal(emb.classes_, np.unique(y))
+    assert emb.classes_.dtype == y.dtype
+    assert emb.tree_.classes == sorted(str(v) for v in set(y.tolist()))
+    images = emb.transform(X)
+    assert images[0].shape[1] == 2 * (len(mapping) - 1)
+    images_list_y = _embedder().fit(X, y.tolist(), groups=rec).transform(X)
+    for a, b in zip(images, images_list_y):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_string_labels_that_spell_integers_build_the_same_tree() -> None:
+    X, names, rec = _recordings()
+    digits = {c: str(k) for k, c in enumerate(sorted(set(names)))}
+    S = np.concatenate([segment_stats(x, 8, 4) for x in X])
+    owner = np.repeat(np.arange(len(X)), [len(segment_stats(x, 8, 4)) for x in X])
+    groups = np.asarray(rec)[owner]
+    by_letter = LabelTree().fit(S, np.asarray(names)[owner], groups=groups)
+    by_digit = LabelTree().fit(S, np.asarray([digits[c] for c in names])[owner], groups=groups)
+    assert str(by_digit) == str(by_letter).translate(str.maketrans(
+        {c: d for c, d in digits.items()}))
 
 
 def test_embedder_save_load_identity(tmp_path: Path) -> None:
+    import json
+
+    from audioscene.trees import PackedForest
+
     X, y, rec = _recordings()
-    emb = LabelTreeEmbedder(segment_frames=8, hop_frames=4, n_estimators=15).fit(X, y,
-                                                                                  groups=rec)
-    emb.save(tmp_path / "e")
+    emb = _embedder(random_state=3).fit(X, y, groups=rec)
+    assert emb.save(tmp_path / "e") == tmp_path / "e"
     back = LabelTreeEmbedder.load(tmp_path / "e")
     for a, b in zip(emb.transform(X), back.transform(X)):
         np.testing.assert_array_equal(a, b)
     assert str(back.tree_) == str(emb.tree_)
-    with np.load(tmp_path / "e" / "lte.npz", allow_pickle=False) as z:
-        assert len(z.files) == 2 * 15 * (len(set(y)) - 1)
+    assert back.get_params() == emb.get_params() and back.random_state == 3
+    np.testing.assert_array_equal(back.classes_, emb.classes_)
+    assert all(isinstance(c, PackedForest) for c in back.classifiers_)
+    meta = json.loads((tmp_path / "e" / "model.json").read_text())
+    assert meta["kind"] == "LabelTreeEmbedder" and meta["state"]["tree"] == emb.tree_.to_dict()
+    with np.load(tmp_path / "e" / "arrays.npz", allow_pickle=False) as z:  # no pickle
+        n_nodes = len(set(y)) - 1
+        assert {k.split("/")[0] for k in z.files} == {"classes"} | {
+            f"node{k}" for k in range(n_nodes)}
+        assert all(z[k].dtype != object for k in z.files)
+
+
+def test_embedder_with_custom_classifier_is_not_saved(tmp_path: Path) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y, rec = _recordings(n_per_class=4)
+    emb = LabelTreeEmbedder(segment_frames=8, hop_frames=4,
+                            classifier=DecisionTreeClassifier(max_depth=2)).fit(X, y,
+                                                                                 groups=rec)
+    assert all(isinstance(c, DecisionTreeClassifier) for c in emb.classifiers_)
+    with pytest.raises(NotImplementedError, match="custom node classifier"):
+        emb.save(tmp_path / "e")
+    assert not (tmp_path / "e").exists()
+
+
+def test_importing_lte_leaves_the_heavy_modules_unloaded() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, audioscene.features.lte; "
+            "print(sorted(m for m in ('sklearn.ensemble', 'sklearn.cluster', "
+            "'sklearn.model_selection', 'numba', 'matplotlib', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_lte_cnn_through_clip_classifier(tmp_path: Path) -> None:

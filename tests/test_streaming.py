@@ -85,8 +85,8 @@ def test_streaming_equals_offline_for_random_blocks(task2_model: Path, mixture, 
 @given(sizes=st.lists(st.integers(1, 70000), min_size=1, max_size=8))
 def test_frames_and_segments_stream_exactly(mixture, sizes: list[int]) -> None:
     from audioscene.features import FeatureStream, extract
+    from audioscene.features.segments import SegmentStream, segment_features
     from audioscene.models.event_detector import DEFAULT_FEATURES
-    from audioscene.models.segments import SegmentStream, segment_features
 
     _, y = mixture
     X, _ = extract(y, DEFAULT_FEATURES)
@@ -172,8 +172,8 @@ def test_memory_is_bounded_by_the_block_not_the_stream(task2_model: Path) -> Non
     sd.flush()
     tracemalloc.stop()
     assert peak < 40e6, f"peak traced memory {peak / 1e6:.1f} MB"
-    assert sd.curves.raw_on.shape[1] < 10000 and all(len(p.on) < 5000 for p in sd.pairers)
-    assert sd.n_frames > 59000  # the whole 20 minutes went through
+    assert sd.stream.curves.raw_on.shape[1] < 10000 and all(len(p.on) < 5000 for p in sd.stream.pairers)
+    assert sd.stream.n_frames > 59000  # the whole 20 minutes went through
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -1,5 +1,7 @@
-"""Detection engines: numba vote kernels, the streaming detector and hysteresis
-decoder, and batch/cluster runners.
+"""Detection runners over any model's stream: :class:`StreamingDetector` (blocks in,
+events out) and the batch, process-pool and Ray runners behind ``audioscene detect``.
+The decoders themselves live in :mod:`audioscene.decode` (re-exported here). Submodules
+load on first use.
 
 Examples
 --------
@@ -9,18 +11,23 @@ Examples
 ['dog']
 """
 
-from .streaming import (
-    HysteresisDecoder,
-    StreamingDetector,
-    VoteCurves,
-    VotePairer,
-    hysteresis_events,
-    vote_reach,
-)
-from .votes import accumulate_votes, pair_events, peak_mass, pick_peaks
+import lazy_loader as lazy
 
-__all__ = [
-    "HysteresisDecoder", "StreamingDetector", "VoteCurves", "VotePairer",
-    "hysteresis_events", "vote_reach", "accumulate_votes", "pair_events", "peak_mass",
-    "pick_peaks",
-]
+__getattr__, __dir__, _all = lazy.attach(
+    __name__,
+    submodules=["streaming", "batch"],
+    submod_attrs={"streaming": ["StreamingDetector"]},
+)
+
+_DECODE = ("HysteresisDecoder", "VoteCurves", "VotePairer", "hysteresis_events",
+           "vote_reach", "accumulate_votes", "pair_events", "peak_mass", "pick_peaks")
+__all__ = [*_all, *_DECODE]
+_attach_getattr = __getattr__
+
+
+def __getattr__(name: str):  # noqa: ANN202, F811
+    if name in _DECODE:
+        from .. import decode
+
+        return getattr(decode, name)
+    return _attach_getattr(name)

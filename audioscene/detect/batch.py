@@ -188,22 +188,6 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
 
     from .streaming import StreamingDetector
 
-    if not hasattr(model, "forests_"):  # models without a streaming path: whole file
-        from ..audio import load
-
-        if decoder != "votes":
-            raise ValueError(f"--decoder {decoder} needs a CaR-forest model; "
-                             f"{type(model).__name__} has its own decoding")
-        y, _ = load(job.source, sr=model.fconfig.sr)
-        _check_length(job.source, len(y), model.fconfig)
-        S, times = model.scores(y)
-        if score_file is not None:
-            ScoreTableWriter(score_file, model.classes_,
-                             hop=model.fconfig.hop_seconds).write(times, S)
-        events = model.decode(S, filename=job.name).rounded()
-        if echo:
-            sys.stdout.write(events.to_text(format=echo))
-        return events, len(y) / model.fconfig.sr
     sd = StreamingDetector(model, filename=job.name, decoder=decoder)
     total = None
     if job.source != STDIN:
@@ -215,19 +199,18 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio")
     events: list = []
     n = 0
-    hop = sd.seg_hop
+    hop = sd.score_hop
     if block_length is None:
         # files: large blocks (throughput); stdin: small ones (events appear sooner)
         block_length = STDIN_BLOCK if job.source == STDIN else FILE_BLOCK
 
     printed = [False]
-    writer = None if score_file is None else ScoreTableWriter(score_file, model.classes_,
-                                                              hop=hop)
+    writer = None if score_file is None else ScoreTableWriter(score_file, sd.classes, hop=hop)
 
     def emit(new: EventList) -> None:
         new = new.rounded()  # times to the millisecond, confidences to 4 decimals
         if writer is not None and sd.last_scores is not None:
-            writer.write(sd.last_scores.centres, sd.last_scores.presence)
+            writer.write(sd.last_scores.times, sd.last_scores.scores)
         if echo in ("dcase", "audacity", "csv") and len(new):
             # rows as soon as they are final (a CSV header once)
             text = new.to_text(format=echo)

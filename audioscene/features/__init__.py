@@ -1,6 +1,8 @@
-"""Feature layer: one frozen :class:`FeatureConfig`, :func:`extract` for whole signals,
-:class:`FeatureStream` for blocks, both computed with librosa and framed ``center=False``;
-label tree embeddings (:class:`LabelTree`, :class:`LabelTreeEmbedder`).
+"""Feature layer: one frozen :class:`FeatureConfig`, :class:`FeatureStream` for blocks and
+:func:`extract` (the stream fed a whole signal), computed with librosa and framed
+``center=False``; segment features and their stream (:mod:`audioscene.features.segments`);
+label tree embeddings (:class:`LabelTree`, :class:`LabelTreeEmbedder`). Submodules load
+on first use.
 
 Examples
 --------
@@ -11,9 +13,15 @@ Examples
 (42, 20)
 """
 
-from .config import KINDS, FeatureConfig
-from .core import FeatureStream, extract, extract_file
-from .lte import LabelTree, LabelTreeEmbedder, segment_stats
+import lazy_loader as lazy
 
-__all__ = ["KINDS", "FeatureConfig", "FeatureStream", "extract", "extract_file", "LabelTree",
-           "LabelTreeEmbedder", "segment_stats"]
+__getattr__, __dir__, __all__ = lazy.attach(
+    __name__,
+    submodules=["config", "core", "segments", "lte"],
+    submod_attrs={
+        "config": ["KINDS", "FeatureConfig"],
+        "core": ["FeatureStream", "extract", "extract_file"],
+        "segments": ["SegmentConfig", "SegmentStream", "segment_features", "segment_targets"],
+        "lte": ["LabelTree", "LabelTreeEmbedder", "segment_stats"],
+    },
+)

@@ -3,9 +3,9 @@
 librosa does the signal processing (``librosa.stft``, ``librosa.filters.mel``, the DCT
 of ``librosa.feature.mfcc`` and ``librosa.feature.delta``); this module fixes the
 framing (``center=False``) and the dB reference, and computes the mel product in fixed
-chunks aligned on absolute frame indices, so that :func:`extract` on a whole signal and
-:class:`FeatureStream` fed the same signal in blocks of any size give the same frames bit
-for bit.
+chunks aligned on absolute frame indices, so that :class:`FeatureStream` fed a signal in
+blocks of any size gives the same frames bit for bit; :func:`extract` is that stream fed
+the whole signal in one block.
 """
 
 from __future__ import annotations
@@ -136,7 +136,8 @@ def _as_signal(y: np.ndarray, name: str = "signal") -> np.ndarray:
 
 def extract(y: np.ndarray, config: FeatureConfig | None = None, *,
             sr: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Frame-level features of a whole signal.
+    """Frame-level features of a whole signal: a :class:`FeatureStream` fed ``y`` in one
+    block, then flushed.
 
     Parameters
     ----------
@@ -174,7 +175,12 @@ def extract(y: np.ndarray, config: FeatureConfig | None = None, *,
     y = _as_signal(y)
     if sr is not None and sr != cfg.sr and len(y):
         y = soxr.resample(y, sr, cfg.sr, quality="HQ").astype(np.float32, copy=False)
-    X = _with_deltas(_static(y, cfg), cfg)
+    # the stream fed everything at once: offline and streaming are one implementation
+    fs = FeatureStream(cfg)
+    X = fs.process(y)[0]
+    rest = fs.flush()[0]
+    if len(rest):
+        X = np.concatenate([X, rest])
     return X, cfg.frame_times(len(X))
 
 

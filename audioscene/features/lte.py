@@ -27,17 +27,20 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.cluster import SpectralClustering
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ..persist import ModelRecord, load_record, rebuild, save_record
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.utils import Tags
 
 __all__ = ["LabelTree", "LabelTreeEmbedder", "TreeNode", "segment_stats"]
 
@@ -85,7 +88,13 @@ def segment_stats(frames: np.ndarray, segment_frames: int, hop_frames: int) -> n
 
 @dataclass
 class TreeNode:
-    """An internal node: its classes and those of its two children."""
+    """An internal node: its classes and those of its two children.
+
+    Examples
+    --------
+    >>> TreeNode(["a", "b"], ["a"], ["b"])
+    TreeNode(classes=['a', 'b'], left=['a'], right=['b'])
+    """
 
     classes: list[str]
     left: list[str]
@@ -95,6 +104,8 @@ class TreeNode:
 
 def _default_classifier(seed: int, n_estimators: int = 100, n_jobs: int | None = None
                         ) -> RandomForestClassifier:
+    from sklearn.ensemble import RandomForestClassifier
+
     return RandomForestClassifier(n_estimators=n_estimators, class_weight="balanced",
                                   min_samples_leaf=2, random_state=seed, n_jobs=n_jobs)
 
@@ -105,17 +116,19 @@ class LabelTree:
     Parameters
     ----------
     classifier : estimator or None
-        Classifier cloned at each node to measure confusion (default: a balanced random
-        forest).
-    seed : int
-        Seeds the 50/50 splits, the classifiers and the clustering.
+        Classifier cloned at each node to measure confusion, trained on the index of
+        each segment's class among the node's classes (default: a random forest of 100
+        trees with balanced class weights).
+    random_state : int
+        Seeds the 50/50 splits, the default classifiers and the clustering (a node ``d``
+        levels below the root uses ``random_state + d``).
 
     Attributes
     ----------
     nodes : list of TreeNode
         Internal nodes in pre-order (root first); ``len(nodes) == n_classes - 1``.
     classes : list of str
-        All classes.
+        All classes (``str`` of each label), sorted.
 
     Examples
     --------
@@ -123,7 +136,7 @@ class LabelTree:
     >>> y = np.repeat(["a", "b", "c", "d"], 20)
     >>> centre = {"a": 0.0, "b": 0.3, "c": 5.0, "d": 5.3}
     >>> X = np.array([[centre[c] + rng.normal(scale=0.3)] for c in y])
-    >>> tree = LabelTree(seed=0).fit(X, y, groups=np.arange(80))
+    >>> tree = LabelTree(random_state=0).fit(X, y, groups=np.arange(80))
     >>> print(tree)
     a b c d
     ├── a b
@@ -134,9 +147,9 @@ class LabelTree:
         └── d
     """
 
-    def __init__(self, classifier: Any = None, seed: int = 0) -> None:
+    def __init__(self, classifier: Any = None, random_state: int = 0) -> None:
         self.classifier = classifier
-        self.seed = seed
+        self.random_state = random_state
         self.nodes: list[TreeNode] = []
         self.classes: list[str] = []
 
@@ -144,22 +157,31 @@ class LabelTree:
                depth: int) -> tuple[list[str], list[str], np.ndarray | None]:
         if len(classes) == 2:
             return [classes[0]], [classes[1]], None
-        seed = self.seed + depth
+        from sklearn.base import clone
+        from sklearn.cluster import SpectralClustering
+        from sklearn.model_selection import StratifiedGroupKFold
+
+        seed = self.random_state + depth
         keep = np.isin(y, classes)
         Xn, yn, gn = X[keep], y[keep], groups[keep]
-        n_groups_min = min(len(np.unique(gn[yn == c])) for c in classes)
+        # the node classifier learns the index of each class in `classes` (scikit-learn's
+        # class weights mistake string labels such as "0" for the integers they spell)
+        code = {c: i for i, c in enumerate(classes)}
+        yc = np.array([code[v] for v in yn.tolist()], dtype=np.int64)
+        n_groups_min = min(len(np.unique(gn[yc == i])) for i in range(len(classes)))
         if n_groups_min >= 2:
             sgkf = StratifiedGroupKFold(n_splits=2, shuffle=True, random_state=seed)
-            a, b = next(sgkf.split(Xn, yn, gn))
+            a, b = next(sgkf.split(Xn, yc, gn))
         else:  # a class with one recording: split that class's segments in time
-            a, b = self._split_few(yn, gn)
+            a, b = self._split_few(yc, gn)
         clf = clone(self.classifier) if self.classifier is not None else _default_classifier(seed)
-        clf.fit(Xn[a], yn[a])
+        clf.fit(Xn[a], yc[a])
         P = clf.predict_proba(Xn[b])
-        cols = [list(clf.classes_).index(c) if c in clf.classes_ else -1 for c in classes]
+        fitted = list(clf.classes_)
+        cols = [fitted.index(i) if i in fitted else -1 for i in range(len(classes))]
         C = np.zeros((len(classes), len(classes)))
-        for i, c in enumerate(classes):
-            rows = P[yn[b] == c]
+        for i in range(len(classes)):
+            rows = P[yc[b] == i]
             if len(rows):
                 C[i] = [rows[:, j].mean() if j >= 0 else 0.0 for j in cols]
             else:
@@ -197,6 +219,20 @@ class LabelTree:
         """Build the tree from segment features ``X`` with class ``y`` and recording id
         ``groups`` per segment.
 
+        Parameters
+        ----------
+        X : np.ndarray
+            ``(n_segments, n_features)``.
+        y : sequence
+            Class per segment; the tree names each class by ``str(label)``.
+        groups : sequence or None
+            Recording id per segment (default: every segment its own recording).
+
+        Returns
+        -------
+        LabelTree
+            ``self``.
+
         Examples
         --------
         >>> LabelTree().fit(X, y, groups=rec)  # doctest: +SKIP
@@ -209,7 +245,8 @@ class LabelTree:
                              "per segment")
         self.classes = sorted(set(y.tolist()))
         if len(self.classes) < 2:
-            raise ValueError("a label tree needs at least two classes")
+            raise ValueError(f"a label tree needs at least two classes (y has "
+                             f"{len(self.classes)} class)")
         self.nodes = []
 
         def grow(classes: list[str], depth: int) -> None:
@@ -309,14 +346,28 @@ class LabelTree:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready description (classes and internal nodes)."""
+        """JSON-ready description (classes and internal nodes).
+
+        Examples
+        --------
+        >>> tree.to_dict()["classes"]  # doctest: +SKIP
+        ['a', 'b', 'c', 'd']
+        """
         return {"classes": list(self.classes),
                 "nodes": [{"classes": n.classes, "left": n.left, "right": n.right}
                           for n in self.nodes]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LabelTree:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (the affinities are not part of it).
+
+        Examples
+        --------
+        >>> d = {"classes": ["x", "y"],
+        ...      "nodes": [{"classes": ["x", "y"], "left": ["x"], "right": ["y"]}]}
+        >>> LabelTree.from_dict(d).leaf_order()
+        ['x', 'y']
+        """
         t = cls()
         t.classes = list(d["classes"])
         t.nodes = [TreeNode(list(n["classes"]), list(n["left"]), list(n["right"]))
@@ -324,59 +375,58 @@ class LabelTree:
         return t
 
 
-def _forest_arrays(rf: RandomForestClassifier, prefix: str) -> tuple[dict[str, np.ndarray],
-                                                                    dict[str, Any]]:
-    """A fitted random forest as plain arrays (each tree's node table and values) plus
-    JSON metadata; no pickle."""
-    if type(rf) is not RandomForestClassifier or rf.n_outputs_ != 1:
-        raise NotImplementedError("only single-output RandomForestClassifier node "
-                                  "classifiers can be saved without pickle")
-    arrays: dict[str, np.ndarray] = {}
-    depths = []
-    for i, est in enumerate(rf.estimators_):
-        st = est.tree_.__getstate__()
-        arrays[f"{prefix}/{i}/nodes"] = st["nodes"]
-        arrays[f"{prefix}/{i}/values"] = st["values"]
-        depths.append(int(st["max_depth"]))
-    meta = {"n_trees": len(rf.estimators_), "depths": depths, "classes": rf.classes_.tolist(),
-            "n_features": int(rf.n_features_in_)}
-    return arrays, meta
+
+def _is_recording_list(X: Any) -> bool:
+    """Whether ``X`` holds recordings (a 3-D array, or a list or tuple whose first item
+    is not 1-D) rather than one 2-D array of one-frame recordings (an array, or a list
+    of rows)."""
+    if isinstance(X, (list, tuple)):
+        return not (len(X) and np.ndim(X[0]) == 1)
+    return isinstance(X, np.ndarray) and X.ndim == 3
 
 
-def _forest_from_arrays(arrays: dict[str, np.ndarray], prefix: str, meta: dict[str, Any]
-                        ) -> RandomForestClassifier:
-    """Inverse of :func:`_forest_arrays`."""
-    from sklearn.tree import DecisionTreeClassifier
-    from sklearn.tree._tree import Tree
+def _class_labels(y: Any, n: int) -> np.ndarray:
+    """``y`` as a validated 1-D array of class labels, one per recording."""
+    from sklearn.utils import column_or_1d
+    from sklearn.utils.multiclass import check_classification_targets
 
-    classes = np.asarray(meta["classes"])
-    n_features = int(meta["n_features"])
-    estimators = []
-    for i in range(int(meta["n_trees"])):
-        nodes = arrays[f"{prefix}/{i}/nodes"]
-        tree = Tree(n_features, np.array([len(classes)], dtype=np.intp), 1)
-        tree.__setstate__({"max_depth": int(meta["depths"][i]), "node_count": len(nodes),
-                           "nodes": nodes, "values": arrays[f"{prefix}/{i}/values"]})
-        est = DecisionTreeClassifier()
-        est.tree_ = tree
-        est.n_features_in_ = n_features
-        est.n_outputs_ = 1
-        est.classes_ = classes
-        est.n_classes_ = len(classes)
-        est.max_features_ = n_features
-        estimators.append(est)
-    rf = RandomForestClassifier(n_estimators=len(estimators))
-    rf.estimators_ = estimators
-    rf.estimator_ = DecisionTreeClassifier()
-    rf.classes_ = classes
-    rf.n_classes_ = len(classes)
-    rf.n_outputs_ = 1
-    rf.n_features_in_ = n_features
-    return rf
+    if y is None:
+        raise ValueError("LabelTreeEmbedder requires y to be passed, but the target y is None")
+    y = column_or_1d(y)
+    if len(y) != n:
+        raise ValueError(f"X has {n} recordings but y has {len(y)} labels")
+    check_classification_targets(y)
+    return y
+
+
+def _label_array(labels: np.ndarray) -> np.ndarray:
+    """Class labels as an array a model file can hold (an object array of strings,
+    numbers or booleans becomes an array of that type)."""
+    a = np.asarray(labels)
+    if a.dtype == object:
+        a = np.asarray(a.tolist())
+        if a.dtype == object:
+            raise TypeError("class labels must be strings, numbers or booleans to be saved")
+    return a
+
+
+def _pack(clf: Any) -> Any:
+    """A fitted default node forest as a :class:`~audioscene.trees.PackedForest` (the
+    same ``predict_proba``, exactly)."""
+    from ..trees import PackedForest
+
+    return PackedForest.from_sklearn(clf)
 
 
 class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
     """Recordings to LTE images: node-classifier posteriors per segment.
+
+    ``X`` is a list (or tuple, or 3-D array) of ``(frames x features)`` recordings, or
+    one 2-D array (or a list of rows of numbers), read as ``n`` recordings of one frame
+    each: each row is then its own
+    segment (mean the row, standard deviation 0), and :meth:`transform` and
+    :meth:`fit_transform` return one 2-D array ``(n, 2 (C - 1))`` (the one-row images
+    stacked) instead of a list of images.
 
     Parameters
     ----------
@@ -386,22 +436,37 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
         Binary node classifier, cloned per internal node (default: a random forest with
         balanced class weights); also used to measure confusion when building the tree.
     n_estimators : int
-        Trees of the default forests.
+        Trees of the default node forests (the default forests that measure confusion
+        while the tree is built have 100).
     n_folds : int
         Folds of the cross-fitting in :meth:`fit_transform` (grouped by recording).
-    seed : int
-        Seed of the tree, the folds and the classifiers.
+    random_state : int
+        Seed of the tree (see :class:`LabelTree`) and of the default node forests (node
+        ``k``'s uses ``random_state + 1000 + k``); a custom ``classifier`` keeps its own
+        seed.
     n_jobs : int or None
-        Parallel jobs of the default forests.
+        Parallel jobs of the default node forests while fitting.
 
     Attributes
     ----------
     tree_ : LabelTree
+        The label tree; it names each class by ``str(label)``.
+    classes_ : np.ndarray
+        The class labels, sorted, with the values and dtype of ``y``.
+    n_features_in_ : int
+        Features per frame.
+    feature_names_in_ : np.ndarray
+        Column names, when ``X`` was a data frame with string column names.
     classifiers_ : list
-        One fitted binary classifier per internal node (pre-order).
+        One fitted binary classifier per internal node (pre-order): with the default
+        ``classifier=None``, each node's random forest as a
+        :class:`~audioscene.trees.PackedForest` (packed right after fitting, so fitted and
+        loaded embedders compute posteriors with the same code); otherwise the fitted
+        clones of ``classifier``.
     crossfit_ : list of dict
-        For each cross-fitting fold, the recording ids its node classifiers were trained
-        on (``"trained_on"``) and those it embedded (``"embedded"``).
+        Set by :meth:`fit_transform` only: for each cross-fitting fold, the recording ids
+        its node classifiers were trained on (``"trained_on"``) and those it embedded
+        (``"embedded"``).
 
     Examples
     --------
@@ -410,48 +475,92 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, segment_frames: int = 20, hop_frames: int = 10, classifier: Any = None,
-                 n_estimators: int = 100, n_folds: int = 5, seed: int = 0,
+                 n_estimators: int = 100, n_folds: int = 5, random_state: int = 0,
                  n_jobs: int | None = None) -> None:
         self.segment_frames = segment_frames
         self.hop_frames = hop_frames
         self.classifier = classifier
         self.n_estimators = n_estimators
         self.n_folds = n_folds
-        self.seed = seed
+        self.random_state = random_state
         self.n_jobs = n_jobs
 
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn tags: ``y`` is required; the output is float32 whatever the input.
+
+        Examples
+        --------
+        >>> LabelTreeEmbedder().__sklearn_tags__().target_tags.required
+        True
+        """
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
     # ------------------------------------------------------------------ helpers
-    def _segments(self, X: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        if isinstance(X, np.ndarray) and X.ndim == 2:
-            raise TypeError("X must be a list of (frames x features) recordings, not one array")
-        segs = [segment_stats(np.asarray(x), self.segment_frames, self.hop_frames) for x in X]
+    def _segments(self, X: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray, int, bool]:
+        """Segment features, the recording of each segment, the number of recordings,
+        and whether ``X`` was one 2-D array; sets (``reset``) or checks the number of
+        features per frame."""
+        if not _is_recording_list(X):
+            from sklearn.utils.validation import validate_data
+
+            A = validate_data(self, X, reset=reset, dtype=np.float64)
+            return np.c_[A, np.zeros_like(A)], np.arange(len(A)), len(A), True
+        segs = []
+        for i, x in enumerate(X):
+            a = np.asarray(x, dtype=np.float64)
+            if a.ndim == 2 and not np.isfinite(a).all():
+                raise ValueError(f"X[{i}]: features contain NaN or infinity")
+            segs.append(segment_stats(a, self.segment_frames, self.hop_frames))
         if not segs:
             raise ValueError("no recordings")
         d = {s.shape[1] for s in segs}
         if len(d) != 1:
             raise ValueError("all recordings must have the same number of features per frame")
+        n_features = d.pop() // 2
+        if reset:
+            self.n_features_in_ = n_features
+            self.__dict__.pop("feature_names_in_", None)
+        elif n_features != self.n_features_in_:
+            raise ValueError(f"recordings have {n_features} features per frame, "
+                             f"expected {self.n_features_in_}")
         owner = np.repeat(np.arange(len(segs)), [len(s) for s in segs])
-        return np.concatenate(segs), owner
+        return np.concatenate(segs), owner, len(segs), False
 
     def _new_classifier(self, k: int) -> Any:
         if self.classifier is not None:
+            from sklearn.base import clone
+
             return clone(self.classifier)
-        return _default_classifier(self.seed + 1000 + k, self.n_estimators, self.n_jobs)
+        return _default_classifier(self.random_state + 1000 + k, self.n_estimators,
+                                   self.n_jobs)
 
     def _fit_nodes(self, S: np.ndarray, ys: np.ndarray) -> list[Any]:
+        """One fitted classifier per node (``None`` for a node none of whose classes is in
+        ``ys``, which cross-fitting can meet)."""
         out = []
         for k, node in enumerate(self.tree_.nodes):
             keep = np.isin(ys, node.classes)
+            if not keep.any():
+                out.append(None)
+                continue
             target = np.isin(ys[keep], node.right).astype(int)
-            out.append(self._new_classifier(k).fit(S[keep], target))
+            clf = self._new_classifier(k).fit(S[keep], target)
+            out.append(_pack(clf) if self.classifier is None else clf)
         return out
 
     @staticmethod
     def _embed(classifiers: list[Any], S: np.ndarray) -> np.ndarray:
         cols = []
         for clf in classifiers:
-            P = clf.predict_proba(S)
-            p_right = P[:, list(clf.classes_).index(1)] if 1 in clf.classes_ else np.zeros(len(S))
+            if clf is None:
+                p_right = np.full(len(S), 0.5)
+            else:
+                P = clf.predict_proba(S)
+                fitted = list(clf.classes_)
+                p_right = P[:, fitted.index(1)] if 1 in fitted else np.zeros(len(S))
             cols += [1.0 - p_right, p_right]
         return np.stack(cols, axis=1).astype(np.float32)
 
@@ -460,17 +569,36 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
         bounds = np.searchsorted(owner, np.arange(n + 1))
         return [E[bounds[i]:bounds[i + 1]] for i in range(n)]
 
+    def _fit_tree(self, X: Any, y: Any, groups: Sequence[Any] | None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Validate, build the tree; segment features, recording per segment, recording
+        ids, class name per segment, and whether ``X`` was one 2-D array."""
+        S, owner, n, flat = self._segments(X, reset=True)
+        labels = _class_labels(y, n)
+        g = np.arange(n) if groups is None else np.asarray(groups)
+        if len(g) != n:
+            raise ValueError("groups must have one id per recording")
+        self.classes_ = np.unique(labels)
+        names = labels.astype(str)
+        if len(np.unique(names)) != len(self.classes_):
+            raise ValueError("two class labels have the same text")
+        ys = names[owner]
+        self.tree_ = LabelTree(classifier=self.classifier,
+                               random_state=self.random_state).fit(S, ys, groups=g[owner])
+        return S, owner, g, ys, flat
+
     # ------------------------------------------------------------------ API
-    def fit(self, X: Sequence[np.ndarray], y: Sequence[str], *,
-            groups: Sequence[Any] | None = None) -> LabelTreeEmbedder:
+    def fit(self, X: Any, y: Any, *, groups: Sequence[Any] | None = None
+            ) -> LabelTreeEmbedder:
         """Build the tree and train one node classifier per internal node.
 
         Parameters
         ----------
-        X : list of ndarray
-            ``(frames x features)`` per recording.
-        y : sequence of str
-            Class per recording.
+        X : list of ndarray, or 2-D array
+            ``(frames x features)`` per recording, or one 2-D array of one-frame
+            recordings.
+        y : sequence
+            Class per recording (strings, integers or booleans).
         groups : sequence or None
             Recording id per item (items with the same id are never split apart).
 
@@ -478,53 +606,46 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
         -------
         LabelTreeEmbedder
             ``self``.
+
+        Examples
+        --------
+        >>> LabelTreeEmbedder().fit(frames, labels, groups=recordings)  # doctest: +SKIP
         """
-        S, owner, _ = self._fit_tree(X, y, groups)
-        ys = np.asarray(y).astype(str)[owner]
+        S, _, _, ys, _ = self._fit_tree(X, y, groups)
+        self.__dict__.pop("crossfit_", None)
         self.classifiers_ = self._fit_nodes(S, ys)
         return self
 
-    def _fit_tree(self, X: Sequence[np.ndarray], y: Sequence[str],
-                  groups: Sequence[Any] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if len(X) != len(y):
-            raise ValueError(f"X has {len(X)} recordings but y has {len(y)} labels")
-        S, owner = self._segments(X)
-        g = np.arange(len(X)) if groups is None else np.asarray(groups)
-        if len(g) != len(X):
-            raise ValueError("groups must have one id per recording")
-        ys = np.asarray(y).astype(str)[owner]
-        self.tree_ = LabelTree(classifier=self.classifier, seed=self.seed).fit(
-            S, ys, groups=g[owner])
-        self.classes_ = np.asarray(self.tree_.classes)
-        self.n_features_in_ = S.shape[1] // 2
-        return S, owner, g
-
-    def fit_transform(self, X: Sequence[np.ndarray], y: Sequence[str] | None = None, *,
-                      groups: Sequence[Any] | None = None, **_: Any) -> list[np.ndarray]:
+    def fit_transform(self, X: Any, y: Any = None, *, groups: Sequence[Any] | None = None,
+                      **_: Any) -> list[np.ndarray] | np.ndarray:
         """Fit, and return *cross-fitted* LTE images of the training recordings.
 
         The recordings are split into ``n_folds`` folds grouped by recording; each
         fold's images come from node classifiers trained on the other folds only, so a
         model trained on these images never sees posteriors of classifiers that saw the
-        same recording. The final node classifiers (for :meth:`transform`) are trained
-        on everything.
+        same recording (a node none of whose classes occurs in the other folds gives
+        0.5 and 0.5). The final node classifiers (for :meth:`transform`) are trained on
+        everything, so ``fit(X, y).transform(X)`` differs from ``fit_transform(X, y)``.
+
+        Returns
+        -------
+        list of np.ndarray, or np.ndarray
+            One image per recording; one 2-D array when ``X`` is one 2-D array.
 
         Examples
         --------
         >>> images = LabelTreeEmbedder().fit_transform(frames, labels, groups=rec)  # doctest: +SKIP
         """
-        if y is None:
-            raise ValueError("fit_transform needs the labels y")
-        S, owner, g = self._fit_tree(X, y, groups)
-        ys = np.asarray(y).astype(str)[owner]
-        n_groups = len(np.unique(g))
-        k = min(self.n_folds, n_groups)
+        from sklearn.model_selection import GroupKFold
+
+        S, owner, g, ys, flat = self._fit_tree(X, y, groups)
+        n = len(g)
+        k = min(self.n_folds, len(np.unique(g)))
         if k < 2:
             raise ValueError("cross-fitting needs at least two distinct recordings")
         E = np.zeros((len(S), 2 * len(self.tree_.nodes)), np.float32)
         self.crossfit_ = []
-        folds = GroupKFold(n_splits=k).split(np.arange(len(X)), groups=g)
-        for tr_rec, te_rec in folds:
+        for tr_rec, te_rec in GroupKFold(n_splits=k).split(np.arange(n), groups=g):
             tr = np.isin(owner, tr_rec)
             te = np.isin(owner, te_rec)
             clfs = self._fit_nodes(S[tr], ys[tr])
@@ -532,75 +653,114 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
             self.crossfit_.append({"trained_on": sorted(set(g[tr_rec].tolist())),
                                    "embedded": sorted(set(g[te_rec].tolist()))})
         self.classifiers_ = self._fit_nodes(S, ys)
-        return self._split_images(E, owner, len(X))
+        return E if flat else self._split_images(E, owner, n)
 
-    def transform(self, X: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """LTE images ``(segments x 2 (C - 1))`` of recordings, one per recording.
+    def transform(self, X: Any) -> list[np.ndarray] | np.ndarray:
+        """LTE images ``(segments x 2 (C - 1))`` of recordings, one per recording (one
+        2-D array ``(n, 2 (C - 1))`` when ``X`` is one 2-D array).
 
         Examples
         --------
         >>> emb.transform([frames])[0].shape  # doctest: +SKIP
         (19, 18)
         """
+        from sklearn.utils.validation import check_is_fitted
+
         check_is_fitted(self, "classifiers_")
-        S, owner = self._segments(X)
-        if S.shape[1] != 2 * self.n_features_in_:
-            raise ValueError(f"recordings have {S.shape[1] // 2} features per frame, "
-                             f"expected {self.n_features_in_}")
-        return self._split_images(self._embed(self.classifiers_, S), owner, len(X))
+        S, owner, n, flat = self._segments(X, reset=False)
+        E = self._embed(self.classifiers_, S)
+        return E if flat else self._split_images(E, owner, n)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, directory: str | Path) -> Path:
-        """Write ``lte.json`` (parameters, tree) and ``lte.npz`` (node forests as plain
-        arrays, no pickle) into ``directory``.
+    def to_record(self) -> ModelRecord:
+        """Parameters, the tree, the class labels and every node forest's arrays (the
+        cross-fitting record ``crossfit_`` is not part of it).
+
+        Raises
+        ------
+        NotImplementedError
+            With a custom ``classifier``: only the default forests are saved without
+            pickle.
 
         Examples
         --------
-        >>> emb.save("models/esc10/embedder")  # doctest: +SKIP
+        >>> emb.to_record().kind  # doctest: +SKIP
+        'LabelTreeEmbedder'
         """
-        import json
-
-        from ..io_utils import atomic_save_npz, atomic_write_text
+        from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "classifiers_")
         if self.classifier is not None:
             raise NotImplementedError("an embedder with a custom node classifier cannot be "
                                       "saved without pickle; use the default forests")
-        arrays: dict[str, np.ndarray] = {}
-        metas = []
+        arrays = {"classes": _label_array(self.classes_)}
         for k, clf in enumerate(self.classifiers_):
-            a, m = _forest_arrays(clf, f"node{k}")
-            arrays.update(a)
-            metas.append(m)
-        d = Path(directory)
-        atomic_save_npz(d / "lte.npz", **arrays)
-        params = {k: v for k, v in self.get_params().items() if k != "classifier"}
-        atomic_write_text(d / "lte.json", json.dumps(
-            {"type": "audioscene.LabelTreeEmbedder", "version": 1, "params": params,
-             "tree": self.tree_.to_dict(), "forests": metas,
-             "n_features_in": int(self.n_features_in_)}, indent=1) + "\n")
-        return d
+            arrays.update({f"node{k}/{key}": a for key, a in clf.to_arrays().items()})
+        state: dict[str, Any] = {"tree": self.tree_.to_dict(),
+                                 "n_features_in": int(self.n_features_in_)}
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in"] = [str(c) for c in self.feature_names_in_]
+        params = {k: v.item() if isinstance(v, np.generic) else v
+                  for k, v in self.get_params(deep=False).items()}
+        return ModelRecord("LabelTreeEmbedder", params=params, state=state, arrays=arrays)
 
     @classmethod
-    def load(cls, directory: str | Path) -> LabelTreeEmbedder:
-        """Inverse of :meth:`save`; embeddings are identical.
+    def from_record(cls, record: ModelRecord) -> LabelTreeEmbedder:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> LabelTreeEmbedder.from_record(emb.to_record())  # doctest: +SKIP
+        """
+        from ..trees import PackedForest
+
+        emb = cls(**record.params)
+        if emb.classifier is not None:
+            raise ValueError("a saved embedder has the default node classifier")
+        emb.tree_ = LabelTree.from_dict(record.state["tree"])
+        emb.classes_ = np.asarray(record.arrays["classes"])
+        if len(emb.classes_) != len(emb.tree_.classes):
+            raise ValueError("the class labels do not match the tree")
+        emb.n_features_in_ = int(record.state["n_features_in"])
+        if "feature_names_in" in record.state:
+            emb.feature_names_in_ = np.asarray(record.state["feature_names_in"], dtype=object)
+        emb.classifiers_ = []
+        for k in range(len(emb.tree_.nodes)):
+            prefix = f"node{k}/"
+            forest = PackedForest.from_arrays({key[len(prefix):]: a
+                                               for key, a in record.arrays.items()
+                                               if key.startswith(prefix)})
+            if forest.n_features_in_ != 2 * emb.n_features_in_:
+                raise ValueError(f"node {k} forest reads {forest.n_features_in_} features, "
+                                 f"not {2 * emb.n_features_in_}")
+            emb.classifiers_.append(forest)
+        return emb
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
+
+        Examples
+        --------
+        >>> emb.save("models/esc10/embedder")  # doctest: +SKIP
+        PosixPath('models/esc10/embedder')
+        """
+        return save_record(directory, self.to_record())
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> LabelTreeEmbedder:
+        """Read a folder written by :meth:`save`; embeddings are identical.
+
+        Raises
+        ------
+        ModelFileError
+            Not a ``LabelTreeEmbedder`` model folder, or a damaged one (one line naming
+            the file).
 
         Examples
         --------
         >>> emb = LabelTreeEmbedder.load("models/esc10/embedder")  # doctest: +SKIP
         """
-        from ..io_utils import read_arrays, read_model_json
-
-        d = Path(directory)
-        meta = read_model_json(d / "lte.json", "LabelTreeEmbedder")
-        emb = cls(**meta["params"])
-        emb.tree_ = LabelTree.from_dict(meta["tree"])
-        emb.classes_ = np.asarray(emb.tree_.classes)
-        emb.n_features_in_ = int(meta["n_features_in"])
-        arrays = read_arrays(d / "lte.npz")
-        emb.classifiers_ = [_forest_from_arrays(arrays, f"node{k}", m)
-                            for k, m in enumerate(meta["forests"])]
-        return emb
+        return rebuild(load_record(directory, "LabelTreeEmbedder"), cls.from_record)
 
     def plot_image(self, image: np.ndarray, path: str | Path, *, title: str = "") -> Path:
         """Draw one LTE image (time on x, node posteriors on y) as a PNG.
@@ -613,6 +773,7 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from sklearn.utils.validation import check_is_fitted
 
         from ..io_utils import atomic_open
 

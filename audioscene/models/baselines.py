@@ -4,29 +4,34 @@
 delta-deltas (40 ms window, 20 ms hop); per class, a positive and a negative
 16-component diagonal GMM (scikit-learn's ``GaussianMixture``); the frame log-likelihood
 ratio summed over a 1 s sliding window; a threshold; events shorter than 0.1 s dropped
-and gaps shorter than 0.1 s closed.
+and gaps shorter than 0.1 s closed. Its offline scores and events are its stream
+(:class:`GMMEventDetectorStream`) fed the whole recording: log-likelihoods in fixed
+128-frame chunks aligned on absolute frame indices, window sums added frame by frame in
+order, and the threshold decoded by :class:`~audioscene.decode.hysteresis.HysteresisDecoder`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+import numba
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
-from ..events import Event, EventList
-from ..features import FeatureConfig, extract, extract_file
-from ..io_utils import atomic_save_npz, atomic_write_text, read_arrays, read_model_json
-from .segments import segment_targets
+from ..decode.base import FrameScores
+from ..decode.hysteresis import HysteresisDecoder
+from ..events import EventList
+from ..features.config import FeatureConfig
+from ..features.core import FeatureStream, extract, extract_file
+from ..features.segments import segment_targets
+from ..persist import ModelRecord, load_record, rebuild, save_record
 
-__all__ = ["GMMEventDetector", "TASK3_MFCC", "activity_to_events", "fit_gmm", "gmm_arrays",
-           "gmm_from_arrays"]
+__all__ = ["GMMEventDetector", "GMMEventDetectorStream", "TASK3_MFCC", "activity_to_events",
+           "fit_gmm", "gmm_arrays", "gmm_from_arrays"]
 
 #: DCASE 2016 task 3 baseline features: 20 MFCC (c0 dropped), deltas, delta-deltas.
 TASK3_MFCC = FeatureConfig(sr=44100, n_fft=2048, win_length=1764, hop_length=882,
@@ -231,32 +236,79 @@ class GMMEventDetector(BaseEstimator):
         """
         return self.scores_from_frames(self.frames(recording))
 
-    def scores_from_frames(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`scores` from precomputed frames."""
-        check_is_fitted(self, "models_")
-        n = max(1, int(round(self.window / self.fconfig.hop_seconds)))
+    def _llr(self, F: np.ndarray, first_frame: int) -> np.ndarray:
+        """Per-frame log-likelihood ratios ``(k, C)`` of frames whose first has absolute
+        index ``first_frame``, computed in canonical 128-frame chunks (every frame meets
+        the same matrix products wherever a block boundary falls)."""
         out = np.zeros((len(F), len(self.classes_)))
-        for j, (pos, neg) in enumerate(self.models_):
-            if not len(F):
-                break
-            llr = pos.score_samples(F) - neg.score_samples(F)
-            cs = np.r_[0.0, np.cumsum(llr)]
-            # window centred on each frame (cut at the ends)
-            idx = np.arange(len(F))
-            out[:, j] = cs[np.minimum(idx + n - n // 2, len(F))] - cs[np.maximum(idx - n // 2, 0)]
-        return out, self.fconfig.frame_times(len(F))
+        start = 0
+        while start < len(F):
+            pos = (first_frame + start) % _CHUNK
+            stop = min(len(F), start + _CHUNK - pos)
+            full = np.zeros((_CHUNK, F.shape[1]), np.float64)
+            full[pos:pos + stop - start] = F[start:stop]
+            for j, (g_pos, g_neg) in enumerate(self.models_):
+                r = g_pos.score_samples(full) - g_neg.score_samples(full)
+                out[start:stop, j] = r[pos:pos + stop - start]
+            start = stop
+        return out
 
-    def decode(self, S: np.ndarray, *, filename: str | None = None) -> EventList:
-        """Events from summed ratios (frames above ``threshold``, post-processed)."""
+    @property
+    def window_frames(self) -> int:
+        """Frames summed per score (``window`` in frames, at least 1)."""
+        return max(1, int(round(self.window / self.fconfig.hop_seconds)))
+
+    def scores_from_frames(self, F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`scores` from precomputed frames (the same arithmetic as the stream:
+        the window of frame ``i`` is ``[i - n // 2, i + n - n // 2)`` cut at the ends).
+
+        Examples
+        --------
+        >>> S, t = gmm.scores_from_frames(gmm.frames("mix.wav"))  # doctest: +SKIP
+        """
+        check_is_fitted(self, "models_")
+        F = np.asarray(F)
+        n = self.window_frames
+        llr = self._llr(F, 0)
+        S = _window_sums(llr, 0, len(F), n // 2, n, len(F))
+        return S, self.fconfig.frame_times(len(F))
+
+    def _decoder(self, filename: str | None) -> HysteresisDecoder:
         hop = self.fconfig.hop_seconds
         start = self.fconfig.n_fft / 2 / self.fconfig.sr - hop / 2
-        out = []
-        for j, lab in enumerate(self.classes_):
-            for on, off in activity_to_events(S[:, j] > self.threshold, hop=hop,
-                                              offset=max(0.0, start), min_length=self.min_length,
-                                              min_gap=self.min_gap):
-                out.append(Event(on, off, lab, None, filename))
-        return EventList(out)
+        # active when the summed ratio is above the threshold (strictly)
+        high = float(np.nextafter(self.threshold, np.inf))
+        return HysteresisDecoder(list(self.classes_), hop=hop, high=high, low=high,
+                                 min_duration=self.min_length, min_gap=self.min_gap,
+                                 offset=max(0.0, start), filename=filename)
+
+    def decode(self, S: np.ndarray, *, filename: str | None = None) -> EventList:
+        """Events from summed ratios: frames above ``threshold``, gaps shorter than
+        ``min_gap`` closed, events shorter than ``min_length`` dropped.
+
+        Examples
+        --------
+        >>> gmm.decode(gmm.scores("mix.wav")[0], filename="mix.wav")  # doctest: +SKIP
+        """
+        check_is_fitted(self, "models_")
+        hd = self._decoder(filename)
+        return hd.process(S) + hd.flush()
+
+    def stream(self, *, filename: str | None = None, decoder: str = "votes",
+               hysteresis: dict | None = None, threads: int | None = None
+               ) -> GMMEventDetectorStream:
+        """A detection stream of this model (see :class:`GMMEventDetectorStream`); the
+        baseline has one decoder of its own, so ``decoder`` must be ``"votes"`` (the
+        default) and ``hysteresis`` None; ``threads`` is not used.
+
+        Examples
+        --------
+        >>> s = gmm.stream(filename="live")  # doctest: +SKIP
+        """
+        if decoder != "votes" or hysteresis:
+            raise ValueError(f"--decoder {decoder} needs a CaR-forest model; "
+                             "GMMEventDetector has its own decoding")
+        return GMMEventDetectorStream(self, filename=filename)
 
     def predict(self, recording: str | os.PathLike | np.ndarray, *,
                 filename: str | None = None) -> EventList:
@@ -271,54 +323,190 @@ class GMMEventDetector(BaseEstimator):
         return self.decode(self.scores(recording)[0], filename=filename)
 
     # ------------------------------------------------------------------ persistence
+    def to_record(self) -> ModelRecord:
+        """Parameters, classes and every GMM's arrays.
+
+        Examples
+        --------
+        >>> gmm.to_record().kind  # doctest: +SKIP
+        'GMMEventDetector'
+        """
+        check_is_fitted(self, "models_")
+        arrays: dict[str, np.ndarray] = {}
+        for j, pair in enumerate(self.models_):
+            for side, g in zip(("pos", "neg"), pair):
+                arrays.update(gmm_arrays(g, f"{j}/{side}/"))
+        params = self.get_params()
+        params["feature_config"] = self.fconfig.to_dict()
+        return ModelRecord("GMMEventDetector", params=params,
+                           state={"classes": list(self.classes_)}, arrays=arrays)
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> GMMEventDetector:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> GMMEventDetector.from_record(gmm.to_record())  # doctest: +SKIP
+        """
+        params = dict(record.params)
+        params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
+        det = cls(**params)
+        det.classes_ = [str(c) for c in record.state["classes"]]
+        det.models_ = [(gmm_from_arrays(record.arrays, f"{j}/pos/"),
+                        gmm_from_arrays(record.arrays, f"{j}/neg/"))
+                       for j in range(len(det.classes_))]
+        return det
+
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``gmm.json`` and ``gmm.npz`` (no pickle).
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
 
         Examples
         --------
         >>> gmm.save("models/gmm")  # doctest: +SKIP
         """
-        check_is_fitted(self, "models_")
-        d = Path(directory)
-        arrays: dict[str, Any] = {}
-        for j, pair in enumerate(self.models_):
-            for side, g in zip(("pos", "neg"), pair):
-                for k in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
-                    arrays[f"{j}/{side}/{k}"] = getattr(g, k)
-        atomic_save_npz(d / "gmm.npz", **arrays)
-        params = self.get_params()
-        params["feature_config"] = self.fconfig.to_dict()
-        atomic_write_text(d / "gmm.json", json.dumps({"type": "audioscene.GMMEventDetector",
-                                                      "params": params,
-                                                      "classes": self.classes_}, indent=1))
-        return d
+        return save_record(directory, self.to_record())
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> GMMEventDetector:
-        """Inverse of :meth:`save`.
+        """Inverse of :meth:`save`; outputs are identical.
 
         Examples
         --------
         >>> gmm = GMMEventDetector.load("models/gmm")  # doctest: +SKIP
         """
-        d = Path(directory)
-        meta = read_model_json(d / "gmm.json", "GMMEventDetector")
-        params = dict(meta["params"])
-        params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
-        det = cls(**params)
-        det.classes_ = list(meta["classes"])
-        det.models_ = []
-        z = read_arrays(d / "gmm.npz")
-        for j in range(len(det.classes_)):
-            pair = []
-            for side in ("pos", "neg"):
-                w = z[f"{j}/{side}/weights_"]
-                g = GaussianMixture(len(w), covariance_type="diag")
-                for k in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
-                    setattr(g, k, z[f"{j}/{side}/{k}"])
-                g.converged_ = True
-                g.n_iter_ = 0
-                g.n_features_in_ = g.means_.shape[1]
-                pair.append(g)
-            det.models_.append((pair[0], pair[1]))
-        return det
+        return rebuild(load_record(directory, "GMMEventDetector"), cls.from_record)
+
+
+_CHUNK = 128  # frames per canonical log-likelihood chunk
+
+
+@numba.njit(cache=True, nogil=True)
+def _window_sums(llr, first, n_out, h, n, total):
+    """Sums over rows ``[i - h, i - h + n)`` of ``llr`` (cut at 0 and at ``total`` when
+    ``total >= 0``) for ``i = first .. first + n_out - 1``, added one row at a time in
+    order; ``llr`` row 0 is frame 0 of the buffer's coordinates."""
+    C = llr.shape[1]
+    out = np.zeros((n_out, C))
+    for k in range(n_out):
+        i = first + k
+        lo = max(0, i - h)
+        hi = i - h + n
+        if total >= 0:
+            hi = min(hi, total)
+        for c in range(C):
+            acc = 0.0
+            for r in range(lo, hi):
+                acc += llr[r, c]
+            out[k, c] = acc
+    return out
+
+
+class GMMEventDetectorStream:
+    """A :class:`GMMEventDetector`'s detection stream: audio blocks in, final events out,
+    in bounded memory; :meth:`GMMEventDetector.predict` is this stream fed the whole
+    recording.
+
+    Each frame's score needs ``window_frames - window_frames // 2 - 1`` frames of
+    look-ahead; the per-frame ratios of the last ``window_frames`` frames are kept.
+
+    Parameters
+    ----------
+    model : GMMEventDetector
+        A fitted baseline.
+    filename : str or None
+        Name given to the events.
+
+    Examples
+    --------
+    >>> s = GMMEventDetector.load("models/gmm").stream()  # doctest: +SKIP
+    >>> events = s.process(samples) + s.flush()  # doctest: +SKIP
+    """
+
+    def __init__(self, model: GMMEventDetector, *, filename: str | None = None) -> None:
+        check_is_fitted(model, "models_")
+        self.model = model
+        self.filename = filename
+        self.classes = list(model.classes_)
+        self.score_hop = model.fconfig.hop_seconds
+        self.fs = FeatureStream(model.fconfig)
+        self.reset()
+
+    @property
+    def sr(self) -> int:
+        """Sample rate the blocks must have."""
+        return self.model.fconfig.sr
+
+    @property
+    def latency(self) -> float:
+        """Upper bound (s of audio) between an event's onset and its release: the frame,
+        the window's look-ahead, the feature look-ahead and the gap an event waits for."""
+        fc, n = self.model.fconfig, self.model.window_frames
+        frames = (n - n // 2) + self.fs.latency_frames + self.hd.min_gap + 1
+        return fc.frame_seconds + frames * fc.hop_seconds
+
+    @property
+    def last_scores(self) -> FrameScores | None:
+        """Frame times and summed ratios completed by the last call."""
+        return FrameScores.join(self._parts)
+
+    def reset(self, filename: str | None = None) -> None:
+        """Start a new stream (optionally for another file name)."""
+        if filename is not None:
+            self.filename = filename
+        self.fs.reset()
+        self.hd = self.model._decoder(self.filename)
+        self.llr = np.zeros((0, len(self.classes)))
+        self.b0 = 0  # absolute frame of llr row 0
+        self.n_in = 0  # frames received
+        self.n_out = 0  # scores emitted
+        self._parts: list[FrameScores] = []
+
+    def _scores(self, final: bool) -> EventList:
+        n = self.model.window_frames
+        h = n // 2
+        # frame i is complete once frames up to i - h + n - 1 are in
+        upto = self.n_in if final else max(self.n_out, min(self.n_in, self.n_in + h - n + 1))
+        k = upto - self.n_out
+        if k <= 0:
+            return EventList()
+        S = _window_sums(self.llr, self.n_out - self.b0, k, h, n,
+                         (self.n_in - self.b0) if final else -1)
+        times = self.model.fconfig.frame_times(k, self.n_out)
+        self.n_out = upto
+        self._parts.append(FrameScores(times, S))
+        # keep the rows that later windows read
+        drop = (self.n_out - h) - self.b0
+        if drop > 0:
+            self.llr = self.llr[drop:]
+            self.b0 += drop
+        return self.hd.process(S)
+
+    def process(self, block: np.ndarray) -> EventList:
+        """Feed the next samples (at :attr:`sr`); return the events now final.
+
+        Examples
+        --------
+        >>> s.process(np.zeros(44100, np.float32))  # doctest: +SKIP
+        EventList(0 events, labels=[])
+        """
+        self._parts = []
+        F, _ = self.fs.process(block)
+        if len(F):
+            self.llr = np.concatenate([self.llr, self.model._llr(F, self.n_in)])
+            self.n_in += len(F)
+        return self._scores(False)
+
+    def flush(self) -> EventList:
+        """End of stream: return the remaining events.
+
+        Examples
+        --------
+        >>> s.flush()  # doctest: +SKIP
+        """
+        self._parts = []
+        F, _ = self.fs.flush()
+        if len(F):
+            self.llr = np.concatenate([self.llr, self.model._llr(F, self.n_in)])
+            self.n_in += len(F)
+        return self._scores(True) + self.hd.flush()

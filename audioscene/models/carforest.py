@@ -32,17 +32,19 @@ forest whatever the thread count.
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+if TYPE_CHECKING:
+    from ..persist import ModelRecord
 
 __all__ = ["CaRForest", "LEAF_FIELDS"]
 
@@ -475,11 +477,18 @@ class CaRForest(ClassifierMixin, BaseEstimator):
         """Leaf reached by every sample in every tree, ``(n_samples, n_estimators)``; index
         rows of ``leaf_values(...)``/``trees_["values"]``."""
         X = self._check_X(X)  # rejects NaN/Inf, which the descent relies on
-        return self._leaves(X)
+        return self.leaves(X)
 
-    def _leaves(self, X: np.ndarray) -> np.ndarray:
+    def leaves(self, X: np.ndarray) -> np.ndarray:
         """:meth:`apply` without input validation, for callers that built ``X`` themselves
-        (float32, C-contiguous, finite, ``n_features_in_`` columns)."""
+        (float32, C-contiguous, finite, ``n_features_in_`` columns), such as the event
+        detector's segment features.
+
+        Examples
+        --------
+        >>> forest.leaves(np.zeros((2, forest.n_features_in_), np.float32)).shape  # doctest: +SKIP
+        (2, 20)
+        """
         kernel = _apply if len(X) >= _PARALLEL_MIN else _apply_serial
         return kernel(X, self.trees_["roots"], *self.packed_)
 
@@ -518,32 +527,50 @@ class CaRForest(ClassifierMixin, BaseEstimator):
         f.packed_ = _pack(f.trees_)
         return f
 
+    def to_record(self) -> ModelRecord:
+        """Parameters and trees, for :func:`~audioscene.persist.save_record`.
+
+        Examples
+        --------
+        >>> forest.to_record().kind  # doctest: +SKIP
+        'CaRForest'
+        """
+        from ..persist import ModelRecord
+
+        return ModelRecord("CaRForest", params=self.get_params(), arrays=self.to_arrays())
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> CaRForest:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> CaRForest.from_record(forest.to_record())  # doctest: +SKIP
+        """
+        return cls.from_arrays(record.params, record.arrays)
+
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``carforest.json`` (parameters) and ``carforest.npz`` (trees), atomically.
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
 
         Examples
         --------
         >>> forest.save("model_dir")  # doctest: +SKIP
         """
-        from ..io_utils import atomic_save_npz, atomic_write_text
+        from ..persist import save_record
 
-        d = Path(directory)
-        atomic_save_npz(d / "carforest.npz", **self.to_arrays())
-        atomic_write_text(d / "carforest.json", json.dumps(self.get_params(), indent=1))
-        return d
+        return save_record(directory, self.to_record())
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> CaRForest:
-        """Inverse of :meth:`save` (no pickle).
+        """Inverse of :meth:`save`.
 
         Examples
         --------
         >>> forest = CaRForest.load("model_dir")  # doctest: +SKIP
         """
-        d = Path(directory)
-        from ..io_utils import read_arrays, read_json
+        from ..persist import load_record, rebuild
 
-        return cls.from_arrays(read_json(d / "carforest.json"), read_arrays(d / "carforest.npz"))
+        return rebuild(load_record(directory, "CaRForest"), cls.from_record)
 
 
 def _concat(trees: list[tuple]) -> dict[str, np.ndarray]:

@@ -26,9 +26,7 @@ Examples
 from __future__ import annotations
 
 import copy
-import json
 import os
-import pickle
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,20 +41,27 @@ from sklearn.preprocessing import LabelEncoder, MultiLabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ..features import FeatureConfig, extract_file
-from ..io_utils import atomic_save_npz, atomic_write_text, read_arrays, read_model_json
+from ..features.config import FeatureConfig
+from ..features.core import extract_file
+from ..persist import ModelRecord, load_record, rebuild, save_record
 from .nets import NETWORKS
 
-__all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model"]
+__all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames"]
 
 #: Default clip features: 64 log-mel bands at 22.05 kHz, 46 ms window, 23 ms hop.
 CNN_FEATURES = FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
                              fmin=20.0)
 
 
-def _as_frames(X: Sequence[Any], cfg: FeatureConfig, n_features: int | None,
-               progress: bool) -> list[np.ndarray]:
-    """Validate a list of (frames x features) arrays, extracting features from paths."""
+def as_frames(X: Sequence[Any], cfg: FeatureConfig, n_features: int | None,
+              progress: bool) -> list[np.ndarray]:
+    """Validate a list of (frames x features) arrays, extracting features from paths.
+
+    Examples
+    --------
+    >>> [a.shape for a in as_frames([np.zeros((3, 2))], CNN_FEATURES, 2, False)]
+    [(3, 2)]
+    """
     if isinstance(X, np.ndarray) and X.ndim == 3:
         X = list(X)
     if not isinstance(X, Sequence) or isinstance(X, (str, bytes)):
@@ -161,7 +166,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         docstring).
     mixup : float
         Beta(mixup, mixup) blending of clip pairs; 0 disables it.
-    seed : int
+    random_state : int
         Seeds the split, initialisation, batch order and augmentation: the same seed
         gives the same model.
     progress : bool
@@ -198,7 +203,8 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
                  multi_label: bool = False, net_params: dict[str, Any] | None = None,
                  max_epochs: int = 60, batch_size: int = 16, lr: float = 2e-3,
                  weight_decay: float = 1e-3, validation_fraction: float = 0.15,
-                 patience: int = 15, augment: bool = True, mixup: float = 0.0, seed: int = 0,
+                 patience: int = 15, augment: bool = True, mixup: float = 0.0,
+                 random_state: int = 0,
                  progress: bool = True, embedder: Any = None) -> None:
         self.backend = backend
         self.feature_config = feature_config
@@ -212,7 +218,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.augment = augment
         self.mixup = mixup
-        self.seed = seed
+        self.random_state = random_state
         self.progress = progress
         self.embedder = embedder
 
@@ -235,7 +241,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         (214, 64)
         """
         check_is_fitted(self, "network_")
-        return _as_frames([path], self.fconfig, self._n_frame_features(), False)[0]
+        return as_frames([path], self.fconfig, self._n_frame_features(), False)[0]
 
     def _n_frame_features(self) -> int:
         """Features per frame the fitted model reads (before any embedding)."""
@@ -244,7 +250,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
 
     def _frames(self, X: Sequence[Any]) -> list[np.ndarray]:
         """Network inputs of fitted-model clips: features, LTE images with an embedder."""
-        frames = _as_frames(X, self.fconfig, self._n_frame_features(), self.progress)
+        frames = as_frames(X, self.fconfig, self._n_frame_features(), self.progress)
         emb = getattr(self, "embedder_", None)
         return emb.transform(frames) if emb is not None else frames
 
@@ -301,7 +307,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("validation_fraction must be in [0, 1)")
         if groups is not None:
             sp: Any = GroupShuffleSplit(1, test_size=self.validation_fraction,
-                                        random_state=self.seed)
+                                        random_state=self.random_state)
             tr, va = next(sp.split(idx, groups=np.asarray(groups)))
             return tr, va
         if not self.multi_label:
@@ -309,9 +315,9 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
             n_val = int(np.ceil(self.validation_fraction * n))
             if counts.min() >= 2 and n_val >= len(counts):
                 sp = StratifiedShuffleSplit(1, test_size=self.validation_fraction,
-                                            random_state=self.seed)
+                                            random_state=self.random_state)
                 return next(sp.split(idx, y))
-        sp = ShuffleSplit(1, test_size=self.validation_fraction, random_state=self.seed)
+        sp = ShuffleSplit(1, test_size=self.validation_fraction, random_state=self.random_state)
         return next(sp.split(idx))
 
     # ------------------------------------------------------------------ fit
@@ -345,7 +351,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         --------
         >>> ClipClassifier(max_epochs=20).fit(["a.wav", "b.wav"], ["x", "y"])  # doctest: +SKIP
         """
-        frames = _as_frames(X, self.fconfig, None, self.progress)
+        frames = as_frames(X, self.fconfig, None, self.progress)
         if len(frames) < 2:
             raise ValueError("need at least two training clips")
         if len({f.shape[1] for f in frames}) != 1:
@@ -356,7 +362,7 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         val_frames = None
         if validation_data is not None:
             X_val, y_val = validation_data
-            val_frames = _as_frames(X_val, self.fconfig, frames[0].shape[1], self.progress)
+            val_frames = as_frames(X_val, self.fconfig, frames[0].shape[1], self.progress)
             if len(y_val) != len(val_frames):
                 raise ValueError("validation_data: X and y differ in length")
         self.embedder_ = None
@@ -384,9 +390,9 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         self.scale_ = np.maximum(allf.std(axis=0), 1e-3).astype(np.float32)
         del allf
 
-        rng = np.random.default_rng(self.seed)
-        torch.manual_seed(self.seed)
-        g = torch.Generator().manual_seed(self.seed)
+        rng = np.random.default_rng(self.random_state)
+        torch.manual_seed(self.random_state)
+        g = torch.Generator().manual_seed(self.random_state)
         if validation_data is not None:
             tr, va = np.arange(n_fit), np.arange(n_fit, len(frames))
         else:
@@ -496,6 +502,51 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         p = torch.sigmoid(z) if self.multi_label else torch.softmax(z, dim=1)
         return p.numpy().astype(np.float64)
 
+    def decision_function_file(self, path: str | os.PathLike, *,
+                               chunk_frames: int = 4096,
+                               block_length: int = 1 << 18) -> np.ndarray:
+        """Logits ``(n_classes,)`` of one audio file of any length, in bounded memory.
+
+        The file is read block by block (:func:`~audioscene.audio.blocks`) into a
+        :class:`~audioscene.features.FeatureStream`. ``allconv``: the network runs on
+        windows of ``chunk_frames`` frames plus a margin of at least its receptive radius
+        on each side, aligned on its total stride, and only the output positions whose
+        inputs lie inside the window are pooled (running sum, count and maximum), so each
+        pooled value is the one the whole clip gives, up to floating-point rounding of the
+        convolutions and of the pooled sum. ``lte-cnn``: the LTE image is embedded from
+        hop-aligned runs of frames and the network reads the whole image (a few numbers
+        per segment). Memory depends on ``chunk_frames`` and ``block_length``, not on the
+        file's length.
+
+        Examples
+        --------
+        >>> clf.decision_function_file("two_hours.flac").shape  # doctest: +SKIP
+        (10,)
+        """
+        from ..audio import blocks
+        from ..features.core import FeatureStream
+
+        check_is_fitted(self, "network_")
+        fs = FeatureStream(self.fconfig)
+        acc = _LongClip(self, chunk_frames, str(path))
+        for b in blocks(path, block_length=block_length, sr=self.fconfig.sr):
+            acc.push(fs.process(b.samples)[0])
+        acc.push(fs.flush()[0])
+        return acc.finish()
+
+    def predict_proba_file(self, path: str | os.PathLike, **kwargs: int) -> np.ndarray:
+        """Probabilities ``(n_classes,)`` of one file of any length, from
+        :meth:`decision_function_file` (same keyword arguments).
+
+        Examples
+        --------
+        >>> clf.predict_proba_file("two_hours.flac").argmax()  # doctest: +SKIP
+        3
+        """
+        z = torch.from_numpy(self.decision_function_file(path, **kwargs)[None])
+        p = torch.sigmoid(z) if self.multi_label else torch.softmax(z, dim=1)
+        return p.numpy().astype(np.float64)[0]
+
     def predict(self, X: Sequence[Any]) -> np.ndarray:
         """Labels, or for ``multi_label`` a binary ``(n_clips, n_tags)`` matrix at 0.5.
 
@@ -526,83 +577,178 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
         return float(np.mean(self.predict(X) == Y))
 
     # ------------------------------------------------------------------ persistence
-    def _config(self) -> dict[str, Any]:
+    def to_record(self) -> ModelRecord:
+        """Parameters, classes, standardisation, training history and the network's
+        tensors as plain arrays; a fitted embedder is a child record.
+
+        Examples
+        --------
+        >>> clf.to_record().kind  # doctest: +SKIP
+        'ClipClassifier'
+        """
+        check_is_fitted(self, "network_")
         params = self.get_params(deep=False)
         params["feature_config"] = self.fconfig.to_dict()
         params["embedder"] = (None if self.embedder is None else
                               {k: v for k, v in self.embedder.get_params(deep=False).items()
                                if k != "classifier"})
-        return {"type": "audioscene.ClipClassifier", "version": 1, "params": params,
-                "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
-                "n_features_in": int(self.n_features_in_),
-                "mean": self.mean_.tolist(), "scale": self.scale_.tolist(),
-                "best_epoch": int(self.best_epoch_), "history": self.history_}
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``classifier.json`` and ``weights.npz`` (the network's tensors as plain
-        arrays, no pickle) into ``directory``.
-
-        Examples
-        --------
-        >>> clf.save("models/esc10")  # doctest: +SKIP
-        """
-        check_is_fitted(self, "network_")
-        d = Path(directory)
+        state = {"classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
+                 "n_features_in": int(self.n_features_in_),
+                 "best_epoch": int(self.best_epoch_), "history": self.history_}
+        arrays = {f"net/{k}": v.detach().cpu().numpy()
+                  for k, v in self.network_.state_dict().items()}
+        arrays["mean"] = self.mean_
+        arrays["scale"] = self.scale_
+        children = {}
         if getattr(self, "embedder_", None) is not None:
-            self.embedder_.save(d / "embedder")
-        atomic_save_npz(d / "weights.npz", **{k: v.detach().cpu().numpy()
-                                             for k, v in self.network_.state_dict().items()})
-        legacy = d / "weights.pt"
-        if legacy.exists():  # left by an earlier version's save into this folder: stale now
-            legacy.unlink()
-        atomic_write_text(d / "classifier.json", json.dumps(self._config(), indent=1) + "\n")
-        return d
+            children["embedder"] = self.embedder_.to_record()
+        return ModelRecord("ClipClassifier", params=params, state=state, arrays=arrays,
+                           children=children)
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> ClipClassifier:
-        """Inverse of :meth:`save`; outputs are identical. Folders saved by earlier
-        versions hold ``weights.pt`` (torch's archive of tensors) instead of
-        ``weights.npz``; it is read with ``torch.load(weights_only=True)``.
+    def from_record(cls, record: ModelRecord) -> ClipClassifier:
+        """Inverse of :meth:`to_record`.
 
         Examples
         --------
-        >>> clf = ClipClassifier.load("models/esc10")  # doctest: +SKIP
+        >>> ClipClassifier.from_record(clf.to_record())  # doctest: +SKIP
         """
-        d = Path(directory)
-        meta = read_model_json(d / "classifier.json", "ClipClassifier")
-        params = dict(meta["params"])
+        params = dict(record.params)
         params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
         embedder = None
         if params.get("embedder") is not None:
             from ..features.lte import LabelTreeEmbedder
 
             params["embedder"] = LabelTreeEmbedder(**params["embedder"])
-            embedder = LabelTreeEmbedder.load(d / "embedder")
+            embedder = LabelTreeEmbedder.from_record(record.children["embedder"])
         clf = cls(**params)
         clf.embedder_ = embedder
-        clf.classes_ = np.asarray(meta["classes"])
-        clf.n_features_in_ = int(meta["n_features_in"])
-        clf.mean_ = np.asarray(meta["mean"], np.float32)
-        clf.scale_ = np.asarray(meta["scale"], np.float32)
-        clf.best_epoch_ = int(meta["best_epoch"])
-        clf.history_ = list(meta["history"])
+        st = record.state
+        clf.classes_ = np.asarray(st["classes"])
+        clf.n_features_in_ = int(st["n_features_in"])
+        clf.mean_ = np.asarray(record.arrays["mean"], np.float32)
+        clf.scale_ = np.asarray(record.arrays["scale"], np.float32)
+        clf.best_epoch_ = int(st["best_epoch"])
+        clf.history_ = list(st["history"])
         net = clf._new_network()
-        wp = d / "weights.npz"
-        if not wp.exists() and (d / "weights.pt").exists():
-            wp = d / "weights.pt"  # an earlier version's save
-        if not wp.is_file() or wp.stat().st_size == 0:
-            raise ValueError(f"{wp}: {'empty file' if wp.is_file() else 'no such file'}")
+        state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in record.arrays.items()
+                 if k.startswith("net/")}
         try:
-            if wp.suffix == ".npz":
-                state = {k: torch.from_numpy(np.array(v)) for k, v in read_arrays(wp).items()}
-            else:
-                state = torch.load(wp, map_location="cpu", weights_only=True)
             net.load_state_dict(state)
-        except (RuntimeError, EOFError, OSError, KeyError, pickle.UnpicklingError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ValueError(f"{wp}: unreadable weights file ({reason})") from None
+        except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
+            raise ValueError(str(exc).splitlines()[0]) from None
         clf.network_ = net.eval()
         return clf
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the model folder (``model.json`` and ``arrays.npz``: the network's tensors
+        as plain arrays, no pickle).
+
+        Examples
+        --------
+        >>> clf.save("models/esc10")  # doctest: +SKIP
+        """
+        return save_record(directory, self.to_record())
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> ClipClassifier:
+        """Inverse of :meth:`save`; outputs are identical.
+
+        Examples
+        --------
+        >>> clf = ClipClassifier.load("models/esc10")  # doctest: +SKIP
+        """
+        return rebuild(load_record(directory, "ClipClassifier"), cls.from_record)
+
+
+class _LongClip:
+    """Running state of :meth:`ClipClassifier.decision_function_file`."""
+
+    def __init__(self, clf: ClipClassifier, chunk_frames: int, name: str) -> None:
+        self.clf, self.net, self.name = clf, clf.network_, name
+        self.emb = getattr(clf, "embedder_", None)
+        self.n_feat = clf._n_frame_features()
+        self.buf = np.zeros((0, self.n_feat), np.float32)
+        self.b0 = 0  # absolute frame of buf[0]
+        self.n_in = 0  # frames received
+        if self.emb is None:
+            S = self.net.total_stride
+            self.S = S
+            self.M = -(-(self.net.receptive_radius() + S) // S) * S
+            self.C = max(S, int(chunk_frames) // S * S)
+            self.a = 0  # next output position to pool
+            self.sum: np.ndarray | None = None
+            self.count = 0
+            self.max: np.ndarray | None = None
+        else:
+            self.C = max(int(chunk_frames), int(self.emb.segment_frames))
+            self.rows: list[np.ndarray] = []
+
+    def push(self, F: np.ndarray) -> None:
+        if not len(F):
+            return
+        if F.shape[1] != self.n_feat:
+            raise ValueError(f"{self.name}: {F.shape[1]} features per frame, "
+                             f"expected {self.n_feat}")
+        self.buf = np.concatenate([self.buf, np.asarray(F, np.float32)])
+        self.n_in += len(F)
+        if self.emb is None:
+            while self.n_in >= self.S * (self.a + self.C // self.S) + self.M:
+                self._window(self.a + self.C // self.S, final=False)
+        else:
+            while len(self.buf) >= self.C + self.emb.segment_frames:
+                self._embed(final=False)
+
+    @torch.no_grad()
+    def _window(self, b: int, *, final: bool) -> None:
+        """Pool output positions [a, b) (to the end when ``final``)."""
+        S, M = self.S, self.M
+        w0 = max(0, S * self.a - M)
+        w1 = self.n_in if final else S * b + M
+        x = torch.from_numpy(self.buf[w0 - self.b0 : w1 - self.b0][None])
+        L = torch.tensor([w1 - w0])
+        x = (x - torch.from_numpy(self.clf.mean_)) / torch.from_numpy(self.clf.scale_)
+        h, out_len = self.net.feature_map(x, L)
+        if final:
+            b = w0 // S + int(out_len[0])
+        j0, j1 = self.a - w0 // S, b - w0 // S
+        part = h[0, :, j0:j1].double().numpy()  # (C, k, F')
+        if part.shape[1]:
+            s = part.sum(axis=(1, 2))
+            m = part.max(axis=(1, 2))
+            self.sum = s if self.sum is None else self.sum + s
+            self.max = m if self.max is None else np.maximum(self.max, m)
+            self.count += part.shape[1] * part.shape[2]
+        self.a = b
+        keep = max(self.b0, S * b - M)
+        self.buf = self.buf[keep - self.b0:]
+        self.b0 = keep
+
+    def _embed(self, *, final: bool) -> None:
+        seg, hop = int(self.emb.segment_frames), int(self.emb.hop_frames)
+        if final and not self.rows:  # the whole recording at once (short-file rule)
+            self.rows.append(self.emb.transform([self.buf])[0])
+            self.buf = self.buf[:0]
+            return
+        if len(self.buf) < seg:
+            return
+        n = 1 + (len(self.buf) - seg) // hop
+        self.rows.append(self.emb.transform([self.buf[: (n - 1) * hop + seg]])[0])
+        self.buf = self.buf[n * hop:]
+
+    def finish(self) -> np.ndarray:
+        if self.n_in == 0:
+            raise ValueError(f"{self.name}: no frames (the clip is shorter than one frame)")
+        if self.emb is not None:
+            self._embed(final=True)
+            image = np.concatenate(self.rows).astype(np.float32)
+            return self.clf._predict_logits(self.net, [image])[0]
+        self._window(self.a, final=True)
+        assert self.sum is not None and self.max is not None
+        mean, mx = self.sum / self.count, self.max
+        mode = self.net.pooling
+        out = mean if mode == "mean" else mx if mode == "max" else 0.5 * (mean + mx)
+        return out.astype(np.float32)
 
 
 def load_clip_model(directory: str | os.PathLike) -> ClipClassifier:

@@ -14,8 +14,13 @@
   clip-level statistics (mean and standard deviation over frames) of MFCC without c0
   and the zero-crossing rate.
 
-All take either audio paths (features computed with their own configuration) or
-precomputed ``(frames x features)`` arrays made with that configuration.
+All take ``X`` as a list (or tuple, or 3-D array) of clips, each an audio path (features
+computed with the model's own configuration) or a precomputed ``(frames x features)``
+array made with that configuration; or as one 2-D array (or a list of rows of numbers),
+read as ``n`` clips of one frame each (so that scikit-learn's estimator checks apply). Class labels may be strings,
+integers or booleans; predictions are those labels. Each model is saved as a model
+folder (:mod:`audioscene.persist`): the GMMs as their fitted arrays, the forest as a
+:class:`~audioscene.trees.PackedForest`.
 
 Examples
 --------
@@ -30,21 +35,20 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import librosa
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.mixture import GaussianMixture
-from sklearn.preprocessing import LabelEncoder, MultiLabelBinarizer
-from sklearn.utils.validation import check_is_fitted
 
-from ..audio import load
-from ..features import FeatureConfig, extract
-from .baselines import fit_gmm
-from .clip import _as_frames
+from ..features.config import FeatureConfig
+from ..persist import ModelRecord, load_record, rebuild, save_record
+from .baselines import fit_gmm, gmm_arrays, gmm_from_arrays
+
+if TYPE_CHECKING:
+    from sklearn.mixture import GaussianMixture
+    from sklearn.utils import Tags
 
 __all__ = ["GMMClassifier", "GMMTagger", "ForestClipClassifier", "TASK1_MFCC", "TASK4_MFCC",
            "ESC_MFCC"]
@@ -68,8 +72,115 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _clips(est: BaseEstimator, X: Any, read: Callable[[Any], np.ndarray], *, reset: bool
+           ) -> list[np.ndarray]:
+    """The clips of ``X`` as float32 ``(frames x features)`` arrays, checked; sets
+    (``reset``) or checks ``est.n_features_in_``.
+
+    A 3-D array, or a list or tuple whose first item is not 1-D, holds clips (paths are
+    read with ``read``); anything else (an array, a list of rows) is one 2-D array of
+    one-frame clips, checked by scikit-learn's ``validate_data``.
+    """
+    if isinstance(X, (list, tuple)):
+        is_clips = not (len(X) and np.ndim(X[0]) == 1)
+    else:
+        is_clips = isinstance(X, np.ndarray) and X.ndim == 3
+    if not is_clips:
+        from sklearn.utils.validation import validate_data
+
+        A = validate_data(est, X, reset=reset, dtype=np.float32)
+        return list(A[:, None, :])
+    if not len(X):
+        raise ValueError("X holds no clips")
+    expected = None if reset else est.n_features_in_
+    out = []
+    for i, x in enumerate(X):
+        if isinstance(x, (str, os.PathLike)):
+            a = np.asarray(read(x), dtype=np.float32)
+            name = str(x)
+        else:
+            a = np.asarray(x, dtype=np.float32)
+            name = f"X[{i}]"
+        if a.ndim != 2:
+            raise ValueError(f"{name}: expected a (frames x features) array, got shape {a.shape}")
+        if a.shape[0] < 1:
+            raise ValueError(f"{name}: no frames (the clip is shorter than one frame)")
+        if expected is not None and a.shape[1] != expected:
+            raise ValueError(f"{name}: {a.shape[1]} features per frame, expected {expected}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name}: features contain NaN or infinity")
+        expected = a.shape[1]
+        out.append(a)
+    if reset:
+        est.n_features_in_ = expected
+        est.__dict__.pop("feature_names_in_", None)
+    return out
+
+
+def _class_labels(y: Any, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted classes (the values and dtype of ``y``) and each clip's class index."""
+    from sklearn.utils import assert_all_finite, column_or_1d
+    from sklearn.utils.multiclass import check_classification_targets
+
+    if y is None:
+        raise ValueError(f"{name} requires y to be passed, but the target y is None")
+    y = column_or_1d(y, warn=True)
+    if len(y) != n:
+        raise ValueError(f"X has {n} clips but y has {len(y)} labels")
+    assert_all_finite(y, input_name="y")
+    check_classification_targets(y)
+    classes, enc = np.unique(y, return_inverse=True)
+    return classes, enc.reshape(-1)
+
+
+def _label_array(labels: np.ndarray) -> np.ndarray:
+    """Labels as an array a model file can hold (an object array of strings, numbers or
+    booleans becomes an array of that type)."""
+    a = np.asarray(labels)
+    if a.dtype == object:
+        a = np.asarray(a.tolist())
+        if a.dtype == object:
+            raise TypeError("labels must be strings, numbers or booleans to be saved")
+    return a
+
+
+def _params(est: BaseEstimator) -> dict[str, Any]:
+    """JSON-ready constructor arguments (a FeatureConfig as its dict)."""
+    out = {}
+    for k, v in est.get_params(deep=False).items():
+        if isinstance(v, FeatureConfig):
+            v = v.to_dict()
+        elif isinstance(v, np.generic):
+            v = v.item()
+        out[k] = v
+    return out
+
+
+def _from_params(cls: type, record: ModelRecord) -> Any:
+    params = dict(record.params)
+    if params.get("feature_config") is not None:
+        params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
+    return cls(**params)
+
+
+def _fitted_state(est: BaseEstimator) -> dict[str, Any]:
+    state: dict[str, Any] = {"n_features_in": int(est.n_features_in_)}
+    if hasattr(est, "feature_names_in_"):
+        state["feature_names_in"] = [str(c) for c in est.feature_names_in_]
+    return state
+
+
+def _set_fitted_state(est: BaseEstimator, state: dict[str, Any]) -> None:
+    est.n_features_in_ = int(state["n_features_in"])
+    if "feature_names_in" in state:
+        est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
+
+
 class GMMClassifier(ClassifierMixin, BaseEstimator):
     """DCASE 2016 task 1 baseline: one GMM per class, summed frame log-likelihoods.
+
+    ``X`` is a list of clips (audio paths or ``(frames x features)`` arrays) or one 2-D
+    array of ``n`` clips of one frame each.
 
     Parameters
     ----------
@@ -80,7 +191,16 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
     max_frames : int
         Frames drawn at random per class to train its GMM.
     random_state : int
-        Seed.
+        Seed (class ``j``'s GMM uses ``random_state + j``).
+
+    Attributes
+    ----------
+    classes_ : np.ndarray
+        Sorted class labels, with the values and dtype of ``y``.
+    models_ : list of GaussianMixture
+        One fitted GMM per class, in the order of ``classes_``.
+    n_features_in_ : int
+        Features per frame.
 
     Examples
     --------
@@ -96,23 +216,42 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def fconfig(self) -> FeatureConfig:
-        """Frame features in use."""
+        """Frame features in use (``feature_config``, or :data:`TASK1_MFCC` when it is
+        ``None``).
+
+        Examples
+        --------
+        >>> GMMClassifier().fconfig.n_mfcc
+        20
+        """
         return self.feature_config or TASK1_MFCC
 
-    def fit(self, X: Sequence[Any], y: Sequence[Any]) -> GMMClassifier:
+    def _read(self, path: str | os.PathLike) -> np.ndarray:
+        from ..features.core import extract_file
+
+        return extract_file(path, self.fconfig)[0]
+
+    def fit(self, X: Any, y: Any) -> GMMClassifier:
         """Train one GMM per class on the frames of its clips.
+
+        Parameters
+        ----------
+        X : list of paths or ndarray, or 2-D array
+            Clips.
+        y : sequence
+            Class label per clip (strings, integers or booleans).
+
+        Returns
+        -------
+        GMMClassifier
+            ``self``.
 
         Examples
         --------
         >>> GMMClassifier().fit(["a.wav", "b.wav"], ["x", "y"])  # doctest: +SKIP
         """
-        frames = _as_frames(X, self.fconfig, None, False)
-        if len(y) != len(frames):
-            raise ValueError(f"X has {len(frames)} clips but y has {len(y)} labels")
-        le = LabelEncoder()
-        enc = le.fit_transform(np.asarray(y))
-        self.classes_ = le.classes_
-        self.n_features_in_ = frames[0].shape[1]
+        frames = _clips(self, X, self._read, reset=True)
+        self.classes_, enc = _class_labels(y, len(frames), "GMMClassifier")
         self.models_: list[GaussianMixture] = []
         for j in range(len(self.classes_)):
             F = np.concatenate([f for f, e in zip(frames, enc) if e == j])
@@ -120,26 +259,159 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                                         max_frames=self.max_frames))
         return self
 
-    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
-        """Summed frame log-likelihood per class, ``(n_clips, n_classes)``."""
+    def _loglik(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Summed frame log-likelihood per clip and class, and the clips' frame counts."""
+        from sklearn.utils.validation import check_is_fitted
+
         check_is_fitted(self, "models_")
-        frames = _as_frames(X, self.fconfig, self.n_features_in_, False)
-        return np.array([[g.score_samples(f).sum() for g in self.models_] for f in frames])
+        frames = _clips(self, X, self._read, reset=False)
+        S = np.array([[g.score_samples(f).sum() for g in self.models_] for f in frames])
+        return S.reshape(len(frames), len(self.models_)), np.array([len(f) for f in frames])
 
-    def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Summed frame log-likelihood per class, ``(n_clips, n_classes)``; with two
+        classes, scikit-learn's binary form ``(n_clips,)``: that of ``classes_[1]`` minus
+        that of ``classes_[0]``.
+
+        Examples
+        --------
+        >>> gmm.decision_function(["c.wav"]).shape  # doctest: +SKIP
+        (1, 15)
+        """
+        S = self._loglik(X)[0]
+        return S[:, 1] - S[:, 0] if S.shape[1] == 2 else S
+
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Softmax of the *mean* frame log-likelihood per class (for fusion; the argmax
-        is the same as that of the summed log-likelihood)."""
-        frames = _as_frames(X, self.fconfig, getattr(self, "n_features_in_", None), False)
-        S = self.decision_function(frames)
-        return _softmax(S / np.array([len(f) for f in frames])[:, None])
+        is that of the summed log-likelihood).
 
-    def predict(self, X: Sequence[Any]) -> np.ndarray:
-        """The class with the largest summed log-likelihood."""
-        return self.classes_[self.decision_function(X).argmax(axis=1)]
+        Examples
+        --------
+        >>> gmm.predict_proba(["c.wav"]).sum()  # doctest: +SKIP
+        1.0
+        """
+        S, lengths = self._loglik(X)
+        return _softmax(S / lengths[:, None])
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class with the largest summed log-likelihood.
+
+        Examples
+        --------
+        >>> gmm.predict(["c.wav"])  # doctest: +SKIP
+        array(['home'], dtype='<U4')
+        """
+        best = self._loglik(X)[0].argmax(axis=1)
+        return self.classes_[best]
+
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn tags: ``y`` is required.
+
+        Examples
+        --------
+        >>> GMMClassifier().__sklearn_tags__().target_tags.required
+        True
+        """
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    def to_record(self) -> ModelRecord:
+        """Parameters, class labels and every GMM's arrays.
+
+        Examples
+        --------
+        >>> gmm.to_record().kind  # doctest: +SKIP
+        'GMMClassifier'
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "models_")
+        arrays = {"classes": _label_array(self.classes_)}
+        for j, g in enumerate(self.models_):
+            arrays.update(gmm_arrays(g, f"class{j}/"))
+        return ModelRecord("GMMClassifier", params=_params(self), state=_fitted_state(self),
+                           arrays=arrays)
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> GMMClassifier:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> GMMClassifier.from_record(gmm.to_record())  # doctest: +SKIP
+        """
+        clf = _from_params(cls, record)
+        clf.classes_ = np.asarray(record.arrays["classes"])
+        _set_fitted_state(clf, record.state)
+        clf.models_ = [gmm_from_arrays(record.arrays, f"class{j}/")
+                       for j in range(len(clf.classes_))]
+        return clf
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
+
+        Examples
+        --------
+        >>> gmm.save("models/gmm")  # doctest: +SKIP
+        PosixPath('models/gmm')
+        """
+        return save_record(directory, self.to_record())
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> GMMClassifier:
+        """Read a folder written by :meth:`save`; predictions are identical.
+
+        Raises
+        ------
+        ModelFileError
+            Not a ``GMMClassifier`` model folder, or a damaged one.
+
+        Examples
+        --------
+        >>> gmm = GMMClassifier.load("models/gmm")  # doctest: +SKIP
+        """
+        return rebuild(load_record(directory, "GMMClassifier"), cls.from_record)
+
+
+def _tag_matrix(y: Any, n: int, classes: Iterable[Any] | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Binary ``(n_clips, n_tags)`` matrix and the tags (see :meth:`GMMTagger.fit`)."""
+    from sklearn.utils import assert_all_finite
+
+    if y is None:
+        raise ValueError("GMMTagger requires y to be passed, but the target y is None")
+    Y = None if isinstance(y, (list, tuple)) else np.asarray(y)
+    if Y is not None and Y.dtype != object and Y.ndim in (1, 2):
+        if Y.dtype.kind in "fc":
+            assert_all_finite(Y, input_name="y")
+        if Y.ndim == 2:  # a binary matrix
+            tags = np.asarray(classes) if classes is not None else np.arange(Y.shape[1])
+            if len(tags) != Y.shape[1]:
+                raise ValueError(f"y has {Y.shape[1]} columns but {len(tags)} classes")
+            M = Y != 0
+        else:  # one tag per clip
+            tags = np.unique(Y) if classes is None else np.asarray(list(classes))
+            M = Y[:, None] == tags[None, :]
+    else:
+        sets = [(t,) if isinstance(t, (str, bytes)) or not isinstance(t, Iterable)
+                else tuple(t) for t in (y if Y is None else Y.reshape(-1))]
+        names = sorted({t for s in sets for t in s}) if classes is None else list(classes)
+        index = {t: j for j, t in enumerate(names)}
+        M = np.zeros((len(sets), len(names)), dtype=bool)
+        for i, s in enumerate(sets):
+            M[i, [index[t] for t in s if t in index]] = True
+        tags = np.asarray(names)
+    if len(M) != n:
+        raise ValueError(f"X has {n} clips but y has {len(M)} tag sets")
+    return M, tags
 
 
 class GMMTagger(BaseEstimator):
     """DCASE 2016 task 4 baseline: one GMM per tag; per-clip tag scores.
+
+    ``X`` is a list of clips (audio paths or ``(frames x features)`` arrays) or one 2-D
+    array of ``n`` clips of one frame each.
 
     Parameters
     ----------
@@ -150,7 +422,19 @@ class GMMTagger(BaseEstimator):
     max_frames : int
         Frames drawn at random to train each model.
     random_state : int
-        Seed.
+        Seed (tag ``j``'s GMM uses ``random_state + j``, the background model
+        ``random_state + n_tags``).
+
+    Attributes
+    ----------
+    classes_ : np.ndarray
+        The tags, in column order.
+    models_ : list of GaussianMixture or None
+        One GMM per tag (``None`` for a tag without training clips).
+    background_ : GaussianMixture
+        The GMM of all training frames.
+    n_features_in_ : int
+        Features per frame.
 
     Examples
     --------
@@ -166,39 +450,50 @@ class GMMTagger(BaseEstimator):
 
     @property
     def fconfig(self) -> FeatureConfig:
-        """Frame features in use."""
+        """Frame features in use (``feature_config``, or :data:`TASK4_MFCC` when it is
+        ``None``).
+
+        Examples
+        --------
+        >>> GMMTagger().fconfig.n_mfcc
+        15
+        """
         return self.feature_config or TASK4_MFCC
 
-    def fit(self, X: Sequence[Any], y: Sequence[Sequence[str]] | np.ndarray, *,
-            classes: Sequence[Any] | None = None) -> GMMTagger:
+    def _read(self, path: str | os.PathLike) -> np.ndarray:
+        from ..features.core import extract_file
+
+        return extract_file(path, self.fconfig)[0]
+
+    def fit(self, X: Any, y: Any, *, classes: Iterable[Any] | None = None) -> GMMTagger:
         """Train a GMM per tag on the frames of clips with that tag, and a background
         GMM on all frames.
 
         Parameters
         ----------
-        X : list of ndarray or paths
+        X : list of paths or ndarray, or 2-D array
             Clips.
-        y : sequence of tag tuples, or binary ``(n_clips, n_tags)`` matrix
-            Tags per clip.
-        classes : sequence or None
-            Tag order (the column names of a binary matrix); a tag without training
-            clips scores 0.
+        y : list of tag sets, 1-D array of tags, or binary ``(n_clips, n_tags)`` array
+            Tags per clip. In a list (or an object array), an item that is a string or
+            not iterable is one tag, any other item a collection of tags; a 1-D array
+            (not of objects) gives one tag per clip; a 2-D array is a binary matrix
+            (nonzero: the clip carries the tag).
+        classes : iterable or None
+            Tag order (the column names of a binary matrix; default: the sorted tags of
+            ``y``, or ``0 .. n_tags - 1`` for a binary matrix); tags of ``y`` that it
+            does not list are ignored, and a tag without training clips scores 0.
+
+        Returns
+        -------
+        GMMTagger
+            ``self``.
 
         Examples
         --------
         >>> GMMTagger().fit(["a.wav", "b.wav"], [("c",), ("m",)])  # doctest: +SKIP
         """
-        frames = _as_frames(X, self.fconfig, None, False)
-        Y = np.asarray(y) if not isinstance(y, list) else None
-        if Y is not None and Y.ndim == 2 and Y.dtype != object:
-            self.classes_ = np.asarray(classes if classes is not None else np.arange(Y.shape[1]))
-        else:
-            mlb = MultiLabelBinarizer(classes=list(classes) if classes is not None else None)
-            Y = mlb.fit_transform([tuple(t) for t in y])
-            self.classes_ = np.asarray(mlb.classes_)
-        if len(Y) != len(frames):
-            raise ValueError(f"X has {len(frames)} clips but y has {len(Y)} tag sets")
-        self.n_features_in_ = frames[0].shape[1]
+        frames = _clips(self, X, self._read, reset=True)
+        Y, self.classes_ = _tag_matrix(y, len(frames), classes)
         self.models_: list[GaussianMixture | None] = []
         for j in range(Y.shape[1]):
             pos = [f for f, t in zip(frames, Y[:, j]) if t]
@@ -212,7 +507,7 @@ class GMMTagger(BaseEstimator):
                                    max_frames=self.max_frames)
         return self
 
-    def decision_function(self, X: Sequence[Any]) -> np.ndarray:
+    def decision_function(self, X: Any) -> np.ndarray:
         """Tag scores ``(n_clips, n_tags)``: mean frame log-likelihood ratio of the tag
         model against the background model.
 
@@ -221,8 +516,10 @@ class GMMTagger(BaseEstimator):
         >>> tagger.decision_function(["c.wav"]).shape  # doctest: +SKIP
         (1, 7)
         """
+        from sklearn.utils.validation import check_is_fitted
+
         check_is_fitted(self, "models_")
-        frames = _as_frames(X, self.fconfig, self.n_features_in_, False)
+        frames = _clips(self, X, self._read, reset=False)
         out = np.zeros((len(frames), len(self.models_)))
         for i, f in enumerate(frames):
             bg = self.background_.score_samples(f).mean()
@@ -230,12 +527,90 @@ class GMMTagger(BaseEstimator):
                       for g in self.models_]
         return out
 
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn tags: ``y`` is required and may be a binary tag matrix.
+
+        Examples
+        --------
+        >>> GMMTagger().__sklearn_tags__().target_tags.multi_output
+        True
+        """
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    def to_record(self) -> ModelRecord:
+        """Parameters, tags, which tags have a model, and every GMM's arrays.
+
+        Examples
+        --------
+        >>> tagger.to_record().kind  # doctest: +SKIP
+        'GMMTagger'
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "models_")
+        arrays = {"classes": _label_array(self.classes_),
+                  **gmm_arrays(self.background_, "background/")}
+        for j, g in enumerate(self.models_):
+            if g is not None:
+                arrays.update(gmm_arrays(g, f"tag{j}/"))
+        state = {**_fitted_state(self), "trained": [g is not None for g in self.models_]}
+        return ModelRecord("GMMTagger", params=_params(self), state=state, arrays=arrays)
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> GMMTagger:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> GMMTagger.from_record(tagger.to_record())  # doctest: +SKIP
+        """
+        tagger = _from_params(cls, record)
+        tagger.classes_ = np.asarray(record.arrays["classes"])
+        trained = [bool(t) for t in record.state["trained"]]
+        if len(trained) != len(tagger.classes_):
+            raise ValueError("'trained' does not have one entry per tag")
+        _set_fitted_state(tagger, record.state)
+        tagger.models_ = [gmm_from_arrays(record.arrays, f"tag{j}/") if t else None
+                          for j, t in enumerate(trained)]
+        tagger.background_ = gmm_from_arrays(record.arrays, "background/")
+        return tagger
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
+
+        Examples
+        --------
+        >>> tagger.save("models/tagger")  # doctest: +SKIP
+        PosixPath('models/tagger')
+        """
+        return save_record(directory, self.to_record())
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> GMMTagger:
+        """Read a folder written by :meth:`save`; scores are identical.
+
+        Raises
+        ------
+        ModelFileError
+            Not a ``GMMTagger`` model folder, or a damaged one.
+
+        Examples
+        --------
+        >>> tagger = GMMTagger.load("models/tagger")  # doctest: +SKIP
+        """
+        return rebuild(load_record(directory, "GMMTagger"), cls.from_record)
+
 
 class ForestClipClassifier(ClassifierMixin, BaseEstimator):
     """Random forest on clip-level statistics of frame features (the ESC-10 baseline).
 
     Each clip becomes the mean and standard deviation over its frames of every feature
-    (MFCC without c0 and, when reading audio, the zero-crossing rate).
+    (MFCC without c0 and, when reading audio, the zero-crossing rate). ``X`` is a list
+    of clips (audio paths or ``(frames x features)`` arrays) or one 2-D array of ``n``
+    clips of one frame each (standard deviations 0).
 
     Parameters
     ----------
@@ -249,7 +624,18 @@ class ForestClipClassifier(ClassifierMixin, BaseEstimator):
     random_state : int
         Seed.
     n_jobs : int or None
-        Parallel jobs of the forest.
+        Parallel jobs of the forest while fitting.
+
+    Attributes
+    ----------
+    classes_ : np.ndarray
+        Sorted class labels, with the values and dtype of ``y``.
+    forest_ : PackedForest
+        The fitted scikit-learn ``RandomForestClassifier`` (trained on the class indices
+        into ``classes_``) as a :class:`~audioscene.trees.PackedForest`, packed right
+        after fitting, so fitted and loaded models predict with the same code.
+    n_features_in_ : int
+        Features per frame (the forest reads twice as many clip statistics).
 
     Examples
     --------
@@ -266,7 +652,14 @@ class ForestClipClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def fconfig(self) -> FeatureConfig:
-        """Frame features in use."""
+        """Frame features in use (``feature_config``, or :data:`ESC_MFCC` when it is
+        ``None``).
+
+        Examples
+        --------
+        >>> ForestClipClassifier().fconfig.n_mfcc
+        13
+        """
         return self.feature_config or ESC_MFCC
 
     def frames(self, path: str | os.PathLike) -> np.ndarray:
@@ -277,6 +670,11 @@ class ForestClipClassifier(ClassifierMixin, BaseEstimator):
         >>> ForestClipClassifier().frames("clip.wav").shape  # doctest: +SKIP
         (428, 13)
         """
+        import librosa
+
+        from ..audio import load
+        from ..features.core import extract
+
         cfg = self.fconfig
         y, _ = load(path, sr=cfg.sr, mono=True)
         F = extract(y, cfg)[0]
@@ -286,32 +684,134 @@ class ForestClipClassifier(ClassifierMixin, BaseEstimator):
             F = np.c_[F, z[:len(F)]]
         return F
 
-    def _stats(self, X: Sequence[Any]) -> np.ndarray:
-        X = [self.frames(x) if isinstance(x, (str, os.PathLike)) else x for x in X]
-        frames = _as_frames(X, self.fconfig, getattr(self, "n_frame_features_", None), False)
+    def _stats(self, X: Any, *, reset: bool) -> np.ndarray:
+        frames = _clips(self, X, self.frames, reset=reset)
         return np.array([np.r_[f.mean(axis=0), f.std(axis=0)] for f in frames])
 
-    def fit(self, X: Sequence[Any], y: Sequence[Any]) -> ForestClipClassifier:
+    def fit(self, X: Any, y: Any) -> ForestClipClassifier:
         """Train the forest on clip statistics.
+
+        Parameters
+        ----------
+        X : list of paths or ndarray, or 2-D array
+            Clips.
+        y : sequence
+            Class label per clip (strings, integers or booleans).
+
+        Returns
+        -------
+        ForestClipClassifier
+            ``self``.
 
         Examples
         --------
         >>> ForestClipClassifier().fit(["a.wav", "b.wav"], ["x", "y"])  # doctest: +SKIP
         """
-        if hasattr(self, "n_frame_features_"):
-            del self.n_frame_features_
-        S = self._stats(X)
-        self.n_frame_features_ = S.shape[1] // 2
-        self.forest_ = RandomForestClassifier(self.n_estimators, random_state=self.random_state,
-                                              n_jobs=self.n_jobs).fit(S, np.asarray(y))
-        self.classes_ = self.forest_.classes_
+        from sklearn.ensemble import RandomForestClassifier
+
+        from ..trees import PackedForest
+
+        S = self._stats(X, reset=True)
+        self.classes_, enc = _class_labels(y, len(S), "ForestClipClassifier")
+        rf = RandomForestClassifier(self.n_estimators, random_state=self.random_state,
+                                    n_jobs=self.n_jobs).fit(S, enc)
+        self.forest_ = PackedForest.from_sklearn(rf)
         return self
 
-    def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
-        """Class probabilities (share of tree votes)."""
-        check_is_fitted(self, "forest_")
-        return self.forest_.predict_proba(self._stats(X))
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (mean over the trees of the leaf class fractions).
 
-    def predict(self, X: Sequence[Any]) -> np.ndarray:
-        """Most voted class."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        Examples
+        --------
+        >>> rf.predict_proba(["c.wav"]).shape  # doctest: +SKIP
+        (1, 10)
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "forest_")
+        return self.forest_.predict_proba(self._stats(X, reset=False))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The class of largest probability.
+
+        Examples
+        --------
+        >>> rf.predict(["c.wav"])  # doctest: +SKIP
+        array(['dog'], dtype='<U3')
+        """
+        best = self.predict_proba(X).argmax(axis=1)
+        return self.classes_[best]
+
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn tags: ``y`` is required.
+
+        Examples
+        --------
+        >>> ForestClipClassifier().__sklearn_tags__().target_tags.required
+        True
+        """
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    def to_record(self) -> ModelRecord:
+        """Parameters, class labels and the packed forest's arrays.
+
+        Examples
+        --------
+        >>> rf.to_record().kind  # doctest: +SKIP
+        'ForestClipClassifier'
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "forest_")
+        arrays = {"classes": _label_array(self.classes_),
+                  **{f"forest/{k}": a for k, a in self.forest_.to_arrays().items()}}
+        return ModelRecord("ForestClipClassifier", params=_params(self),
+                           state=_fitted_state(self), arrays=arrays)
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> ForestClipClassifier:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> ForestClipClassifier.from_record(rf.to_record())  # doctest: +SKIP
+        """
+        from ..trees import PackedForest
+
+        clf = _from_params(cls, record)
+        clf.classes_ = np.asarray(record.arrays["classes"])
+        _set_fitted_state(clf, record.state)
+        clf.forest_ = PackedForest.from_arrays({k[len("forest/"):]: a
+                                                for k, a in record.arrays.items()
+                                                if k.startswith("forest/")})
+        if clf.forest_.n_features_in_ != 2 * clf.n_features_in_ or \
+                len(clf.forest_.classes_) != len(clf.classes_):
+            raise ValueError("the forest does not match the features or classes")
+        return clf
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
+
+        Examples
+        --------
+        >>> rf.save("models/rf")  # doctest: +SKIP
+        PosixPath('models/rf')
+        """
+        return save_record(directory, self.to_record())
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> ForestClipClassifier:
+        """Read a folder written by :meth:`save`; predictions are identical.
+
+        Raises
+        ------
+        ModelFileError
+            Not a ``ForestClipClassifier`` model folder, or a damaged one.
+
+        Examples
+        --------
+        >>> rf = ForestClipClassifier.load("models/rf")  # doctest: +SKIP
+        """
+        return rebuild(load_record(directory, "ForestClipClassifier"), cls.from_record)

@@ -3,9 +3,9 @@ offsets; peaks of the vote curves, paired, become events (arXiv:1607.02306)."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,17 @@ from scipy.ndimage import gaussian_filter1d
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ..detect.votes import accumulate_votes
+from ..decode.base import FrameScores
+from ..decode.hysteresis import HysteresisDecoder
+from ..decode.votes import VoteCurves, VotePairer, accumulate_votes
 from ..events import Event, EventList
-from ..features import FeatureConfig, extract, extract_file
-from ..io_utils import atomic_save_npz, atomic_write_text, read_arrays, read_model_json
+from ..features.config import FeatureConfig
+from ..features.core import FeatureStream, extract, extract_file
+from ..features.segments import SegmentConfig, SegmentStream, segment_features, segment_targets
+from ..persist import ModelRecord, load_record, rebuild, save_record
 from .carforest import CaRForest
-from .segments import SegmentConfig, segment_features, segment_targets
 
-__all__ = ["EventDetector", "DetectionCurves", "DEFAULT_FEATURES"]
+__all__ = ["EventDetector", "EventDetectorStream", "DetectionCurves", "DEFAULT_FEATURES"]
 
 #: Frame features of the detector: 40 log-mel bands, 40 ms window, 20 ms hop, 22.05 kHz.
 DEFAULT_FEATURES = FeatureConfig(sr=22050, n_fft=1024, win_length=882, hop_length=441,
@@ -268,7 +271,7 @@ class EventDetector(BaseEstimator):
         for j, forest in enumerate(self.forests_):
             if not len(X):
                 continue
-            leaves = forest._leaves(X)  # X comes from segment_features: float32, finite
+            leaves = forest.leaves(X)  # X comes from segment_features: float32, finite
             values = forest.trees_["values"]
             presence[:, j] = values[leaves, 0].mean(axis=1)
             on, off = accumulate_votes(leaves, values, centres, step=step, n_grid=n_grid,
@@ -307,7 +310,7 @@ class EventDetector(BaseEstimator):
         return EventList(out)
 
     # ------------------------------------------------------------------ shared by the
-    # offline decoder above and the streaming detector (audioscene.detect.streaming)
+    # offline decoder above and EventDetectorStream below
     def _duration(self, n_frames: int) -> float:
         """Seconds of audio covered by ``n_frames`` frames (0 for none)."""
         fc = self.fconfig
@@ -317,10 +320,8 @@ class EventDetector(BaseEstimator):
         """Bins of the vote grid for a recording of ``duration`` seconds."""
         return int(np.ceil(duration / self.grid_step)) + 1
 
-    def _pairer(self, j: int):  # noqa: ANN202
-        """A fresh :class:`~audioscene.detect.streaming.VotePairer` for class ``j``."""
-        from ..detect.streaming import VotePairer
-
+    def _pairer(self, j: int) -> VotePairer:
+        """A fresh :class:`~audioscene.decode.votes.VotePairer` for class ``j``."""
         step = self.grid_step
         lo, hi = self.durations_[j]
         return VotePairer(min_bins=max(1, int(lo / step)),
@@ -343,16 +344,18 @@ class EventDetector(BaseEstimator):
             return None
         return Event(t0, t1, self.classes_[j], float(confidence), filename)
 
-    def stream(self, *, filename: str | None = None, decoder: str = "votes"):  # noqa: ANN201
-        """A :class:`~audioscene.detect.StreamingDetector` for this model.
+    def stream(self, *, filename: str | None = None, decoder: str = "votes",
+               hysteresis: dict | None = None, threads: int | None = None
+               ) -> EventDetectorStream:
+        """A detection stream of this model (see :class:`EventDetectorStream`).
 
         Examples
         --------
-        >>> sd = det.stream(filename="live")  # doctest: +SKIP
+        >>> s = det.stream(filename="live")  # doctest: +SKIP
+        >>> events = s.process(block) + s.flush()  # doctest: +SKIP
         """
-        from ..detect.streaming import StreamingDetector
-
-        return StreamingDetector(self, filename=filename, decoder=decoder)
+        return EventDetectorStream(self, filename=filename, decoder=decoder,
+                                   hysteresis=hysteresis, threads=threads)
 
     def predict(self, recording: Recording, *, filename: str | None = None) -> EventList:
         """Detect the events of one recording.
@@ -379,28 +382,59 @@ class EventDetector(BaseEstimator):
         return self.decode(self.curves(recording), filename=filename)
 
     # ------------------------------------------------------------------ persistence
-    def _config(self) -> dict[str, Any]:
+    def to_record(self) -> ModelRecord:
+        """Parameters, classes, durations and every forest's arrays, for
+        :func:`~audioscene.persist.save_record`.
+
+        Examples
+        --------
+        >>> det.to_record().kind  # doctest: +SKIP
+        'EventDetector'
+        """
+        check_is_fitted(self, "forests_")
         params = self.get_params()
         params["feature_config"] = self.fconfig.to_dict()
         params["segment_config"] = self.sconfig.to_dict()
-        return {"type": "audioscene.EventDetector", "version": 1, "params": params,
-                "classes": list(self.classes_), "durations": self.durations_.tolist(),
-                "n_features_in": int(self.n_features_in_)}
+        arrays = {f"{j}/{k}": v for j, f in enumerate(self.forests_)
+                  for k, v in f.to_arrays().items()}
+        return ModelRecord("EventDetector", params=params,
+                           state={"classes": list(self.classes_),
+                                  "durations": self.durations_.tolist(),
+                                  "n_features_in": int(self.n_features_in_)},
+                           arrays=arrays)
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> EventDetector:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> EventDetector.from_record(det.to_record())  # doctest: +SKIP
+        """
+        params = dict(record.params)
+        params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
+        params["segment_config"] = SegmentConfig(**params["segment_config"])
+        det = cls(**params)
+        det.classes_ = [str(c) for c in record.state["classes"]]
+        det.durations_ = np.asarray(record.state["durations"], dtype=np.float64)
+        if det.durations_.shape != (len(det.classes_), 2):
+            raise ValueError("durations do not match the classes")
+        det.n_features_in_ = int(record.state["n_features_in"])
+        det.forests_ = []
+        for j in range(len(det.classes_)):
+            sub = {k.split("/", 1)[1]: v for k, v in record.arrays.items()
+                   if k.startswith(f"{j}/")}
+            det.forests_.append(CaRForest.from_arrays(det._forest_params(j), sub))
+        return det
 
     def save(self, directory: str | os.PathLike) -> Path:
-        """Write ``detector.json`` and ``forests.npz`` (no pickle) into ``directory``.
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
 
         Examples
         --------
         >>> det.save("models/task2")  # doctest: +SKIP
         """
-        check_is_fitted(self, "forests_")
-        d = Path(directory)
-        arrays = {f"{j}/{k}": v for j, f in enumerate(self.forests_)
-                  for k, v in f.to_arrays().items()}
-        atomic_save_npz(d / "forests.npz", **arrays)
-        atomic_write_text(d / "detector.json", json.dumps(self._config(), indent=1) + "\n")
-        return d
+        return save_record(directory, self.to_record())
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> EventDetector:
@@ -410,24 +444,190 @@ class EventDetector(BaseEstimator):
         --------
         >>> det = EventDetector.load("models/task2")  # doctest: +SKIP
         """
-        d = Path(directory)
-        meta = read_model_json(d / "detector.json", "EventDetector")
-        params = dict(meta["params"])
-        params["feature_config"] = FeatureConfig.from_dict(params["feature_config"])
-        sc = dict(params["segment_config"])
-        params["segment_config"] = SegmentConfig(**sc)
-        det = cls(**params)
-        det.classes_ = list(meta["classes"])
-        det.durations_ = np.asarray(meta["durations"], dtype=np.float64)
-        det.n_features_in_ = int(meta["n_features_in"])
-        arrays = read_arrays(d / "forests.npz")
-        det.forests_ = []
-        for j in range(len(det.classes_)):
-            sub = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(f"{j}/")}
-            missing = [k for k in ("roots", "feature", "threshold", "left", "right",
-                                   "values", "classes", "n_features_in") if k not in sub]
-            if missing:
-                raise ValueError(f"{d / 'forests.npz'}: no array '{j}/{missing[0]}' in it "
-                                 "(damaged, or not written by this version)")
-            det.forests_.append(CaRForest.from_arrays(det._forest_params(j), sub))
-        return det
+        return rebuild(load_record(directory, "EventDetector"), cls.from_record)
+
+
+class EventDetectorStream:
+    """An :class:`EventDetector`'s detection stream: audio blocks in, final events out,
+    in bounded memory.
+
+    Its events equal those of :meth:`EventDetector.predict` (the tests check this for
+    random block sizes on a real mixture): both add the same votes in the same order
+    and decode with the same :class:`~audioscene.decode.votes.VotePairer`. Features (:class:`~audioscene.features.FeatureStream`) and segments
+    (:class:`~audioscene.features.segments.SegmentStream`) are bit-identical to the
+    offline ones; :class:`~audioscene.decode.votes.VoteCurves` and
+    :class:`~audioscene.decode.votes.VotePairer` release curves and events once no later
+    input can change them. Runtime state lives here, never in the model.
+
+    Parameters
+    ----------
+    model : EventDetector
+        A fitted detector (its runtime state is held here, never in the model).
+    decoder : {"votes", "hysteresis"}
+        ``votes``: the CaR-forest onset/offset votes (same events as
+        ``model.predict``); ``hysteresis``: per-class hysteresis on the segments'
+        P(positive) (parameters in ``hysteresis``).
+    filename : str or None
+        Name given to the events.
+    hysteresis : dict or None
+        :class:`~audioscene.decode.hysteresis.HysteresisDecoder` parameters (``high``,
+        ``low``, ``median``, ``min_duration``, ``min_gap``).
+    threads : int or None
+        Threads applying the class forests to each block (``None``: one per core).
+
+    Examples
+    --------
+    >>> from audioscene.audio import blocks
+    >>> sd = EventDetector.load("model").stream()  # doctest: +SKIP
+    >>> for b in blocks("long.flac", sr=sd.sr):  # doctest: +SKIP
+    ...     for e in sd.process(b.samples):
+    ...         print(e)
+    >>> sd.flush()  # doctest: +SKIP
+    """
+
+    def __init__(self, model: EventDetector, *, decoder: str = "votes",
+                 filename: str | None = None, hysteresis: dict | None = None,
+                 threads: int | None = None) -> None:
+        check_is_fitted(model, "forests_")
+        if decoder not in ("votes", "hysteresis"):
+            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        self.model = model
+        self.decoder = decoder
+        self.filename = filename
+        self.fs = FeatureStream(model.fconfig)
+        self.ss = SegmentStream(model.sconfig)
+        fc, sc = model.fconfig, model.sconfig
+        self.seg_hop = fc.hop_seconds * sc.hop
+        self.score_hop = self.seg_hop
+        self.classes = list(model.classes_)
+        self.hyst_params = dict(hysteresis or {})
+        self._score_parts: list[FrameScores] = []
+        workers = min(len(model.forests_), os.cpu_count() or 1) if threads is None else threads
+        self._pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        self.reset()
+
+    @property
+    def sr(self) -> int:
+        """Sample rate the blocks must have."""
+        return self.model.fconfig.sr
+
+    @property
+    def last_scores(self) -> FrameScores | None:
+        """Segment centres and P(present) per class of the segments completed by the
+        last :meth:`process` or :meth:`flush` call."""
+        return FrameScores.join(self._score_parts)
+
+    @property
+    def latency(self) -> float:
+        """Upper bound (seconds of audio) between an event's onset and its release by
+        :meth:`process`: segment look-ahead, the longest vote reach back, the smoothing
+        radius, the peak neighbourhood and the longest plausible duration."""
+        m = self.model
+        seg = (m.sconfig.lookahead + 1) * m.fconfig.hop_seconds + m.fconfig.frame_seconds
+        if self.decoder == "hysteresis":
+            h = self.hyst
+            return seg + (h.median + h.min_gap + 1) * h.hop
+        ctx = max(self.pairers[0].gap, self.pairers[0].half) if self.pairers else 0
+        bins = self.curves.radius + ctx + 3
+        return seg + self.seg_hop + self.curves.back + bins * m.grid_step + \
+            float(np.max(m.durations_[:, 1]))
+
+    def reset(self, filename: str | None = None) -> None:
+        """Start a new stream (optionally for another file name)."""
+        m = self.model
+        if filename is not None:
+            self.filename = filename
+        self.fs.reset()
+        self.ss.reset()
+        self.n_frames = 0
+        self.n_segments = 0
+        self.curves = VoteCurves([f.trees_["values"] for f in m.forests_], step=m.grid_step,
+                                 sigma0=m.sigma0, p_min=m.p_min, smooth=m.smooth,
+                                 segment_hop=self.seg_hop)
+        self.pairers = [m._pairer(j) for j in range(len(m.classes_))]
+        first_centre = m.fconfig.frame_times(1)[0]
+        self.hyst = HysteresisDecoder(m.classes_, hop=self.seg_hop,
+                                      offset=first_centre - self.seg_hop / 2,
+                                      filename=self.filename, **self.hyst_params)
+
+    def _segments(self, X: np.ndarray) -> EventList:
+        m = self.model
+        fc = m.fconfig
+        n = len(X)
+        # the same arithmetic as fc.frame_times(...)[::hop] offline
+        idx = (self.n_segments + np.arange(n, dtype=np.float64)) * m.sconfig.hop
+        centres = (idx * fc.hop_length + fc.n_fft / 2) / fc.sr
+        self.n_segments += n
+        pres = np.zeros((n, len(m.classes_)))
+        votes = self.decoder == "votes"
+        if n:
+            if votes:
+                self.curves.prepare(centres)
+
+            def run(j: int) -> np.ndarray:
+                # one class per thread (the kernels release the GIL): leaves, presence
+                # and votes of this block
+                f = m.forests_[j]
+                lv = f.leaves(X)
+                if votes:
+                    self.curves.add(j, centres, lv)
+                return f.trees_["values"][lv, 0].mean(axis=1)
+
+            idx = range(len(m.forests_))
+            done = list(self._pool.map(run, idx)) if self._pool is not None \
+                else [run(j) for j in idx]
+            for j, p in enumerate(done):
+                pres[:, j] = p
+        self._score_parts.append(FrameScores(centres, pres))
+        if self.decoder == "hysteresis":
+            return self.hyst.process(pres) if n else EventList()
+        first, on, off, pr = self.curves.push(centres, None, pres)
+        return self._pair(first, on, off, pr, None)
+
+    def _pair(self, first: int, on: np.ndarray, off: np.ndarray, pr: np.ndarray,
+              n_grid: int | None, duration: float | None = None) -> EventList:
+        m = self.model
+        out = []
+        for j, vp in enumerate(self.pairers):
+            res = vp.push(first, on[:, j], off[:, j], pr[:, j]) if n_grid is None else \
+                vp.push(first, on[:, j], off[:, j], pr[:, j]) + vp.finish(n_grid)
+            for a, b, c in res:
+                e = m._event(j, a, b, c, self.filename, duration)
+                if e is not None:
+                    out.append(e)
+        return EventList(out)
+
+    def process(self, block: np.ndarray) -> EventList:
+        """Feed the next samples (at :attr:`sr`); return the events now final.
+
+        Examples
+        --------
+        >>> sd.process(np.zeros(22050, np.float32))  # doctest: +SKIP
+        EventList(0 events, labels=[])
+        """
+        self._score_parts = []
+        frames, _ = self.fs.process(block)
+        self.n_frames += len(frames)
+        return self._segments(self.ss.process(frames))
+
+    def flush(self) -> EventList:
+        """End of stream: return the remaining events.
+
+        Examples
+        --------
+        >>> sd.flush()  # doctest: +SKIP
+        """
+        self._score_parts = []
+        frames, _ = self.fs.flush()
+        self.n_frames += len(frames)
+        events = self._segments(self.ss.process(frames)) if len(frames) else EventList()
+        events = events + self._segments(self.ss.flush())
+        if self.decoder == "hysteresis":
+            return events + self.hyst.flush()
+        m = self.model
+        duration = m._duration(self.n_frames)
+        n_grid = m._n_grid(duration)
+        if not self.n_frames:
+            return events
+        first, on, off, pr = self.curves.finish(n_grid)
+        return events + self._pair(first, on, off, pr, n_grid, duration)

@@ -187,8 +187,36 @@ class AllConvNet(nn.Module):
             lengths = conv_length(lengths, 3, s, 1)
         return lengths
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, n_classes)`` of a padded batch ``x`` ``(B, T, F)``."""
+    def receptive_radius(self) -> int:
+        """Input frames on each side of an output position's centre that it reads.
+
+        Examples
+        --------
+        >>> AllConvNet(2, 8).receptive_radius()
+        22
+        """
+        r = 0
+        for s in reversed(self.strides):
+            r = r * s + 1
+        return r
+
+    @property
+    def total_stride(self) -> int:
+        """Input frames per output frame."""
+        return int(torch.tensor(self.strides).prod())
+
+    def feature_map(self, x: torch.Tensor, lengths: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The class maps before pooling, ``(B, n_classes, T', F')``, and their valid
+        time lengths (what :meth:`forward` pools).
+
+        Examples
+        --------
+        >>> net = AllConvNet(2, 8).eval()
+        >>> h, L = net.feature_map(torch.zeros(1, 9, 8), torch.tensor([9]))
+        >>> tuple(h.shape), L.tolist()
+        ((1, 2, 2, 1), [2])
+        """
         if x.dim() != 3:
             raise ValueError(f"expected (batch, time, features), got shape {tuple(x.shape)}")
         h = x[:, None]
@@ -199,7 +227,11 @@ class AllConvNet(nn.Module):
             lengths = conv_length(lengths, 3, s, 1)
             mask = _time_mask(lengths, h.shape[2], 4)
             h = F.relu(norm(h, mask)) * mask
-        h = self.out(self.dropout(h))
+        return self.out(self.dropout(h)), lengths
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, n_classes)`` of a padded batch ``x`` ``(B, T, F)``."""
+        h, lengths = self.feature_map(x, lengths)
         return masked_pool(h, lengths, self.pooling)
 
 

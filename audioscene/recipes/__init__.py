@@ -1,5 +1,9 @@
-"""Recipes: DCASE 2016 experiments, each a function with defaults that a YAML config can
-override (``recipes/<name>/config.yaml`` in the repository, or any YAML file).
+"""Recipes: DCASE 2016 experiments, each a function run with a configuration.
+
+Every recipe's settings live in one YAML file shipped with the package,
+``audioscene/recipes/configs/<name>.yaml`` (:func:`default_config`). A user YAML file
+naming its recipe (``recipe: NAME``) and ``--set key.sub=value`` overrides change them
+(:func:`load_config`); ``audioscene recipe NAME --print-config`` prints the result.
 
 Examples
 --------
@@ -13,6 +17,7 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Callable, Mapping
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +25,17 @@ import yaml
 
 from . import clips, tagging, task2, task3
 
-__all__ = ["RECIPES", "load_config", "run_recipe", "merge", "REPO_RECIPES"]
+__all__ = ["RECIPES", "default_config", "load_config", "run_recipe", "merge"]
 
-RECIPES: dict[str, tuple[Callable[..., dict[str, Any]], dict[str, Any]]] = {
-    "dcase2016-task2": (task2.run, task2.DEFAULTS),
-    "dcase2016-task3": (task3.run, task3.DEFAULTS),
-    "esc10": (clips.run, clips.ESC10_DEFAULTS),
-    "dcase2016-task1": (clips.run, clips.TASK1_DEFAULTS),
-    "dcase2016-task4": (tagging.run_task4, tagging.TASK4_DEFAULTS),
-    "task2-tagging": (tagging.run_task2_tagging, tagging.TASK2_TAGGING_DEFAULTS),
+#: The run function of each recipe; its settings are in ``configs/<name>.yaml``.
+RECIPES: dict[str, Callable[..., dict[str, Any]]] = {
+    "dcase2016-task2": task2.run,
+    "dcase2016-task3": task3.run,
+    "esc10": clips.run,
+    "dcase2016-task1": clips.run,
+    "dcase2016-task4": tagging.run_task4,
+    "task2-tagging": tagging.run_task2_tagging,
 }
-
-#: Where the repository keeps the recipe folders (config.yaml + README).
-REPO_RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
 
 #: Integer settings that may be 0 although their default is at least 1.
@@ -127,30 +130,99 @@ def _parse_override(text: str) -> dict[str, Any]:
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _parse_yaml(text: str, where: str) -> dict[str, Any]:
+    """The mapping of settings in ``text``; errors name ``where`` (and the line)."""
     try:
-        doc = yaml.safe_load(path.read_text())
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ValueError(f"{path}{where}: not valid YAML "
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"{where}{line}: not valid YAML "
                          f"({getattr(exc, 'problem', None) or exc})") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not a text file") from None
     if doc is None:
         return {}
     if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a mapping of settings")
+        raise ValueError(f"{where}: expected a mapping of settings")
     return doc
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file") from None
+    return _parse_yaml(text, str(path))
+
+
+def _unknown(name: str) -> ValueError:
+    return ValueError(f"unknown recipe {name!r}; known: {sorted(RECIPES)} "
+                      "(or give a path to a YAML file with 'recipe: NAME')")
+
+
+def default_config(name: str) -> dict[str, Any]:
+    """The packaged configuration of a recipe: every setting it reads, with its value.
+
+    Read from ``audioscene/recipes/configs/<name>.yaml`` inside the installed package
+    (without its ``recipe:`` line); each call returns a new dict.
+
+    Parameters
+    ----------
+    name : str
+        A recipe name, one of :data:`RECIPES`.
+
+    Returns
+    -------
+    dict
+        The settings, nested as in the YAML file.
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not a recipe.
+
+    Examples
+    --------
+    >>> cfg = default_config("esc10")
+    >>> cfg["cnn"]["max_epochs"], cfg["features"]["n_mels"]
+    (70, 64)
+    """
+    if name not in RECIPES:
+        raise _unknown(name)
+    resource = files("audioscene.recipes") / "configs" / f"{name}.yaml"
+    cfg = _parse_yaml(resource.read_text(encoding="utf-8"),
+                      f"audioscene/recipes/configs/{name}.yaml")
+    cfg.pop("recipe", None)
+    return cfg
 
 
 def load_config(name_or_path: str | os.PathLike,
                 overrides: list[str] | None = None) -> tuple[str, dict[str, Any]]:
     """Resolve a recipe name or config file into (recipe name, full config).
 
-    A name uses the recipe's defaults merged with ``recipes/<name>/config.yaml`` when the
-    repository has it; a path to a YAML file must name its recipe (``recipe: NAME``).
-    ``overrides`` are ``key.sub=value`` strings applied last.
+    A name gives :func:`default_config` of that recipe. A path to a YAML file must name
+    its recipe (``recipe: NAME``); its other settings are merged over that recipe's
+    packaged configuration with :func:`merge` (unknown keys and values of the wrong kind
+    are errors). ``overrides`` are ``key.sub=value`` strings (values parsed as YAML),
+    merged last in the same way.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A recipe name (one of :data:`RECIPES`) or a path to a YAML file.
+    overrides : list of str or None
+        ``key.sub=value`` settings applied in order after the file.
+
+    Returns
+    -------
+    tuple of (str, dict)
+        The recipe name and the resolved configuration.
+
+    Raises
+    ------
+    ValueError
+        An unknown recipe, unreadable YAML, or a value of the wrong kind.
+    KeyError
+        A setting the recipe does not have.
 
     Examples
     --------
@@ -161,18 +233,15 @@ def load_config(name_or_path: str | os.PathLike,
     p = Path(name_or_path)
     if str(name_or_path) in RECIPES:
         name = str(name_or_path)
-        file = REPO_RECIPES / name / "config.yaml"
-        user = _read_yaml(file) if file.exists() else {}
+        cfg = default_config(name)
     elif p.is_file():
         user = _read_yaml(p)
         name = user.get("recipe")
-        if name not in RECIPES:
+        if not isinstance(name, str) or name not in RECIPES:
             raise ValueError(f"{p}: 'recipe:' must be one of {sorted(RECIPES)}, got {name!r}")
+        cfg = merge(default_config(name), {k: v for k, v in user.items() if k != "recipe"})
     else:
-        raise ValueError(f"unknown recipe {str(name_or_path)!r}; known: {sorted(RECIPES)} "
-                         "(or give a config.yaml path)")
-    user = {k: v for k, v in (user or {}).items() if k != "recipe"}
-    cfg = merge(RECIPES[name][1], user)
+        raise _unknown(str(name_or_path))
     for o in overrides or []:
         cfg = merge(cfg, _parse_override(o))
     return name, cfg
@@ -181,12 +250,12 @@ def load_config(name_or_path: str | os.PathLike,
 def run_recipe(name_or_path: str | os.PathLike, *, data: str | os.PathLike,
                out: str | os.PathLike, overrides: list[str] | None = None,
                **kwargs: Any) -> dict[str, Any]:
-    """Run a recipe; returns its results (also written under ``out``).
+    """Run a recipe with the configuration :func:`load_config` resolves; returns its
+    results (also written under ``out``).
 
     Examples
     --------
     >>> run_recipe("dcase2016-task2", data="../shared/data", out="runs/t2")  # doctest: +SKIP
     """
     name, cfg = load_config(name_or_path, overrides)
-    fn = RECIPES[name][0]
-    return fn(cfg, data=Path(data), out=Path(out), **kwargs)
+    return RECIPES[name](cfg, data=Path(data), out=Path(out), **kwargs)

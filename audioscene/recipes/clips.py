@@ -34,49 +34,11 @@ from ..datasets import Item, load_dataset
 from ..evaluate import SceneResult, scene_accuracy
 from ..features import FeatureConfig, LabelTreeEmbedder, extract_file
 from ..io_utils import atomic_open, atomic_write_text
-from ..models.clip import CNN_FEATURES, ClipClassifier
-from ..models.clip_baselines import ESC_MFCC, TASK1_MFCC, ForestClipClassifier, GMMClassifier
+from ..models.clip import ClipClassifier
+from ..models.clip_baselines import ForestClipClassifier, GMMClassifier
 from .common import write_json
 
-__all__ = ["run", "ESC10_DEFAULTS", "TASK1_DEFAULTS", "CNN_DEFAULTS", "LTE_DEFAULTS",
-           "LTE_CNN_DEFAULTS", "frames_for", "plan_folds", "plot_confusion", "accuracy_table"]
-
-#: Training settings of the network shared by the clip recipes.
-CNN_DEFAULTS: dict[str, Any] = {
-    "max_epochs": 60, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-3,
-    "validation_fraction": 0.15, "patience": 15, "augment": True, "mixup": 0.0,
-    "net_params": {"channels": [32, 32, 64, 64, 128, 128, 128],
-                   "strides": [1, 2, 1, 2, 1, 2, 1], "pooling": "meanmax", "dropout": 0.3},
-}
-
-#: Label tree embedding and LTE-CNN settings shared by the clip recipes.
-LTE_DEFAULTS: dict[str, Any] = {"segment_frames": 20, "hop_frames": 10, "n_estimators": 100,
-                                "n_folds": 5}
-LTE_CNN_DEFAULTS: dict[str, Any] = {
-    "max_epochs": 100, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-3,
-    "validation_fraction": 0.15, "patience": 25, "augment": True, "mixup": 0.3,
-    "net_params": {"widths": [3, 5, 9], "filters": 64, "dropout": 0.5},
-}
-
-ESC10_DEFAULTS: dict[str, Any] = {
-    "dataset": "esc10",
-    "backend": "allconv",
-    "systems": ["cnn", "gmm", "rf"],
-    "train_folds": None,
-    "test_folds": None,
-    "seed": 0,
-    "jobs": 2,
-    "features": CNN_FEATURES.to_dict(),
-    "cnn": CNN_DEFAULTS,
-    "lte": LTE_DEFAULTS,
-    "lte_cnn": LTE_CNN_DEFAULTS,
-    "gmm": {"n_components": 16, "features": TASK1_MFCC.to_dict()},
-    "rf": {"n_estimators": 500, "features": ESC_MFCC.to_dict()},
-}
-
-TASK1_DEFAULTS: dict[str, Any] = {**ESC10_DEFAULTS, "dataset": "dcase2016-task1",
-                                  "systems": ["cnn", "gmm"]}
-
+__all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table"]
 
 def _parse_folds(v: Any) -> list[int] | None:
     if v is None or v == "":
@@ -162,12 +124,13 @@ def plot_confusion(res: SceneResult, path: Path, title: str) -> None:
 
 def _cnn(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv") -> ClipClassifier:
     if backend == "allconv":
-        return ClipClassifier(backend=backend, feature_config=fcfg, seed=int(cfg["seed"]),
-                              **cfg["cnn"])
+        return ClipClassifier(backend=backend, feature_config=fcfg,
+                              random_state=int(cfg["seed"]), **cfg["cnn"])
     if backend == "lte-cnn":
-        emb = LabelTreeEmbedder(seed=int(cfg["seed"]), n_jobs=int(cfg["jobs"]), **cfg["lte"])
-        return ClipClassifier(backend=backend, feature_config=fcfg, seed=int(cfg["seed"]),
-                              embedder=emb, **cfg["lte_cnn"])
+        emb = LabelTreeEmbedder(random_state=int(cfg["seed"]), n_jobs=int(cfg["jobs"]),
+                                **cfg["lte"])
+        return ClipClassifier(backend=backend, feature_config=fcfg,
+                              random_state=int(cfg["seed"]), embedder=emb, **cfg["lte_cnn"])
     raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {backend!r}")
 
 

@@ -17,23 +17,7 @@ from ..events import EventList
 from ..io_utils import atomic_write_text
 
 __all__ = ["tune", "write_event_lists", "sed_table", "class_table", "write_json",
-           "load_backgrounds", "write_score_table", "score_results", "psds_table",
-           "FOREST_DEFAULTS", "DECODING_DEFAULTS", "GMM_DEFAULTS"]
-
-#: CaR-forest parameters shared by the detection recipes.
-FOREST_DEFAULTS: dict[str, Any] = {
-    "n_estimators": 20, "max_depth": 14, "min_samples_leaf": 5, "n_features_try": 20,
-    "n_thresholds": 4, "max_samples": 0.5, "classification_depth": None,
-    "regression_purity": 0.7}
-#: Vote decoding parameters shared by the detection recipes (thresholds apart).
-DECODING_DEFAULTS: dict[str, Any] = {
-    "grid_step": 0.01, "sigma0": 0.02, "p_min": 0.5, "smooth": 0.02, "peak_window": 0.1,
-    "min_gap": 0.1, "duration_margin": 1.5}
-#: DCASE 2016 GMM baseline parameters shared by the detection recipes.
-GMM_DEFAULTS: dict[str, Any] = {
-    "enabled": True, "n_components": 16, "window": 1.0, "min_length": 0.1, "min_gap": 0.1,
-    "max_frames": 20000}
-
+           "load_backgrounds", "write_score_table", "score_results", "psds_table"]
 
 def _criterion(res: SEDResult, name: str) -> float:
     if name == "event_onset_f1":

@@ -30,42 +30,11 @@ from ..events import EventList
 from ..features import FeatureConfig, extract
 from ..io_utils import atomic_open, atomic_write_text
 from ..models.clip import ClipClassifier
-from ..models.clip_baselines import TASK4_MFCC, GMMTagger
-from .clips import CNN_DEFAULTS, frames_for, plan_folds
+from ..models.clip_baselines import GMMTagger
+from .clips import frames_for, plan_folds
 from .common import load_backgrounds, write_json
 
-__all__ = ["run_task4", "run_task2_tagging", "TASK4_DEFAULTS", "TASK2_TAGGING_DEFAULTS",
-           "chunk_tags", "eer_table"]
-
-_TAG_FEATURES = FeatureConfig(sr=16000, n_fft=1024, hop_length=256, kind="logmel", n_mels=64,
-                              fmin=20.0)
-
-TASK4_DEFAULTS: dict[str, Any] = {
-    "systems": ["cnn", "gmm"],
-    "train_folds": None,
-    "test_folds": None,
-    "seed": 0,
-    "jobs": 2,
-    "features": _TAG_FEATURES.to_dict(),
-    "cnn": {**CNN_DEFAULTS, "max_epochs": 40},
-    "gmm": {"n_components": 8, "features": TASK4_MFCC.to_dict()},
-}
-
-TASK2_TAGGING_DEFAULTS: dict[str, Any] = {
-    "systems": ["cnn", "gmm"],
-    "seed": 0,
-    "jobs": 2,
-    "chunk": 4.0,
-    "min_overlap": 0.1,
-    "features": FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
-                              fmin=20.0).to_dict(),
-    "synth": {"sr": 44100, "train_mixtures": 150, "validation_mixtures": 25,
-              "duration": 40.0, "events_per_minute": 30.0, "ebr_db": [-9.0, 9.0],
-              "max_polyphony": 2, "validation_backgrounds": 8},
-    "cnn": {**CNN_DEFAULTS, "max_epochs": 30, "patience": 8},
-    "gmm": {"n_components": 8, "features": TASK4_MFCC.to_dict()},
-}
-
+__all__ = ["run_task4", "run_task2_tagging", "chunk_tags", "eer_table"]
 
 def chunk_tags(events: EventList, start: float, end: float, labels: Sequence[str], *,
                min_overlap: float = 0.1) -> np.ndarray:
@@ -128,7 +97,7 @@ def _fit_systems(cfg: dict[str, Any], systems: Sequence[str], X: dict[str, list[
     models: dict[str, Any] = {}
     for s in systems:
         if s == "cnn":
-            clf = ClipClassifier(multi_label=True, seed=int(cfg["seed"]),
+            clf = ClipClassifier(multi_label=True, random_state=int(cfg["seed"]),
                                  feature_config=FeatureConfig.from_dict(cfg["features"]),
                                  **cfg["cnn"])
             val = (X_val[s], Y_val) if X_val is not None and Y_val is not None else None

@@ -30,13 +30,10 @@ from ..datasets.synth import load_sources, random_scene
 from ..evaluate import sed_metrics
 from ..events import EventList
 from ..features import FeatureConfig, extract
-from ..models.baselines import TASK3_MFCC, GMMEventDetector
-from ..models.event_detector import DEFAULT_FEATURES, EventDetector
-from ..models.segments import SegmentConfig
+from ..features.segments import SegmentConfig
+from ..models.baselines import GMMEventDetector
+from ..models.event_detector import EventDetector
 from .common import (
-    DECODING_DEFAULTS,
-    FOREST_DEFAULTS,
-    GMM_DEFAULTS,
     class_table,
     load_backgrounds,
     psds_table,
@@ -48,27 +45,7 @@ from .common import (
     write_score_table,
 )
 
-__all__ = ["run", "DEFAULTS"]
-
-DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    # write score tables and report PSDS / best-threshold F1 (sed_scores_eval)
-    "psds": True,
-    "features": DEFAULT_FEATURES.to_dict(),
-    "segments": SegmentConfig().to_dict(),
-    "synth": {"sr": 44100, "train_mixtures": 120, "validation_mixtures": 24,
-              "duration": 60.0, "events_per_minute": 25.0, "ebr_db": [-9.0, 9.0],
-              "max_polyphony": 2, "validation_backgrounds": 8},
-    "forest": dict(FOREST_DEFAULTS),
-    "decoding": dict(DECODING_DEFAULTS),
-    "tuning": {"criterion": "event_onset_f1",
-               "onset_threshold": [4.0, 6.0, 8.0, 10.0, 12.0, 16.0],
-               "presence_threshold": [0.5, 0.6, 0.65, 0.7, 0.75, 0.8]},
-    "baseline": {**GMM_DEFAULTS, "features": TASK3_MFCC.to_dict(),
-                 "threshold_quantiles": [0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98,
-                                         0.99, 0.995]},
-}
-
+__all__ = ["run"]
 
 def _frames(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
     return extract(y, cfg, sr=sr)[0]
@@ -97,7 +74,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     Parameters
     ----------
     cfg : dict
-        Full configuration (``DEFAULTS`` merged with overrides).
+        Full configuration (see :func:`audioscene.recipes.load_config`).
     data : Path
         Root holding ``dcase2016_task2/`` (or that folder itself).
     out : Path

@@ -24,14 +24,11 @@ from ..datasets import read_task3
 from ..evaluate import sed_metrics
 from ..events import EventList
 from ..features import FeatureConfig
+from ..features.segments import SegmentConfig
 from ..io_utils import atomic_write_text
-from ..models.baselines import TASK3_MFCC, GMMEventDetector
-from ..models.event_detector import DEFAULT_FEATURES, EventDetector
-from ..models.segments import SegmentConfig
+from ..models.baselines import GMMEventDetector
+from ..models.event_detector import EventDetector
 from .common import (
-    DECODING_DEFAULTS,
-    FOREST_DEFAULTS,
-    GMM_DEFAULTS,
     psds_table,
     score_results,
     sed_table,
@@ -40,19 +37,7 @@ from .common import (
     write_score_table,
 )
 
-__all__ = ["run", "DEFAULTS"]
-
-DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    # write score tables and report PSDS / best-threshold F1 (sed_scores_eval)
-    "psds": True,
-    "features": DEFAULT_FEATURES.to_dict(),
-    "segments": SegmentConfig().to_dict(),
-    "forest": dict(FOREST_DEFAULTS),
-    "decoding": {**DECODING_DEFAULTS, "onset_threshold": 8.0, "presence_threshold": 0.7},
-    "baseline": {**GMM_DEFAULTS, "features": TASK3_MFCC.to_dict(), "threshold": 0.0},
-}
-
+__all__ = ["run"]
 
 def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         **_: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ around it at several time scales, per frequency band:
 Every output depends only on a bounded window of frames (``lookbehind`` / ``lookahead``
 frames), with edges padded by repeating the first and last frame, and window sums are
 exact integer sums, so :class:`SegmentStream` computes bit-identical features from
-blocks of any size.
+blocks of any size; :func:`segment_features` is that stream fed the whole matrix.
 """
 
 from __future__ import annotations
@@ -197,10 +197,11 @@ def _n_centres(T: int, hop: int) -> int:
 def segment_features(frames: np.ndarray, config: SegmentConfig | None = None) -> np.ndarray:
     """Segment features of a (frames x bands) matrix.
 
-    The matrix is padded by repeating its first frame ``lookbehind`` times and its last
-    frame ``lookahead`` times; every window statistic is then exact (integer sums of
-    the features quantised to 1/65536 dB), so :class:`SegmentStream` fed the same frames
-    in blocks of any size gives bit-identical rows.
+    This is :class:`SegmentStream` fed every frame in one block, then flushed. The
+    matrix is padded by repeating its first frame ``lookbehind`` times and its last
+    frame ``lookahead`` times; every window statistic is exact (integer sums of the
+    features quantised to 1/65536 dB), so the stream fed the same frames in blocks of any
+    size gives bit-identical rows.
 
     Parameters
     ----------
@@ -221,17 +222,15 @@ def segment_features(frames: np.ndarray, config: SegmentConfig | None = None) ->
     >>> X.shape
     (100, 280)
     """
-    cfg = config or SegmentConfig()
     F = np.asarray(frames)
     if F.ndim != 2:
         raise ValueError(f"frames must be (T, bands), got shape {F.shape}")
-    T, B = F.shape
-    if T == 0:
-        return np.zeros((0, cfg.n_features(B)), np.float32)
-    Q = _quantise(F)
-    Q = np.concatenate([np.repeat(Q[:1], cfg.lookbehind, 0), Q,
-                        np.repeat(Q[-1:], cfg.lookahead, 0)])
-    return _rows(Q, cfg.lookbehind, _n_centres(T, cfg.hop), cfg)
+    cfg = config or SegmentConfig()
+    if len(F) == 0:
+        return np.zeros((0, cfg.n_features(F.shape[1])), np.float32)
+    # the stream fed everything at once: offline and streaming are one implementation
+    ss = SegmentStream(cfg)
+    return np.concatenate([ss.process(F), ss.flush()])
 
 
 class SegmentStream:
