@@ -51,7 +51,7 @@ from .io_utils import atomic_write_bytes, atomic_write_text, read_json
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "ARRAYS", "ModelFileError", "ModelRecord",
            "save_record", "load_record", "read_manifest", "model_kind", "library_versions",
-           "rebuild"]
+           "rebuild", "Persistent"]
 
 FORMAT = "audioscene.model"
 #: The manifest layout this version writes and the newest it reads.
@@ -325,3 +325,48 @@ def rebuild(record: ModelRecord, build: Any) -> Any:
         raise ModelFileError(record.source or record.kind,
                              f"{record.kind} entry does not fit this version "
                              f"({type(exc).__name__}: {exc})") from None
+
+
+class Persistent:
+    """Mixin giving a model class ``save``/``load`` through this module, from its
+    ``to_record()`` and ``from_record(record)``; the kind is the class name.
+
+    Examples
+    --------
+    >>> class Demo(Persistent):
+    ...     def __init__(self, a=1): self.a = a
+    ...     def to_record(self): return ModelRecord("Demo", params={"a": self.a})
+    ...     @classmethod
+    ...     def from_record(cls, record): return cls(**record.params)
+    >>> import tempfile
+    >>> Demo.load(Demo(3).save(tempfile.mkdtemp())).a
+    3
+    """
+
+    def to_record(self) -> ModelRecord:  # pragma: no cover - each model defines it
+        raise NotImplementedError
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
+
+        Examples
+        --------
+        >>> model.save("models/m")  # doctest: +SKIP
+        PosixPath('models/m')
+        """
+        return save_record(directory, self.to_record())
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> Any:
+        """Read a folder written by :meth:`save` (outputs are identical); a folder of
+        another kind, a newer format or a damaged file is one :class:`ModelFileError`.
+
+        Examples
+        --------
+        >>> model = type(model).load("models/m")  # doctest: +SKIP
+        """
+        return rebuild(load_record(directory, cls.__name__), cls.from_record)

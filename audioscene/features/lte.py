@@ -27,7 +27,6 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..persist import ModelRecord, load_record, rebuild, save_record
+from ..persist import ModelRecord, Persistent
 
 if TYPE_CHECKING:
     from sklearn.ensemble import RandomForestClassifier
@@ -418,7 +417,7 @@ def _pack(clf: Any) -> Any:
     return PackedForest.from_sklearn(clf)
 
 
-class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
+class LabelTreeEmbedder(Persistent, TransformerMixin, BaseEstimator):
     """Recordings to LTE images: node-classifier posteriors per segment.
 
     ``X`` is a list (or tuple, or 3-D array) of ``(frames x features)`` recordings, or
@@ -735,32 +734,6 @@ class LabelTreeEmbedder(TransformerMixin, BaseEstimator):
                                  f"not {2 * emb.n_features_in_}")
             emb.classifiers_.append(forest)
         return emb
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
-
-        Examples
-        --------
-        >>> emb.save("models/esc10/embedder")  # doctest: +SKIP
-        PosixPath('models/esc10/embedder')
-        """
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> LabelTreeEmbedder:
-        """Read a folder written by :meth:`save`; embeddings are identical.
-
-        Raises
-        ------
-        ModelFileError
-            Not a ``LabelTreeEmbedder`` model folder, or a damaged one (one line naming
-            the file).
-
-        Examples
-        --------
-        >>> emb = LabelTreeEmbedder.load("models/esc10/embedder")  # doctest: +SKIP
-        """
-        return rebuild(load_record(directory, "LabelTreeEmbedder"), cls.from_record)
 
     def plot_image(self, image: np.ndarray, path: str | Path, *, title: str = "") -> Path:
         """Draw one LTE image (time on x, node posteriors on y) as a PNG.

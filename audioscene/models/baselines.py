@@ -28,7 +28,7 @@ from ..events import EventList
 from ..features.config import FeatureConfig
 from ..features.core import FeatureStream, extract, extract_file
 from ..features.segments import segment_targets
-from ..persist import ModelRecord, load_record, rebuild, save_record
+from ..persist import ModelRecord, Persistent
 
 __all__ = ["GMMEventDetector", "GMMEventDetectorStream", "TASK3_MFCC", "activity_to_events",
            "fit_gmm", "gmm_arrays", "gmm_from_arrays"]
@@ -128,7 +128,7 @@ def gmm_from_arrays(arrays: dict[str, np.ndarray], prefix: str = "") -> Gaussian
     return g
 
 
-class GMMEventDetector(BaseEstimator):
+class GMMEventDetector(Persistent, BaseEstimator):
     """DCASE 2016 task 3 baseline: positive/negative GMMs per class and an accumulated
     likelihood ratio.
 
@@ -357,26 +357,6 @@ class GMMEventDetector(BaseEstimator):
                         gmm_from_arrays(record.arrays, f"{j}/neg/"))
                        for j in range(len(det.classes_))]
         return det
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
-
-        Examples
-        --------
-        >>> gmm.save("models/gmm")  # doctest: +SKIP
-        """
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> GMMEventDetector:
-        """Inverse of :meth:`save`; outputs are identical.
-
-        Examples
-        --------
-        >>> gmm = GMMEventDetector.load("models/gmm")  # doctest: +SKIP
-        """
-        return rebuild(load_record(directory, "GMMEventDetector"), cls.from_record)
-
 
 _CHUNK = 128  # frames per canonical log-likelihood chunk
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numba
@@ -42,6 +41,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..persist import Persistent
 
 if TYPE_CHECKING:
     from ..persist import ModelRecord
@@ -319,7 +320,7 @@ def _pack(trees: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
 # ----------------------------------------------------------------------------- estimator
 
 
-class CaRForest(ClassifierMixin, BaseEstimator):
+class CaRForest(Persistent, ClassifierMixin, BaseEstimator):
     """Joint classification-regression forest for one event class.
 
     Parameters
@@ -548,30 +549,6 @@ class CaRForest(ClassifierMixin, BaseEstimator):
         >>> CaRForest.from_record(forest.to_record())  # doctest: +SKIP
         """
         return cls.from_arrays(record.params, record.arrays)
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
-
-        Examples
-        --------
-        >>> forest.save("model_dir")  # doctest: +SKIP
-        """
-        from ..persist import save_record
-
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> CaRForest:
-        """Inverse of :meth:`save`.
-
-        Examples
-        --------
-        >>> forest = CaRForest.load("model_dir")  # doctest: +SKIP
-        """
-        from ..persist import load_record, rebuild
-
-        return rebuild(load_record(directory, "CaRForest"), cls.from_record)
-
 
 def _concat(trees: list[tuple]) -> dict[str, np.ndarray]:
     roots, feats, thrs, lefts, rights, vals = [], [], [], [], [], []

@@ -29,7 +29,6 @@ import copy
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,7 +42,7 @@ from tqdm.auto import tqdm
 
 from ..features.config import FeatureConfig
 from ..features.core import extract_file
-from ..persist import ModelRecord, load_record, rebuild, save_record
+from ..persist import ModelRecord, Persistent
 from .nets import NETWORKS
 
 __all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames"]
@@ -128,7 +127,7 @@ def _augment(x: torch.Tensor, lengths: torch.Tensor, g: torch.Generator) -> torc
     return x
 
 
-class ClipClassifier(ClassifierMixin, BaseEstimator):
+class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
     """Classify or tag whole clips of any length with a masked-pooling network.
 
     Parameters
@@ -639,27 +638,6 @@ class ClipClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(str(exc).splitlines()[0]) from None
         clf.network_ = net.eval()
         return clf
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``: the network's tensors
-        as plain arrays, no pickle).
-
-        Examples
-        --------
-        >>> clf.save("models/esc10")  # doctest: +SKIP
-        """
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> ClipClassifier:
-        """Inverse of :meth:`save`; outputs are identical.
-
-        Examples
-        --------
-        >>> clf = ClipClassifier.load("models/esc10")  # doctest: +SKIP
-        """
-        return rebuild(load_record(directory, "ClipClassifier"), cls.from_record)
-
 
 class _LongClip:
     """Running state of :meth:`ClipClassifier.decision_function_file`."""

@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..features.config import FeatureConfig
-from ..persist import ModelRecord, load_record, rebuild, save_record
+from ..persist import ModelRecord, Persistent
 from .baselines import fit_gmm, gmm_arrays, gmm_from_arrays
 
 if TYPE_CHECKING:
@@ -176,7 +175,7 @@ def _set_fitted_state(est: BaseEstimator, state: dict[str, Any]) -> None:
         est.feature_names_in_ = np.asarray(state["feature_names_in"], dtype=object)
 
 
-class GMMClassifier(ClassifierMixin, BaseEstimator):
+class GMMClassifier(Persistent, ClassifierMixin, BaseEstimator):
     """DCASE 2016 task 1 baseline: one GMM per class, summed frame log-likelihoods.
 
     ``X`` is a list of clips (audio paths or ``(frames x features)`` arrays) or one 2-D
@@ -348,32 +347,6 @@ class GMMClassifier(ClassifierMixin, BaseEstimator):
                        for j in range(len(clf.classes_))]
         return clf
 
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
-
-        Examples
-        --------
-        >>> gmm.save("models/gmm")  # doctest: +SKIP
-        PosixPath('models/gmm')
-        """
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> GMMClassifier:
-        """Read a folder written by :meth:`save`; predictions are identical.
-
-        Raises
-        ------
-        ModelFileError
-            Not a ``GMMClassifier`` model folder, or a damaged one.
-
-        Examples
-        --------
-        >>> gmm = GMMClassifier.load("models/gmm")  # doctest: +SKIP
-        """
-        return rebuild(load_record(directory, "GMMClassifier"), cls.from_record)
-
-
 def _tag_matrix(y: Any, n: int, classes: Iterable[Any] | None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """Binary ``(n_clips, n_tags)`` matrix and the tags (see :meth:`GMMTagger.fit`)."""
@@ -407,7 +380,7 @@ def _tag_matrix(y: Any, n: int, classes: Iterable[Any] | None
     return M, tags
 
 
-class GMMTagger(BaseEstimator):
+class GMMTagger(Persistent, BaseEstimator):
     """DCASE 2016 task 4 baseline: one GMM per tag; per-clip tag scores.
 
     ``X`` is a list of clips (audio paths or ``(frames x features)`` arrays) or one 2-D
@@ -578,33 +551,7 @@ class GMMTagger(BaseEstimator):
         tagger.background_ = gmm_from_arrays(record.arrays, "background/")
         return tagger
 
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
-
-        Examples
-        --------
-        >>> tagger.save("models/tagger")  # doctest: +SKIP
-        PosixPath('models/tagger')
-        """
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> GMMTagger:
-        """Read a folder written by :meth:`save`; scores are identical.
-
-        Raises
-        ------
-        ModelFileError
-            Not a ``GMMTagger`` model folder, or a damaged one.
-
-        Examples
-        --------
-        >>> tagger = GMMTagger.load("models/tagger")  # doctest: +SKIP
-        """
-        return rebuild(load_record(directory, "GMMTagger"), cls.from_record)
-
-
-class ForestClipClassifier(ClassifierMixin, BaseEstimator):
+class ForestClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
     """Random forest on clip-level statistics of frame features (the ESC-10 baseline).
 
     Each clip becomes the mean and standard deviation over its frames of every feature
@@ -790,28 +737,3 @@ class ForestClipClassifier(ClassifierMixin, BaseEstimator):
                 len(clf.forest_.classes_) != len(clf.classes_):
             raise ValueError("the forest does not match the features or classes")
         return clf
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
-
-        Examples
-        --------
-        >>> rf.save("models/rf")  # doctest: +SKIP
-        PosixPath('models/rf')
-        """
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> ForestClipClassifier:
-        """Read a folder written by :meth:`save`; predictions are identical.
-
-        Raises
-        ------
-        ModelFileError
-            Not a ``ForestClipClassifier`` model folder, or a damaged one.
-
-        Examples
-        --------
-        >>> rf = ForestClipClassifier.load("models/rf")  # doctest: +SKIP
-        """
-        return rebuild(load_record(directory, "ForestClipClassifier"), cls.from_record)

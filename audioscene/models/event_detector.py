@@ -22,7 +22,7 @@ from ..events import Event, EventList
 from ..features.config import FeatureConfig
 from ..features.core import FeatureStream, extract, extract_file
 from ..features.segments import SegmentConfig, SegmentStream, segment_features, segment_targets
-from ..persist import ModelRecord, load_record, rebuild, save_record
+from ..persist import ModelRecord, Persistent
 from .carforest import CaRForest
 
 __all__ = ["EventDetector", "EventDetectorStream", "DetectionCurves", "DEFAULT_FEATURES"]
@@ -62,7 +62,7 @@ class DetectionCurves:
     duration: float
 
 
-class EventDetector(BaseEstimator):
+class EventDetector(Persistent, BaseEstimator):
     """One :class:`CaRForest` per event class, decoding votes into events.
 
     Parameters
@@ -426,26 +426,6 @@ class EventDetector(BaseEstimator):
                    if k.startswith(f"{j}/")}
             det.forests_.append(CaRForest.from_arrays(det._forest_params(j), sub))
         return det
-
-    def save(self, directory: str | os.PathLike) -> Path:
-        """Write the model folder (``model.json`` and ``arrays.npz``, no pickle).
-
-        Examples
-        --------
-        >>> det.save("models/task2")  # doctest: +SKIP
-        """
-        return save_record(directory, self.to_record())
-
-    @classmethod
-    def load(cls, directory: str | os.PathLike) -> EventDetector:
-        """Inverse of :meth:`save`; outputs are identical.
-
-        Examples
-        --------
-        >>> det = EventDetector.load("models/task2")  # doctest: +SKIP
-        """
-        return rebuild(load_record(directory, "EventDetector"), cls.from_record)
-
 
 class EventDetectorStream:
     """An :class:`EventDetector`'s detection stream: audio blocks in, final events out,
