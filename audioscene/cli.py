@@ -593,16 +593,16 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
     from .detect.batch import plan_jobs, run_local, run_ray
     from .events import Event, EventList
-    from .models import ClipClassifier, load_model
+    from .models import load_model
 
     try:
         model = load_model(args.model)  # fail early, with one line, on a bad model folder
     except (OSError, ValueError, KeyError) as exc:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1
-    if isinstance(model, ClipClassifier):
-        print(f"audioscene: error: {args.model} is a clip model; use 'audioscene classify' "
-              "or 'audioscene tag'", file=sys.stderr)
+    if not callable(getattr(model, "stream", None)):  # clip models (no isinstance: no torch)
+        print(f"audioscene: error: {args.model} is a clip model ({type(model).__name__}); "
+              "use 'audioscene classify' or 'audioscene tag'", file=sys.stderr)
         return 2
     if args.scores and not args.output:
         print("audioscene: error: --scores needs -o", file=sys.stderr)

@@ -498,8 +498,6 @@ def bench_clips(repeats: int) -> bool:
     ])
 
 
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 _RUN_CLI = """
@@ -610,3 +608,7 @@ def bench_startup(repeats: int, model_dir: str | None) -> bool:
           f"{(rss_l - rss_s) / 1e6:+9.1f} MB")
     ok &= rss_l - rss_s <= 100e6
     return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())
