@@ -51,7 +51,7 @@ from .io_utils import atomic_write_bytes, atomic_write_text, read_json
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "ARRAYS", "ModelFileError", "ModelRecord",
            "save_record", "load_record", "read_manifest", "model_kind", "library_versions",
-           "rebuild", "Persistent"]
+           "rebuild", "Persistent", "label_array"]
 
 FORMAT = "audioscene.model"
 #: The manifest layout this version writes and the newest it reads.
@@ -126,7 +126,7 @@ def library_versions() -> dict[str, str | None]:
 def _flatten(rec: ModelRecord, prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """The manifest entries of ``rec``; its arrays go into ``arrays`` under ``prefix``."""
     for k, v in rec.arrays.items():
-        if "/" in k and not prefix and k.split("/", 1)[0] in rec.children:
+        if "/" in k and k.split("/", 1)[0] in rec.children:
             raise ValueError(f"array name {k!r} collides with child {k.split('/', 1)[0]!r}")
         a = np.asarray(v)
         if a.dtype == object:
@@ -137,6 +137,23 @@ def _flatten(rec: ModelRecord, prefix: str, arrays: dict[str, np.ndarray]) -> di
         entry["children"] = {name: _flatten(ch, f"{prefix}{name}/", arrays)
                              for name, ch in rec.children.items()}
     return entry
+
+
+def label_array(labels: Any) -> np.ndarray:
+    """Class labels as an array a model file can hold: an object array of strings,
+    numbers or booleans becomes an array of that type; anything else is a ``TypeError``.
+
+    Examples
+    --------
+    >>> label_array(np.array(["a", "b"], dtype=object)).dtype
+    dtype('<U1')
+    """
+    a = np.asarray(labels)
+    if a.dtype == object:
+        a = np.asarray(a.tolist())
+        if a.dtype == object:
+            raise TypeError("class labels must be strings, numbers or booleans to be saved")
+    return a
 
 
 def save_record(directory: str | os.PathLike, record: ModelRecord) -> Path:

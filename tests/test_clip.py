@@ -226,3 +226,25 @@ def test_damaged_clip_model_files_are_named(tmp_path: Path, damage: str) -> None
     (tmp_path / "m" / "model.json").write_text('{"format": "audioscene.mod')
     with pytest.raises(ValueError, match=r"m/model\.json: not valid JSON \(line 1"):
         load_model(tmp_path / "m")
+
+
+def test_long_file_with_an_embedder_in_chunks_equals_whole_clip(tmp_path: Path) -> None:
+    # the LTE path: the image is embedded from hop-aligned runs of frames
+    from audioscene.features import FeatureConfig, LabelTreeEmbedder
+
+    cfg = FeatureConfig(sr=8000, n_fft=256, hop_length=128, kind="logmel", n_mels=4)
+    rng = np.random.default_rng(0)
+    X = [rng.normal(loc=-40 + 10 * (i % 3), scale=3, size=(int(rng.integers(30, 60)), 4))
+         for i in range(30)]
+    y = ["abc"[i % 3] for i in range(30)]
+    clf = ClipClassifier(backend="lte-cnn", feature_config=cfg, embedder=LabelTreeEmbedder(
+        segment_frames=8, hop_frames=4, n_estimators=10, n_folds=2),
+        net_params={"widths": [1, 3], "filters": 8}, max_epochs=2, progress=False).fit(X, y)
+    t = np.arange(120 * 8000) / 8000
+    sig = 0.05 * rng.standard_normal(len(t)) + 0.3 * np.sin(2 * np.pi * 900 * t) * (t % 5 < 1)
+    path = tmp_path / "long.wav"
+    sf.write(path, sig.astype(np.float32), 8000)
+    whole = clf.decision_function([path])[0]
+    chunked = clf.decision_function_file(path, chunk_frames=300, block_length=7000)
+    assert len(clf.frames(path)) > 10 * 300
+    np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-4)

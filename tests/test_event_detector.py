@@ -115,6 +115,52 @@ def test_gmm_baseline(tmp_path: Path, material) -> None:
     np.testing.assert_allclose(back.scores(test[0].audio)[0], gmm.scores(test[0].audio)[0])
 
 
+def _runs(active: np.ndarray, *, hop: float, offset: float, min_length: float,
+          min_gap: float) -> list[tuple[float, float]]:
+    """Reference post-processing of the DCASE baseline, written plainly: runs of active
+    frames, gaps shorter than min_gap closed, events shorter than min_length dropped."""
+    edges = np.diff(np.r_[0, np.asarray(active, np.int8), 0])
+    runs: list[list[float]] = []
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        on, off = offset + s * hop, offset + e * hop
+        if runs and on - runs[-1][1] < min_gap - 1e-9:
+            runs[-1][1] = off
+        else:
+            runs.append([on, off])
+    return [(round(on, 6), round(off, 6)) for on, off in runs if off - on >= min_length - 1e-9]
+
+
+def test_gmm_stream_equals_offline_and_reference_decoding(material) -> None:
+    _, _, train, test = material
+    fc = FeatureConfig(sr=SR, n_fft=1024, win_length=640, hop_length=320, kind="mfcc",
+                       n_mfcc=21, c0=False, deltas=2)
+    gmm = GMMEventDetector(feature_config=fc, n_components=4, threshold=20.0).fit(
+        [s.audio for s in train[:4]], [s.events for s in train[:4]])
+    y = np.concatenate([t.audio for t in test])
+    S, times = gmm.scores(y)
+    offline = gmm.predict(y, filename="t")
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        s = gmm.stream(filename="t")
+        events, rows, cuts = [], [], np.sort(rng.integers(0, len(y), size=12))
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(y)]):
+            events.extend(s.process(y[a:b]))
+            rows.extend([s.last_scores] if s.last_scores is not None else [])
+        events.extend(s.flush())
+        rows.extend([s.last_scores] if s.last_scores is not None else [])
+        assert EventList(events) == offline
+        assert np.array_equal(np.concatenate([r.scores for r in rows]), S)
+        assert np.array_equal(np.concatenate([r.times for r in rows]), times)
+    # the decoding is the baseline's: frames above the threshold, gaps and lengths
+    hop = fc.hop_seconds
+    start = max(0.0, fc.n_fft / 2 / fc.sr - hop / 2)
+    want = sorted((on, off, lab) for j, lab in enumerate(gmm.classes_)
+                  for on, off in _runs(S[:, j] > gmm.threshold, hop=hop, offset=start,
+                                       min_length=gmm.min_length, min_gap=gmm.min_gap))
+    assert sorted((e.onset, e.offset, e.label) for e in offline) == want
+    assert len(want) > 5
+
+
 def test_detect_cli(tmp_path: Path, material, detector) -> None:
     *_, test = material
     detector.save(tmp_path / "model")

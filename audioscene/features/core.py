@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Any
 
 import librosa
 import numpy as np
@@ -21,7 +22,8 @@ import soxr
 from ..audio import load, to_mono
 from .config import FeatureConfig
 
-__all__ = ["extract", "extract_file", "FeatureStream"]
+__all__ = ["extract", "extract_file", "FeatureStream", "check_frames",
+           "is_clip_list"]
 
 # frames per STFT call; bounds the working memory of `extract` and keeps it in cache
 _CHUNK_FRAMES = 128
@@ -132,6 +134,47 @@ def _as_signal(y: np.ndarray, name: str = "signal") -> np.ndarray:
         raise ValueError(f"{name}: non-finite sample (NaN or Inf) at sample "
                          f"{int(np.flatnonzero(~np.isfinite(y))[0])}")
     return y
+
+
+def is_clip_list(X: Any) -> bool:
+    """Whether ``X`` holds clips of any length (a 3-D array, or a list or tuple whose
+    first item is not 1-D) rather than one 2-D array of one-frame clips (an array, or a
+    list of rows of numbers), the reading of scikit-learn-style estimators on clips.
+
+    Examples
+    --------
+    >>> is_clip_list([np.zeros((5, 2))]), is_clip_list(np.zeros((5, 2)))
+    (True, False)
+    """
+    if isinstance(X, (list, tuple)):
+        return not (len(X) and np.ndim(X[0]) == 1)
+    return isinstance(X, np.ndarray) and X.ndim == 3
+
+
+def check_frames(a: np.ndarray, name: str, n_features: int | None = None) -> np.ndarray:
+    """One clip's features as float32 ``(frames x features)``, checked: two dimensions, at
+    least one frame, ``n_features`` columns (when given), finite values; each failure is
+    a ``ValueError`` naming the clip.
+
+    Examples
+    --------
+    >>> check_frames(np.zeros((3, 2)), "X[0]").dtype
+    dtype('float32')
+    >>> check_frames(np.zeros((3, 2)), "X[0]", 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: X[0]: 2 features per frame, expected 4
+    """
+    a = np.asarray(a, dtype=np.float32)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: expected a (frames x features) array, got shape {a.shape}")
+    if a.shape[0] < 1:
+        raise ValueError(f"{name}: no frames (the clip is shorter than one frame)")
+    if n_features is not None and a.shape[1] != n_features:
+        raise ValueError(f"{name}: {a.shape[1]} features per frame, expected {n_features}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name}: features contain NaN or infinity")
+    return a
 
 
 def extract(y: np.ndarray, config: FeatureConfig | None = None, *,

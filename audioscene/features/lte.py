@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..persist import ModelRecord, Persistent
+from ..persist import ModelRecord, Persistent, label_array
+from .core import is_clip_list
 
 if TYPE_CHECKING:
     from sklearn.ensemble import RandomForestClassifier
@@ -375,15 +376,6 @@ class LabelTree:
 
 
 
-def _is_recording_list(X: Any) -> bool:
-    """Whether ``X`` holds recordings (a 3-D array, or a list or tuple whose first item
-    is not 1-D) rather than one 2-D array of one-frame recordings (an array, or a list
-    of rows)."""
-    if isinstance(X, (list, tuple)):
-        return not (len(X) and np.ndim(X[0]) == 1)
-    return isinstance(X, np.ndarray) and X.ndim == 3
-
-
 def _class_labels(y: Any, n: int) -> np.ndarray:
     """``y`` as a validated 1-D array of class labels, one per recording."""
     from sklearn.utils import column_or_1d
@@ -396,17 +388,6 @@ def _class_labels(y: Any, n: int) -> np.ndarray:
         raise ValueError(f"X has {n} recordings but y has {len(y)} labels")
     check_classification_targets(y)
     return y
-
-
-def _label_array(labels: np.ndarray) -> np.ndarray:
-    """Class labels as an array a model file can hold (an object array of strings,
-    numbers or booleans becomes an array of that type)."""
-    a = np.asarray(labels)
-    if a.dtype == object:
-        a = np.asarray(a.tolist())
-        if a.dtype == object:
-            raise TypeError("class labels must be strings, numbers or booleans to be saved")
-    return a
 
 
 def _pack(clf: Any) -> Any:
@@ -502,7 +483,7 @@ class LabelTreeEmbedder(Persistent, TransformerMixin, BaseEstimator):
         """Segment features, the recording of each segment, the number of recordings,
         and whether ``X`` was one 2-D array; sets (``reset``) or checks the number of
         features per frame."""
-        if not _is_recording_list(X):
+        if not is_clip_list(X):
             from sklearn.utils.validation import validate_data
 
             A = validate_data(self, X, reset=reset, dtype=np.float64)
@@ -692,7 +673,7 @@ class LabelTreeEmbedder(Persistent, TransformerMixin, BaseEstimator):
         if self.classifier is not None:
             raise NotImplementedError("an embedder with a custom node classifier cannot be "
                                       "saved without pickle; use the default forests")
-        arrays = {"classes": _label_array(self.classes_)}
+        arrays = {"classes": label_array(self.classes_)}
         for k, clf in enumerate(self.classifiers_):
             arrays.update({f"node{k}/{key}": a for key, a in clf.to_arrays().items()})
         state: dict[str, Any] = {"tree": self.tree_.to_dict(),

@@ -4,10 +4,12 @@
 delta-deltas (40 ms window, 20 ms hop); per class, a positive and a negative
 16-component diagonal GMM (scikit-learn's ``GaussianMixture``); the frame log-likelihood
 ratio summed over a 1 s sliding window; a threshold; events shorter than 0.1 s dropped
-and gaps shorter than 0.1 s closed. Its offline scores and events are its stream
-(:class:`GMMEventDetectorStream`) fed the whole recording: log-likelihoods in fixed
-128-frame chunks aligned on absolute frame indices, window sums added frame by frame in
-order, and the threshold decoded by :class:`~audioscene.decode.hysteresis.HysteresisDecoder`.
+and gaps shorter than 0.1 s closed. Offline scoring (:meth:`GMMEventDetector.scores`,
+:meth:`GMMEventDetector.decode`) and the stream (:class:`GMMEventDetectorStream`) run the
+same steps: log-likelihoods in fixed 128-frame chunks aligned on absolute frame indices,
+window sums added frame by frame in order, and the threshold decoded by
+:class:`~audioscene.decode.hysteresis.HysteresisDecoder`; the tests check that a stream
+fed in random blocks gives exactly the offline scores and events.
 """
 
 from __future__ import annotations
@@ -30,39 +32,11 @@ from ..features.core import FeatureStream, extract, extract_file
 from ..features.segments import segment_targets
 from ..persist import ModelRecord, Persistent
 
-__all__ = ["GMMEventDetector", "GMMEventDetectorStream", "TASK3_MFCC", "activity_to_events",
-           "fit_gmm", "gmm_arrays", "gmm_from_arrays"]
+__all__ = ["GMMEventDetector", "GMMEventDetectorStream", "TASK3_MFCC", "fit_gmm", "gmm_arrays", "gmm_from_arrays"]
 
 #: DCASE 2016 task 3 baseline features: 20 MFCC (c0 dropped), deltas, delta-deltas.
 TASK3_MFCC = FeatureConfig(sr=44100, n_fft=2048, win_length=1764, hop_length=882,
                            kind="mfcc", n_mels=40, n_mfcc=21, c0=False, deltas=2)
-
-
-def activity_to_events(active: np.ndarray, *, hop: float, offset: float = 0.0,
-                       min_length: float = 0.1, min_gap: float = 0.1) -> list[tuple[float, float]]:
-    """Runs of a boolean frame activity as (onset, offset) seconds, with gaps shorter
-    than ``min_gap`` closed and events shorter than ``min_length`` dropped.
-
-    Examples
-    --------
-    >>> activity_to_events(np.array([0, 1, 1, 0, 1, 1, 1, 0, 0, 0], bool), hop=0.05)
-    [(0.05, 0.35)]
-    """
-    a = np.asarray(active, bool)
-    if not a.any():
-        return []
-    edges = np.diff(np.r_[0, a.astype(np.int8), 0])
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)
-    runs: list[list[float]] = []
-    for s, e in zip(starts, ends):
-        on, off = offset + s * hop, offset + e * hop
-        if runs and on - runs[-1][1] < min_gap - 1e-9:
-            runs[-1][1] = off
-        else:
-            runs.append([on, off])
-    return [(round(float(on), 6), round(float(off), 6)) for on, off in runs
-            if off - on >= min_length - 1e-9]
 
 
 def fit_gmm(X: np.ndarray, n_components: int, *, seed: int, max_frames: int = 20000
@@ -384,8 +358,8 @@ def _window_sums(llr, first, n_out, h, n, total):
 
 class GMMEventDetectorStream:
     """A :class:`GMMEventDetector`'s detection stream: audio blocks in, final events out,
-    in bounded memory; :meth:`GMMEventDetector.predict` is this stream fed the whole
-    recording.
+    in bounded memory, with the scores and events of :meth:`GMMEventDetector.scores` and
+    :meth:`GMMEventDetector.predict` (the same kernels, fed in pieces).
 
     Each frame's score needs ``window_frames - window_frames // 2 - 1`` frames of
     look-ahead; the per-frame ratios of the last ``window_frames`` frames are kept.
@@ -446,7 +420,7 @@ class GMMEventDetectorStream:
         n = self.model.window_frames
         h = n // 2
         # frame i is complete once frames up to i - h + n - 1 are in
-        upto = self.n_in if final else max(self.n_out, min(self.n_in, self.n_in + h - n + 1))
+        upto = self.n_in if final else max(self.n_out, self.n_in + h - n + 1)
         k = upto - self.n_out
         if k <= 0:
             return EventList()

@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ..features.config import FeatureConfig
-from ..features.core import extract_file
+from ..features.core import check_frames, extract_file
 from ..persist import ModelRecord, Persistent
 from .nets import NETWORKS
 
@@ -70,20 +70,9 @@ def as_frames(X: Sequence[Any], cfg: FeatureConfig, n_features: int | None,
               or not any(isinstance(x, (str, os.PathLike)) for x in X[:1]))
     for i, x in enumerate(it):
         if isinstance(x, (str, os.PathLike)):
-            a = extract_file(x, cfg)[0]
-            name = str(x)
+            out.append(check_frames(extract_file(x, cfg)[0], str(x), n_features))
         else:
-            a = np.asarray(x, dtype=np.float32)
-            name = f"X[{i}]"
-        if a.ndim != 2:
-            raise ValueError(f"{name}: expected a (frames x features) array, got shape {a.shape}")
-        if a.shape[0] < 1:
-            raise ValueError(f"{name}: no frames (the clip is shorter than one frame)")
-        if n_features is not None and a.shape[1] != n_features:
-            raise ValueError(f"{name}: {a.shape[1]} features per frame, expected {n_features}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name}: features contain NaN or infinity")
-        out.append(a.astype(np.float32, copy=False))
+            out.append(check_frames(x, f"X[{i}]", n_features))
     return out
 
 
@@ -685,8 +674,7 @@ class _LongClip:
         w1 = self.n_in if final else S * b + M
         x = torch.from_numpy(self.buf[w0 - self.b0 : w1 - self.b0][None])
         L = torch.tensor([w1 - w0])
-        x = (x - torch.from_numpy(self.clf.mean_)) / torch.from_numpy(self.clf.scale_)
-        h, out_len = self.net.feature_map(x, L)
+        h, out_len = self.net.feature_map(self.clf._standardise(x, L), L)
         if final:
             b = w0 // S + int(out_len[0])
         j0, j1 = self.a - w0 // S, b - w0 // S

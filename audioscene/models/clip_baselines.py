@@ -42,7 +42,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..features.config import FeatureConfig
-from ..persist import ModelRecord, Persistent
+from ..features.core import check_frames, is_clip_list
+from ..persist import ModelRecord, Persistent, label_array
 from .baselines import fit_gmm, gmm_arrays, gmm_from_arrays
 
 if TYPE_CHECKING:
@@ -80,11 +81,7 @@ def _clips(est: BaseEstimator, X: Any, read: Callable[[Any], np.ndarray], *, res
     read with ``read``); anything else (an array, a list of rows) is one 2-D array of
     one-frame clips, checked by scikit-learn's ``validate_data``.
     """
-    if isinstance(X, (list, tuple)):
-        is_clips = not (len(X) and np.ndim(X[0]) == 1)
-    else:
-        is_clips = isinstance(X, np.ndarray) and X.ndim == 3
-    if not is_clips:
+    if not is_clip_list(X):
         from sklearn.utils.validation import validate_data
 
         A = validate_data(est, X, reset=reset, dtype=np.float32)
@@ -94,20 +91,9 @@ def _clips(est: BaseEstimator, X: Any, read: Callable[[Any], np.ndarray], *, res
     expected = None if reset else est.n_features_in_
     out = []
     for i, x in enumerate(X):
-        if isinstance(x, (str, os.PathLike)):
-            a = np.asarray(read(x), dtype=np.float32)
-            name = str(x)
-        else:
-            a = np.asarray(x, dtype=np.float32)
-            name = f"X[{i}]"
-        if a.ndim != 2:
-            raise ValueError(f"{name}: expected a (frames x features) array, got shape {a.shape}")
-        if a.shape[0] < 1:
-            raise ValueError(f"{name}: no frames (the clip is shorter than one frame)")
-        if expected is not None and a.shape[1] != expected:
-            raise ValueError(f"{name}: {a.shape[1]} features per frame, expected {expected}")
-        if not np.isfinite(a).all():
-            raise ValueError(f"{name}: features contain NaN or infinity")
+        is_path = isinstance(x, (str, os.PathLike))
+        a = check_frames(read(x) if is_path else x, str(x) if is_path else f"X[{i}]",
+                         expected)
         expected = a.shape[1]
         out.append(a)
     if reset:
@@ -130,17 +116,6 @@ def _class_labels(y: Any, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
     check_classification_targets(y)
     classes, enc = np.unique(y, return_inverse=True)
     return classes, enc.reshape(-1)
-
-
-def _label_array(labels: np.ndarray) -> np.ndarray:
-    """Labels as an array a model file can hold (an object array of strings, numbers or
-    booleans becomes an array of that type)."""
-    a = np.asarray(labels)
-    if a.dtype == object:
-        a = np.asarray(a.tolist())
-        if a.dtype == object:
-            raise TypeError("labels must be strings, numbers or booleans to be saved")
-    return a
 
 
 def _params(est: BaseEstimator) -> dict[str, Any]:
@@ -326,7 +301,7 @@ class GMMClassifier(Persistent, ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "models_")
-        arrays = {"classes": _label_array(self.classes_)}
+        arrays = {"classes": label_array(self.classes_)}
         for j, g in enumerate(self.models_):
             arrays.update(gmm_arrays(g, f"class{j}/"))
         return ModelRecord("GMMClassifier", params=_params(self), state=_fitted_state(self),
@@ -524,7 +499,7 @@ class GMMTagger(Persistent, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "models_")
-        arrays = {"classes": _label_array(self.classes_),
+        arrays = {"classes": label_array(self.classes_),
                   **gmm_arrays(self.background_, "background/")}
         for j, g in enumerate(self.models_):
             if g is not None:
@@ -712,7 +687,7 @@ class ForestClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "forest_")
-        arrays = {"classes": _label_array(self.classes_),
+        arrays = {"classes": label_array(self.classes_),
                   **{f"forest/{k}": a for k, a in self.forest_.to_arrays().items()}}
         return ModelRecord("ForestClipClassifier", params=_params(self),
                            state=_fitted_state(self), arrays=arrays)

@@ -427,13 +427,15 @@ class EventDetector(Persistent, BaseEstimator):
             det.forests_.append(CaRForest.from_arrays(det._forest_params(j), sub))
         return det
 
+
 class EventDetectorStream:
     """An :class:`EventDetector`'s detection stream: audio blocks in, final events out,
     in bounded memory.
 
     Its events equal those of :meth:`EventDetector.predict` (the tests check this for
     random block sizes on a real mixture): both add the same votes in the same order
-    and decode with the same :class:`~audioscene.decode.votes.VotePairer`. Features (:class:`~audioscene.features.FeatureStream`) and segments
+    and decode with the same :class:`~audioscene.decode.votes.VotePairer`. Features
+    (:class:`~audioscene.features.FeatureStream`) and segments
     (:class:`~audioscene.features.segments.SegmentStream`) are bit-identical to the
     offline ones; :class:`~audioscene.decode.votes.VoteCurves` and
     :class:`~audioscene.decode.votes.VotePairer` release curves and events once no later
@@ -477,8 +479,7 @@ class EventDetectorStream:
         self.fs = FeatureStream(model.fconfig)
         self.ss = SegmentStream(model.sconfig)
         fc, sc = model.fconfig, model.sconfig
-        self.seg_hop = fc.hop_seconds * sc.hop
-        self.score_hop = self.seg_hop
+        self.score_hop = fc.hop_seconds * sc.hop  # seconds between segments
         self.classes = list(model.classes_)
         self.hyst_params = dict(hysteresis or {})
         self._score_parts: list[FrameScores] = []
@@ -509,7 +510,7 @@ class EventDetectorStream:
             return seg + (h.median + h.min_gap + 1) * h.hop
         ctx = max(self.pairers[0].gap, self.pairers[0].half) if self.pairers else 0
         bins = self.curves.radius + ctx + 3
-        return seg + self.seg_hop + self.curves.back + bins * m.grid_step + \
+        return seg + self.score_hop + self.curves.back + bins * m.grid_step + \
             float(np.max(m.durations_[:, 1]))
 
     def reset(self, filename: str | None = None) -> None:
@@ -523,11 +524,11 @@ class EventDetectorStream:
         self.n_segments = 0
         self.curves = VoteCurves([f.trees_["values"] for f in m.forests_], step=m.grid_step,
                                  sigma0=m.sigma0, p_min=m.p_min, smooth=m.smooth,
-                                 segment_hop=self.seg_hop)
+                                 segment_hop=self.score_hop)
         self.pairers = [m._pairer(j) for j in range(len(m.classes_))]
         first_centre = m.fconfig.frame_times(1)[0]
-        self.hyst = HysteresisDecoder(m.classes_, hop=self.seg_hop,
-                                      offset=first_centre - self.seg_hop / 2,
+        self.hyst = HysteresisDecoder(m.classes_, hop=self.score_hop,
+                                      offset=first_centre - self.score_hop / 2,
                                       filename=self.filename, **self.hyst_params)
 
     def _segments(self, X: np.ndarray) -> EventList:

@@ -80,9 +80,9 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any], *,
     """Deep-merge ``override`` into a copy of ``base``; unknown keys are an error, and so
     is a value of another kind than the default's: a number where the default is a
     number (an integer where it is an integer), true/false, text, a list or a mapping;
-    null only where the default is null (which takes anything). Integer settings with a non-negative default
-    may not be negative, and those whose default is at least 1 may not be 0 (except
-    those in :data:`ZERO_ALLOWED`).
+    null only where the default is null (which takes anything). Integer settings with a
+    non-negative default may not be negative, and those whose default is at least 1 may
+    not be 0 (except those in :data:`ZERO_ALLOWED`).
 
     Examples
     --------
