@@ -509,6 +509,27 @@ print(f"RSS {int(hwm) * 1024} TORCH {'torch' in sys.modules} CODE {code}", file=
 """
 
 
+_RSS_STEPS = """
+import sys
+import numpy as np
+def rss():
+    kb = [l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1]
+    return int(kb) / 1000
+print("python and numpy", rss())
+import scipy.ndimage
+print("+ scipy", rss())
+import sklearn.base, sklearn.utils.validation
+print("+ scikit-learn base and validation", rss())
+from audioscene.models import load_model
+m = load_model(sys.argv[1])
+print("+ model loaded", rss())
+from audioscene.detect import StreamingDetector
+sd = StreamingDetector(m, filename="x")
+sd.process(np.zeros(1 << 19, np.float32))
+print("+ first block of 2^19 samples", rss())
+"""
+
+
 def _cli_peak(args: list[str]) -> tuple[float, bool]:
     """Peak RSS (VmHWM, bytes) of one ``audioscene`` command run in a fresh process, and
     whether it imported torch."""
@@ -589,6 +610,14 @@ def bench_startup(repeats: int, model_dir: str | None) -> bool:
         print(f"{'  imports torch (target: no)':58s} {'yes' if torch_used else 'no':>9s}")
         print(f"{'  peak RSS, 2-minute file (target: <= 250 MB)':58s} {rss / 1e6:9.1f} MB")
         ok &= not torch_used and rss <= 250e6
+        import subprocess
+
+        steps = subprocess.run([sys.executable, "-c", _RSS_STEPS, str(det_dir)],
+                               capture_output=True, text=True, check=True).stdout
+        print("  resident set after each step of a detection process (reported)")
+        for line in steps.strip().splitlines():
+            step, mb = line.rsplit(" ", 1)
+            print(f"{'    ' + step:58s} {float(mb):9.1f} MB")
 
     # classify: the recipes' CNN architecture and features, weights from a short fit
     rng = np.random.default_rng(0)
