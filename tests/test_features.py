@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audioscene.audio import load
-from audioscene.features import FeatureConfig, FeatureStream, extract
+from audioscene.features import FeatureConfig, FeatureConstants, FeatureStream, extract, stft
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +158,40 @@ def test_config_json_round_trip_and_validation() -> None:
         FeatureConfig(hop_length=0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         cfg.sr = 8000  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("n_fft, win, hop, window", [
+    (1024, 882, 441, "hann"), (2048, 1764, 882, "hann"), (512, None, 256, "hamming"),
+    (1024, 1023, 300, "blackman"),
+])
+def test_stft_is_librosa_stft_bit_for_bit(real_clip: np.ndarray, n_fft: int, win: int | None,
+                                          hop: int, window: str) -> None:
+    cfg = FeatureConfig(n_fft=n_fft, win_length=win, hop_length=hop, window=window)
+    w = FeatureConstants.compute(cfg).window
+    for y in (real_clip, real_clip[: n_fft + 3 * hop + 5]):
+        want = librosa.stft(y, n_fft=n_fft, hop_length=hop, win_length=win, window=window,
+                            center=False)
+        got = stft(y, n_fft, hop, w)
+        assert got.dtype == want.dtype == np.complex64
+        np.testing.assert_array_equal(got, want)
+
+
+def test_constants_are_librosas_and_are_the_ones_used(real_clip: np.ndarray) -> None:
+    cfg = FeatureConfig(sr=22050, n_fft=1024, win_length=882, hop_length=441, n_mels=40,
+                        fmin=50.0)
+    c = FeatureConstants.compute(cfg)
+    np.testing.assert_array_equal(
+        c.mel, librosa.filters.mel(sr=22050, n_fft=1024, n_mels=40, fmin=50.0,
+                                   dtype=np.float32))
+    np.testing.assert_array_equal(c.window[71:-71], librosa.filters.get_window("hann", 882))
+    assert not c.window[:71].any() and not c.window[-71:].any()
+    X = extract(real_clip, cfg)[0]
+    # constants passed explicitly (as a saved model does) give the same frames ...
+    same = FeatureConstants(c.window.copy(), c.mel.copy())
+    np.testing.assert_array_equal(extract(real_clip, cfg, constants=same)[0], X)
+    # ... and they are what the features are computed from
+    doubled = FeatureConstants(c.window, 2 * c.mel)
+    np.testing.assert_allclose(extract(real_clip, cfg, constants=doubled)[0],
+                               X + 10 * np.log10(2), rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="mel filterbank of shape"):
+        FeatureStream(cfg, constants=FeatureConstants(c.window, c.mel[:20]))

@@ -195,6 +195,32 @@ def test_cli_stdin_streams_events(tmp_path: Path, task2_model: Path, mixture, of
     assert got == want
 
 
+_PROBE = """
+import sys
+from audioscene.cli import main
+code = main(sys.argv[1:])
+heavy = ("torch", "sklearn", "librosa", "scipy.signal", "pandas")
+print("LOADED", ",".join(m for m in heavy if m in sys.modules), "CODE", code, file=sys.stderr)
+"""
+
+
+def test_cli_detect_with_a_forest_imports_no_heavy_library(tmp_path: Path, task2_model: Path,
+                                                           mixture, offline) -> None:
+    # the model file carries its window and mel filterbank, so detection needs neither
+    # librosa (nor its scipy.signal) nor scikit-learn, and gives the offline events
+    _, y = mixture
+    wav = tmp_path / "m.wav"
+    sf.write(wav, y, SR, subtype="FLOAT")
+    out = tmp_path / "ev.csv"
+    r = subprocess.run([sys.executable, "-c", _PROBE, "detect", str(wav), "--model",
+                        str(task2_model), "-o", str(out), "--format", "csv"],
+                       capture_output=True, text=True)
+    line = [x for x in r.stderr.splitlines() if x.startswith("LOADED")]
+    assert line and line[-1] == "LOADED  CODE 0", r.stderr[-2000:]
+    assert [(e.onset, e.offset, e.label) for e in EventList.read(out)] == \
+        [(e.onset, e.offset, e.label) for e in offline]
+
+
 @pytest.mark.parametrize("fmt", ["dcase", "csv", "json", "audacity"])
 def test_cli_formats_read_back(tmp_path: Path, task2_model: Path, mixture, offline,
                                fmt: str) -> None:

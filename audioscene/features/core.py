@@ -1,20 +1,24 @@
 """Frame-level features: one function for whole signals, one object for streams.
 
-librosa does the signal processing (``librosa.stft``, ``librosa.filters.mel``, the DCT
-of ``librosa.feature.mfcc`` and ``librosa.feature.delta``); this module fixes the
-framing (``center=False``) and the dB reference, and computes the mel product in fixed
-chunks aligned on absolute frame indices, so that :class:`FeatureStream` fed a signal in
-blocks of any size gives the same frames bit for bit; :func:`extract` is that stream fed
-the whole signal in one block.
+librosa supplies the constants of the analysis (the window, ``librosa.filters.get_window``,
+and the mel filterbank, ``librosa.filters.mel``) and the deltas (``librosa.feature.delta``);
+the STFT is ``librosa.stft``'s arithmetic with ``center=False`` (frames times the window,
+``numpy.fft.rfft``, complex64), written here on the same numpy calls so that a detector
+whose model file carries its constants (:class:`FeatureConstants`) computes features
+without importing librosa and scipy.signal (about 110 MB of a detection process); a test
+checks equality with ``librosa.stft``. The mel product runs in fixed chunks aligned on
+absolute frame indices, so that :class:`FeatureStream` fed a signal in blocks of any size
+gives the same frames bit for bit; :func:`extract` is that stream fed the whole signal in
+one block.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import librosa
 import numpy as np
 import scipy.fft
 import soxr
@@ -22,8 +26,8 @@ import soxr
 from ..audio import load, to_mono
 from .config import FeatureConfig
 
-__all__ = ["extract", "extract_file", "FeatureStream", "check_frames",
-           "is_clip_list"]
+__all__ = ["extract", "extract_file", "FeatureStream", "FeatureConstants", "stft",
+           "check_frames", "is_clip_list"]
 
 # frames per STFT call; bounds the working memory of `extract` and keeps it in cache
 _CHUNK_FRAMES = 128
@@ -32,37 +36,143 @@ _CHUNK_FRAMES = 128
 @lru_cache(maxsize=32)
 def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None,
                htk: bool) -> np.ndarray:
-    return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax,
-                               htk=htk, dtype=np.float32)
+    import librosa
+
+    m = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax,
+                            htk=htk, dtype=np.float32)
+    m.setflags(write=False)
+    return m
 
 
 @lru_cache(maxsize=32)
-def _window(window: str, length: int) -> np.ndarray:
-    # computed once per configuration: librosa.stft would rebuild it on every call
-    w = np.asarray(librosa.filters.get_window(window, length, fftbins=True), dtype=np.float64)
+def _window(window: str, win_length: int, n_fft: int) -> np.ndarray:
+    # computed once per configuration (librosa.stft would rebuild it on every call) and
+    # centred in n_fft samples, as librosa.stft pads it (librosa.util.pad_center)
+    import librosa
+
+    w = np.asarray(librosa.filters.get_window(window, win_length, fftbins=True),
+                   dtype=np.float64)
+    lpad = (n_fft - win_length) // 2
+    w = np.pad(w, (lpad, n_fft - win_length - lpad))
     w.setflags(write=False)
     return w
 
 
-def _static_chunk(y: np.ndarray, cfg: FeatureConfig, pos: int = 0) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class FeatureConstants:
+    """The fixed arrays of a feature configuration: the analysis window, centred in
+    ``n_fft`` samples (float64), and the mel filterbank (float32 ``(n_mels, n_fft // 2 +
+    1)``, ``None`` for ``kind="stft"``).
+
+    :meth:`compute` takes them from librosa. A model stores them in its file, so that the
+    features it computes do not depend on the librosa version installed where it runs, and
+    so that detection needs no librosa import.
+
+    Examples
+    --------
+    >>> from audioscene.features import FeatureConfig
+    >>> c = FeatureConstants.compute(FeatureConfig(n_fft=1024, win_length=882, n_mels=40))
+    >>> c.window.shape, c.mel.shape
+    ((1024,), (40, 513))
+    """
+
+    window: np.ndarray
+    mel: np.ndarray | None
+
+    @classmethod
+    def compute(cls, config: FeatureConfig) -> FeatureConstants:
+        """The constants of ``config``, from librosa (cached per configuration).
+
+        Examples
+        --------
+        >>> from audioscene.features import FeatureConfig
+        >>> FeatureConstants.compute(FeatureConfig(kind="stft")).mel is None
+        True
+        """
+        cfg = config
+        w = _window(cfg.window, cfg.win_length or cfg.n_fft, cfg.n_fft)
+        mel = None if cfg.kind == "stft" else _mel_basis(
+            cfg.sr, cfg.n_fft, cfg.n_mels, float(cfg.fmin), cfg.fmax, cfg.htk)
+        return cls(w, mel)
+
+    def check(self, config: FeatureConfig) -> FeatureConstants:
+        """``self`` with read-only float arrays, after checking that the shapes fit
+        ``config`` (``ValueError`` otherwise).
+
+        Examples
+        --------
+        >>> from audioscene.features import FeatureConfig
+        >>> FeatureConstants(np.ones(8), None).check(FeatureConfig(n_fft=16, kind="stft"))
+        Traceback (most recent call last):
+        ...
+        ValueError: feature constants: window of shape (8,), expected (16,)
+        """
+        n_bins = config.n_fft // 2 + 1
+        w = np.array(self.window, dtype=np.float64)
+        if w.shape != (config.n_fft,) or not np.isfinite(w).all():
+            raise ValueError(f"feature constants: window of shape {w.shape}, expected "
+                             f"({config.n_fft},)")
+        mel = None
+        if config.kind != "stft":
+            if self.mel is None:
+                raise ValueError("feature constants: no mel filterbank")
+            mel = np.array(self.mel, dtype=np.float32)
+            if mel.shape != (config.n_mels, n_bins) or not np.isfinite(mel).all():
+                raise ValueError(f"feature constants: mel filterbank of shape {mel.shape}, "
+                                 f"expected ({config.n_mels}, {n_bins})")
+            mel.setflags(write=False)
+        w.setflags(write=False)
+        return FeatureConstants(w, mel)
+
+
+def stft(y: np.ndarray, n_fft: int, hop_length: int, window: np.ndarray) -> np.ndarray:
+    """``librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window=window, center=False)``
+    for a 1-D float32 signal and a window of ``n_fft`` samples, with the same numpy calls
+    (so the same values, bit for bit), without importing librosa.
+
+    Parameters
+    ----------
+    y : np.ndarray
+        float32 samples, at least ``n_fft`` of them.
+    n_fft, hop_length : int
+        Frame length and hop in samples.
+    window : np.ndarray
+        The window, ``(n_fft,)``.
+
+    Returns
+    -------
+    np.ndarray
+        complex64 ``(n_fft // 2 + 1, frames)``.
+
+    Examples
+    --------
+    >>> y = np.random.default_rng(0).standard_normal(4096).astype(np.float32)
+    >>> stft(y, 1024, 512, np.hanning(1024)).shape
+    (513, 7)
+    """
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop_length].T
+    out = np.zeros((n_fft // 2 + 1, frames.shape[1]), dtype=np.complex64, order="F")
+    out[:] = np.fft.rfft(window[:, None] * frames, axis=-2)
+    return out
+
+
+def _static_chunk(y: np.ndarray, cfg: FeatureConfig, consts: FeatureConstants,
+                  pos: int = 0) -> np.ndarray:
     """Static features ``(frames, n_static)`` of a signal holding whole frames only, the
     first of which sits at column ``pos`` of its canonical chunk (see :func:`_static`)."""
-    win = _window(cfg.window, cfg.win_length or cfg.n_fft)
-    S = librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop_length, win_length=cfg.win_length,
-                     window=win, center=False)
+    S = stft(y, cfg.n_fft, cfg.hop_length, consts.window)
     if cfg.power == 2.0:
         P = np.square(S.real)
         P += np.square(S.imag)
     else:
         P = np.abs(S) ** cfg.power
     if cfg.kind != "stft":
-        mel = _mel_basis(cfg.sr, cfg.n_fft, cfg.n_mels, float(cfg.fmin), cfg.fmax, cfg.htk)
         # always the same product: a C-ordered (bins, 128) buffer with the frames in the
         # columns of their absolute indices, so every frame meets the same BLAS call
         k = P.shape[1]
         full = np.zeros((P.shape[0], _CHUNK_FRAMES), dtype=P.dtype)
         full[:, pos : pos + k] = P
-        P = (mel @ full)[:, pos : pos + k]
+        P = (consts.mel @ full)[:, pos : pos + k]
     np.maximum(P, cfg.amin, out=P)
     np.log10(P, out=P)
     P *= 10.0
@@ -75,7 +185,8 @@ def _static_chunk(y: np.ndarray, cfg: FeatureConfig, pos: int = 0) -> np.ndarray
     return P.T
 
 
-def _static(y: np.ndarray, cfg: FeatureConfig, first_frame: int = 0) -> np.ndarray:
+def _static(y: np.ndarray, cfg: FeatureConfig, consts: FeatureConstants,
+            first_frame: int = 0) -> np.ndarray:
     """Static features of whole frames; ``first_frame`` is the absolute index of the
     signal's first frame.
 
@@ -94,7 +205,7 @@ def _static(y: np.ndarray, cfg: FeatureConfig, first_frame: int = 0) -> np.ndarr
         pos = (first_frame + start) % _CHUNK_FRAMES
         stop = min(n, start + _CHUNK_FRAMES - pos)
         seg = y[start * hop : (stop - 1) * hop + cfg.n_fft]
-        out[start:stop] = _static_chunk(seg, cfg, pos)
+        out[start:stop] = _static_chunk(seg, cfg, consts, pos)
         start = stop
     return out
 
@@ -109,6 +220,8 @@ def _with_deltas(static: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Append deltas (librosa, Savitzky-Golay, ``mode="interp"``) along the time axis."""
     if cfg.deltas == 0:
         return static
+    import librosa
+
     parts = [static]
     w = _delta_width(cfg.delta_width, len(static))
     for order in range(1, cfg.deltas + 1):
@@ -178,7 +291,8 @@ def check_frames(a: np.ndarray, name: str, n_features: int | None = None) -> np.
 
 
 def extract(y: np.ndarray, config: FeatureConfig | None = None, *,
-            sr: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+            sr: int | None = None, constants: FeatureConstants | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Frame-level features of a whole signal: a :class:`FeatureStream` fed ``y`` in one
     block, then flushed.
 
@@ -191,6 +305,8 @@ def extract(y: np.ndarray, config: FeatureConfig | None = None, *,
         What to compute; ``None`` uses ``FeatureConfig()`` (40 log-mel bands, 44.1 kHz).
     sr : int or None
         Rate of ``y`` if it differs from ``config.sr`` (then ``y`` is resampled with soxr).
+    constants : FeatureConstants or None
+        The window and filterbank (``None``: :meth:`FeatureConstants.compute`).
 
     Returns
     -------
@@ -219,7 +335,7 @@ def extract(y: np.ndarray, config: FeatureConfig | None = None, *,
     if sr is not None and sr != cfg.sr and len(y):
         y = soxr.resample(y, sr, cfg.sr, quality="HQ").astype(np.float32, copy=False)
     # the stream fed everything at once: offline and streaming are one implementation
-    fs = FeatureStream(cfg)
+    fs = FeatureStream(cfg, constants=constants)
     X = fs.process(y)[0]
     rest = fs.flush()[0]
     if len(rest):
@@ -227,8 +343,8 @@ def extract(y: np.ndarray, config: FeatureConfig | None = None, *,
     return X, cfg.frame_times(len(X))
 
 
-def extract_file(path: str | os.PathLike, config: FeatureConfig | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def extract_file(path: str | os.PathLike, config: FeatureConfig | None = None, *,
+                 constants: FeatureConstants | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Load a file at ``config.sr`` (mono) and extract its features.
 
     Parameters
@@ -237,6 +353,8 @@ def extract_file(path: str | os.PathLike, config: FeatureConfig | None = None
         Audio file, or ``"-"`` for standard input.
     config : FeatureConfig or None
         Feature configuration.
+    constants : FeatureConstants or None
+        As in :func:`extract`.
 
     Returns
     -------
@@ -255,7 +373,7 @@ def extract_file(path: str | os.PathLike, config: FeatureConfig | None = None
     """
     cfg = config or FeatureConfig()
     y, _ = load(path, sr=cfg.sr, mono=True)
-    return extract(y, cfg)
+    return extract(y, cfg, constants=constants)
 
 
 class FeatureStream:
@@ -271,6 +389,9 @@ class FeatureStream:
     ----------
     config : FeatureConfig or None
         Feature configuration.
+    constants : FeatureConstants or None
+        The window and filterbank (``None``: :meth:`FeatureConstants.compute`, which
+        imports librosa); checked against ``config``.
 
     Examples
     --------
@@ -285,8 +406,11 @@ class FeatureStream:
     True
     """
 
-    def __init__(self, config: FeatureConfig | None = None) -> None:
+    def __init__(self, config: FeatureConfig | None = None, *,
+                 constants: FeatureConstants | None = None) -> None:
         self.config = config or FeatureConfig()
+        self.constants = (FeatureConstants.compute(self.config) if constants is None
+                          else constants.check(self.config))
         self.reset()
 
     def reset(self) -> None:
@@ -344,7 +468,8 @@ class FeatureStream:
         if n == 0:
             self._samples = buf
             return self._empty()
-        static = _static(buf[: (n - 1) * cfg.hop_length + cfg.n_fft], cfg, self._n_static)
+        static = _static(buf[: (n - 1) * cfg.hop_length + cfg.n_fft], cfg, self.constants,
+                         self._n_static)
         self._samples = np.array(buf[n * cfg.hop_length :])
         self._n_static += n
         if cfg.deltas == 0:

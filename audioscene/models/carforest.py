@@ -38,10 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..estimator import ClassifierEstimator, check_fitted
 from ..persist import Persistent
 
 if TYPE_CHECKING:
@@ -320,7 +318,7 @@ def _pack(trees: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
 # ----------------------------------------------------------------------------- estimator
 
 
-class CaRForest(Persistent, ClassifierMixin, BaseEstimator):
+class CaRForest(Persistent, ClassifierEstimator):
     """Joint classification-regression forest for one event class.
 
     Parameters
@@ -421,6 +419,9 @@ class CaRForest(Persistent, ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import validate_data
+
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float32, ensure_min_samples=2)
         check_classification_targets(y)
@@ -471,7 +472,9 @@ class CaRForest(Persistent, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ inference
     def _check_X(self, X: np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "trees_")
+        from sklearn.utils.validation import validate_data
+
+        check_fitted(self, "trees_")
         return validate_data(self, X, dtype=np.float32, reset=False)
 
     def apply(self, X: np.ndarray) -> np.ndarray:
@@ -513,7 +516,7 @@ class CaRForest(Persistent, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ persistence
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The learned state as plain arrays (for ``.npz``)."""
-        check_is_fitted(self, "trees_")
+        check_fitted(self, "trees_")
         return {**self.trees_, "classes": np.asarray(self.classes_),
                 "n_features_in": np.array(self.n_features_in_)}
 

@@ -12,15 +12,14 @@ from typing import Any
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
 from ..decode.base import FrameScores
 from ..decode.hysteresis import HysteresisDecoder
 from ..decode.votes import VoteCurves, VotePairer, accumulate_votes
+from ..estimator import Estimator, check_fitted
 from ..events import Event, EventList
 from ..features.config import FeatureConfig
-from ..features.core import FeatureStream, extract, extract_file
+from ..features.core import FeatureConstants, FeatureStream, extract, extract_file
 from ..features.segments import SegmentConfig, SegmentStream, segment_features, segment_targets
 from ..persist import ModelRecord, Persistent
 from .carforest import CaRForest
@@ -62,7 +61,7 @@ class DetectionCurves:
     duration: float
 
 
-class EventDetector(Persistent, BaseEstimator):
+class EventDetector(Persistent, Estimator):
     """One :class:`CaRForest` per event class, decoding votes into events.
 
     Parameters
@@ -104,6 +103,8 @@ class EventDetector(Persistent, BaseEstimator):
     forests_ : list of CaRForest
     durations_ : np.ndarray
         ``(C, 2)`` plausible event durations (s) per class.
+    feature_constants_ : FeatureConstants
+        The window and mel filterbank the model was trained with (saved in its file).
 
     Examples
     --------
@@ -155,11 +156,18 @@ class EventDetector(Persistent, BaseEstimator):
         """The segment configuration in use."""
         return self.segment_config or SegmentConfig()
 
+    @property
+    def constants(self) -> FeatureConstants:
+        """The window and mel filterbank of the frame features: those stored with the
+        fitted model, else librosa's (:meth:`FeatureConstants.compute`)."""
+        c = getattr(self, "feature_constants_", None)
+        return c if c is not None else FeatureConstants.compute(self.fconfig)
+
     def frames(self, recording: Recording) -> np.ndarray:
         """Frame features of a recording (a path, or samples at ``fconfig.sr``)."""
         if isinstance(recording, np.ndarray):
-            return extract(recording, self.fconfig)[0]
-        return extract_file(recording, self.fconfig)[0]
+            return extract(recording, self.fconfig, constants=self.constants)[0]
+        return extract_file(recording, self.fconfig, constants=self.constants)[0]
 
     def segments(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment features and centre times from frame features."""
@@ -240,6 +248,7 @@ class EventDetector(Persistent, BaseEstimator):
             self.forests_.append(forest)
         self.durations_ = durs
         self.n_features_in_ = X.shape[1]
+        self.feature_constants_ = self.constants
         return self
 
     # ------------------------------------------------------------------ inference
@@ -256,7 +265,7 @@ class EventDetector(Persistent, BaseEstimator):
 
     def curves_from_frames(self, F: np.ndarray) -> DetectionCurves:
         """:meth:`curves` from precomputed frame features."""
-        check_is_fitted(self, "forests_")
+        check_fitted(self, "forests_")
         duration = self._duration(len(F))
         X, centres = self.segments(F)
         return self._curves(X, centres, duration)
@@ -391,12 +400,15 @@ class EventDetector(Persistent, BaseEstimator):
         >>> det.to_record().kind  # doctest: +SKIP
         'EventDetector'
         """
-        check_is_fitted(self, "forests_")
+        check_fitted(self, "forests_")
         params = self.get_params()
         params["feature_config"] = self.fconfig.to_dict()
         params["segment_config"] = self.sconfig.to_dict()
         arrays = {f"{j}/{k}": v for j, f in enumerate(self.forests_)
                   for k, v in f.to_arrays().items()}
+        arrays["features/window"] = self.constants.window
+        if self.constants.mel is not None:
+            arrays["features/mel"] = self.constants.mel
         return ModelRecord("EventDetector", params=params,
                            state={"classes": list(self.classes_),
                                   "durations": self.durations_.tolist(),
@@ -420,6 +432,10 @@ class EventDetector(Persistent, BaseEstimator):
         if det.durations_.shape != (len(det.classes_), 2):
             raise ValueError("durations do not match the classes")
         det.n_features_in_ = int(record.state["n_features_in"])
+        if "features/window" in record.arrays:  # files written before carry none
+            det.feature_constants_ = FeatureConstants(
+                record.arrays["features/window"], record.arrays.get("features/mel")
+            ).check(det.fconfig)
         det.forests_ = []
         for j in range(len(det.classes_)):
             sub = {k.split("/", 1)[1]: v for k, v in record.arrays.items()
@@ -470,13 +486,13 @@ class EventDetectorStream:
     def __init__(self, model: EventDetector, *, decoder: str = "votes",
                  filename: str | None = None, hysteresis: dict | None = None,
                  threads: int | None = None) -> None:
-        check_is_fitted(model, "forests_")
+        check_fitted(model, "forests_")
         if decoder not in ("votes", "hysteresis"):
             raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
         self.model = model
         self.decoder = decoder
         self.filename = filename
-        self.fs = FeatureStream(model.fconfig)
+        self.fs = FeatureStream(model.fconfig, constants=model.constants)
         self.ss = SegmentStream(model.sconfig)
         fc, sc = model.fconfig, model.sconfig
         self.score_hop = fc.hop_seconds * sc.hop  # seconds between segments
