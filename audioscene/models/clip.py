@@ -660,11 +660,17 @@ class _LongClip:
         self.buf = np.concatenate([self.buf, np.asarray(F, np.float32)])
         self.n_in += len(F)
         if self.emb is None:
-            while self.n_in >= self.S * (self.a + self.C // self.S) + self.M:
-                self._window(self.a + self.C // self.S, final=False)
+            while self.n_in >= self.S * self._next_stop() + self.M:
+                self._window(self._next_stop(), final=False)
         else:
             while len(self.buf) >= self.C + self.emb.segment_frames:
                 self._embed(final=False)
+
+    def _next_stop(self) -> int:
+        """End of the next window's pooled positions. The first window has no left
+        margin, so it pools ``M`` more frames: every full window then reads ``C + 2M``
+        frames, and the working memory is the same from the first window on."""
+        return self.a + (self.C + (self.M if self.a == 0 else 0)) // self.S
 
     @torch.no_grad()
     def _window(self, b: int, *, final: bool) -> None:
