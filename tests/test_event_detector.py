@@ -281,7 +281,9 @@ def test_task2_recipe_plumbing_on_real_data(tmp_path: Path, shared_data: Path) -
          "--set", "forest.n_estimators=3", "--set", "forest.max_depth=10",
          "--set", "tuning.onset_threshold=[4.0, 8.0]",
          "--set", "tuning.presence_threshold=[0.6]",
-         "--set", "baseline.threshold_quantiles=[0.9, 0.99]", "--set", "psds=false"],
+         "--set", "baseline.threshold_quantiles=[0.9, 0.99]", "--set", "psds=false",
+         "--set", "folds.k=2", "--set", "folds.events_per_class=[2]",
+         "--set", "folds.ebr_db=[6.0]", "--set", "folds.polyphony=[0]"],
         capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     run = tmp_path / "run"
@@ -294,6 +296,19 @@ def test_task2_recipe_plumbing_on_real_data(tmp_path: Path, shared_data: Path) -
     assert dev["CaR-forest"]["event_onset"]["overall"]["f1"] > 0.2  # even this tiny model
     assert res["tuning"]["carforest"]["onset_threshold"] in (4.0, 8.0)
     assert "test" not in res["sets"]  # no test set here
+    # the source-disjoint folds: one test mixture each, scored, held-out files listed
+    folds = res["folds"]
+    assert folds["k"] == 2 and len(folds["per_fold"]) == 2
+    for i in range(2):
+        (ref,) = (run / "folds" / f"fold{i}" / "reference").glob("*.txt")
+        assert len(EventList.read(ref)) == 22  # 2 events of each of the 11 classes
+        assert (run / "folds" / f"fold{i}" / "car-forest" / ref.name).exists()
+        held = folds["membership"][f"fold{i}"]["test_recordings"]
+        assert all(len(v) == 8 for v in held.values())
+    m = folds["summary"]["CaR-forest"]["event_onset.f1"]
+    assert len(m["per_fold"]) == 2 and m["mean"] == pytest.approx(np.mean(m["per_fold"]))
+    md = (run / "results.md").read_text()
+    assert md.index("Unseen recordings") < md.index("Seen recordings")
     det = load_model(run / "model")
     assert len(det.classes_) == 11
     assert "psds" not in res and not list((run / "dev" / "car-forest").glob("*.scores.tsv"))

@@ -37,7 +37,8 @@ from ..io_utils import atomic_open, atomic_write_text
 __all__ = [
     "EventSpec", "Soundscape", "render", "random_scene", "procedural_event",
     "procedural_background", "PROCEDURAL_EVENTS", "PROCEDURAL_BACKGROUNDS",
-    "make_procedural_dataset", "write_soundscape", "load_sources", "rms",
+    "make_procedural_dataset", "write_soundscape", "load_sources", "source_files", "rms",
+    "script_scene",
 ]
 
 PROCEDURAL_EVENTS = ("beep", "chirp", "knock", "bell", "buzz", "whoosh")
@@ -236,6 +237,87 @@ def random_scene(sources: Mapping[str, Sequence[np.ndarray]],
     return render(bg, specs, sr=sr, duration=duration, rng=rng)
 
 
+def script_scene(sources: Mapping[str, Sequence[np.ndarray]], background: np.ndarray, *,
+                 sr: int, duration: float = 120.0, events_per_class: int = 1,
+                 ebr_db: float = 0.0, polyphony: int = 0,
+                 rng: np.random.Generator | int | None = None,
+                 max_tries: int = 1000) -> Soundscape:
+    """Render a mixture with the statistics of the DCASE 2016 task 2 event scripts:
+    exactly ``events_per_class`` events of every class, all at one EBR, with at most
+    ``polyphony + 1`` events at once (``polyphony=0``: no overlap), at random onsets.
+
+    Parameters
+    ----------
+    sources : mapping of label to sequence of np.ndarray
+        Isolated event recordings (mono, at ``sr``) per class; each event is one of its
+        class's recordings, drawn at random.
+    background : np.ndarray
+        The background recording (cropped or tiled to ``duration``).
+    sr : int
+        Sample rate.
+    duration : float
+        Mixture length in seconds (120 s in the official scripts).
+    events_per_class : int
+        Events of each class (1, 2 or 3 in the official scripts).
+    ebr_db : float
+        Event-to-background ratio of every event (-6, 0 or +6 dB in the official scripts).
+    polyphony : int
+        0: events never overlap; 1: at most two at once (the official scripts' two values).
+    rng : Generator, int or None
+        Randomness.
+    max_tries : int
+        Onset draws per event before the whole placement starts again with the events
+        in a new order; ``ValueError`` after 20 such restarts (the events do not fit).
+
+    Returns
+    -------
+    Soundscape
+        With exactly ``events_per_class`` annotated events per class (every class has a
+        non-silent recording).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> src = {k: [procedural_event(k, sr=8000, rng=rng)] for k in ("beep", "knock")}
+    >>> bg = procedural_background("pink", sr=8000, duration=5.0, rng=rng)
+    >>> s = script_scene(src, bg, sr=8000, duration=20.0, events_per_class=2, rng=0)
+    >>> sorted(e.label for e in s.events)
+    ['beep', 'beep', 'knock', 'knock']
+    """
+    if polyphony < 0:
+        raise ValueError("polyphony must be >= 0")
+    rng = np.random.default_rng(rng)
+    labels = sorted(k for k, v in sources.items() if len(v))
+    if not labels:
+        raise ValueError("script_scene needs at least one event source")
+    n = int(round(duration * sr))
+    for _restart in range(20):
+        chosen = []
+        for label in labels:
+            pool = sources[label]
+            for _ in range(events_per_class):
+                ev = np.asarray(pool[int(rng.integers(len(pool)))], dtype=np.float32)
+                chosen.append((label, ev if len(ev) <= n else ev[:n]))
+        order = rng.permutation(len(chosen))
+        specs: list[EventSpec] = []
+        placed: list[tuple[float, float]] = []
+        for i in order:
+            label, ev = chosen[int(i)]
+            length = len(ev) / sr
+            for _try in range(max_tries):
+                onset = round(float(rng.uniform(0.0, max(0.0, duration - length))) * sr) / sr
+                if _active_max(placed, onset, onset + length) <= polyphony:
+                    specs.append(EventSpec(ev, label, onset, float(ebr_db)))
+                    placed.append((onset, onset + length))
+                    break
+            else:
+                break
+        if len(specs) == len(chosen):
+            return render(background, specs, sr=sr, duration=duration, rng=rng)
+    raise ValueError(f"{len(labels) * events_per_class} events do not fit in {duration} s "
+                     f"with polyphony {polyphony}")
+
+
 # --------------------------------------------------------------------------- procedural
 
 
@@ -381,16 +463,48 @@ def procedural_background(kind: str = "pink", *, sr: int = 44100, duration: floa
 # --------------------------------------------------------------------------- files
 
 
-def load_sources(folder: str | os.PathLike, *, sr: int, label_of: object = None,
-                 on_error: Callable[[Path, Exception], None] | None = None
-                 ) -> dict[str, list[np.ndarray]]:
-    """Load isolated event recordings from a folder, grouped by class.
+def source_files(folder: str | os.PathLike, *, label_of: object = None
+                 ) -> dict[str, list[Path]]:
+    """The isolated event recordings of a folder, grouped by class, in the order
+    :func:`load_sources` loads them (one entry per recording: the grouping unit of
+    source-disjoint folds).
 
     The class of a file is its sub-folder's name when the files are in sub-folders,
     otherwise its name's letter prefix (``cough003.wav`` -> ``cough``; ``keysDrop`` ->
-    ``keys`` as in DCASE 2016 task 2). An unreadable file raises
-    :class:`~audioscene.audio.AudioError`, or, with ``on_error``, is reported to it and
-    left out.
+    ``keys`` as in DCASE 2016 task 2), or ``label_of(path)`` when given.
+
+    Examples
+    --------
+    >>> files = source_files("dcase2016_task2_train")  # doctest: +SKIP
+    >>> files["cough"][0].name  # doctest: +SKIP
+    'cough001.wav'
+    """
+    from .readers import list_audio, task2_label
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    out: dict[str, list[Path]] = {}
+    for p in list_audio(folder, recursive=True):
+        if callable(label_of):
+            label = label_of(p)
+        elif p.parent != folder:
+            label = p.parent.name
+        else:
+            label = task2_label(p)
+        out.setdefault(label, []).append(p)
+    return out
+
+
+def load_sources(folder: str | os.PathLike, *, sr: int, label_of: object = None,
+                 on_error: Callable[[Path, Exception], None] | None = None
+                 ) -> dict[str, list[np.ndarray]]:
+    """Load isolated event recordings from a folder, grouped by class
+    (:func:`source_files`; without ``on_error``, ``load_sources(f)[c][i]`` is the
+    recording ``source_files(f)[c][i]``).
+
+    An unreadable file raises :class:`~audioscene.audio.AudioError`, or, with
+    ``on_error``, is reported to it and left out.
 
     Examples
     --------
@@ -398,28 +512,17 @@ def load_sources(folder: str | os.PathLike, *, sr: int, label_of: object = None,
     >>> sorted(src)[:2]  # doctest: +SKIP
     ['clearthroat', 'cough']
     """
-    from .readers import list_audio, task2_label
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
     out: dict[str, list[np.ndarray]] = {}
-    files = list_audio(folder, recursive=True)
-    for p in files:
-        if callable(label_of):
-            label = label_of(p)
-        elif p.parent != folder:
-            label = p.parent.name
-        else:
-            label = task2_label(p)
-        try:
-            y, _ = load(p, sr=sr)
-        except AudioError as exc:
-            if on_error is None:
-                raise
-            on_error(p, exc)
-            continue
-        out.setdefault(label, []).append(y)
+    for label, paths in source_files(folder, label_of=label_of).items():
+        for p in paths:
+            try:
+                y, _ = load(p, sr=sr)
+            except AudioError as exc:
+                if on_error is None:
+                    raise
+                on_error(p, exc)
+                continue
+            out.setdefault(label, []).append(y)
     return out
 
 

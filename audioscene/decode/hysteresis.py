@@ -49,12 +49,12 @@ def _hysteresis(scores, state, high, low, min_len, min_gap, first_frame, final):
         for c in range(C):
             s = scores[i, c]
             if state[c, 0] == 1:
-                if s < low:
+                if s < low[c]:
                     _close(state, c, f)
             else:
                 if state[c, 2] == 1 and f - state[c, 4] >= min_gap:
                     k = _settle(state, c, min_len, out, k)
-                if s >= high:
+                if s >= high[c]:
                     if state[c, 2] == 1:  # a gap shorter than min_gap: resume that event
                         state[c, 1] = state[c, 3]
                         state[c, 2] = 0
@@ -83,8 +83,9 @@ class HysteresisDecoder:
     classes : sequence of str
     hop : float
         Seconds between frames.
-    high, low : float
-        Opening and closing thresholds (``low <= high``).
+    high, low : float or sequence of float
+        Opening and closing thresholds (``low <= high``): one for every class, or one per
+        class.
     median : int
         Odd median-filter length in frames (1: none); edges repeat the first/last frame.
     min_duration, min_gap : float
@@ -104,12 +105,18 @@ class HysteresisDecoder:
                  low: float | None = None, median: int = 1, min_duration: float = 0.0,
                  min_gap: float = 0.0, offset: float = 0.0, filename: str | None = None) -> None:
         low = high if low is None else low
-        if low > high:
+        C = len(classes)
+        for name, v in (("high", high), ("low", low)):
+            if np.ndim(v) and np.shape(v) != (C,):
+                raise ValueError(f"{name}: {np.shape(v)[0]} thresholds for {C} classes")
+        hi = np.array(np.broadcast_to(np.asarray(high, np.float64), (C,)))
+        lo = np.array(np.broadcast_to(np.asarray(low, np.float64), (C,)))
+        if np.any(lo > hi):
             raise ValueError(f"low ({low}) must not exceed high ({high})")
         if median < 1 or median % 2 == 0:
             raise ValueError(f"median must be an odd length >= 1, got {median}")
         self.classes = list(classes)
-        self.hop, self.high, self.low, self.median = hop, float(high), float(low), int(median)
+        self.hop, self.high, self.low, self.median = hop, hi, lo, int(median)
         # in frames: an event of k frames lasts k * hop; keep it when that reaches
         # min_duration, and close a gap of k frames when k * hop < min_gap
         self.min_len = max(0, math.ceil(min_duration / hop - 1e-9))

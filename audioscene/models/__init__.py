@@ -1,5 +1,6 @@
 """Models: the all-convolutional and LTE networks with their clip classifier, the
-CaR-forest and its event detector, DCASE 2016 baselines. Submodules load on first use
+CaR-forest and its event detector, the frame-level CNN event detector, their fusion,
+DCASE 2016 baselines. Submodules load on first use
 (the networks import torch; the forests do not).
 
 Every model kind saves one folder through :mod:`audioscene.persist` (``model.json`` and
@@ -21,16 +22,20 @@ import lazy_loader as lazy
 
 _getattr, __dir__, _all = lazy.attach(
     __name__,
-    submodules=["baselines", "carforest", "clip", "clip_baselines", "event_detector", "nets"],
+    submodules=["baselines", "carforest", "clip", "clip_baselines", "cnn_detector",
+                "event_detector", "fusion", "nets"],
     submod_attrs={
         "baselines": ["TASK3_MFCC", "GMMEventDetector", "GMMEventDetectorStream"],
         "carforest": ["CaRForest"],
         "clip": ["CNN_FEATURES", "ClipClassifier"],
+        "cnn_detector": ["CNNEventDetector", "CNNEventDetectorStream", "frame_targets",
+                         "tune_class_thresholds"],
+        "fusion": ["FusionEventDetector", "FusionEventDetectorStream"],
         "clip_baselines": ["ESC_MFCC", "TASK1_MFCC", "TASK4_MFCC", "ForestClipClassifier",
                            "GMMClassifier", "GMMTagger"],
         "event_detector": ["DEFAULT_FEATURES", "DetectionCurves", "EventDetector",
                            "EventDetectorStream"],
-        "nets": ["AllConvNet", "LteCNN"],
+        "nets": ["AllConvNet", "LteCNN", "FrameCNN"],
     },
 )
 
@@ -43,6 +48,8 @@ __all__ = [*_all, *_FEATURES, "MODEL_KINDS", "load_model"]
 MODEL_KINDS: dict[str, tuple[str, str]] = {
     "EventDetector": ("audioscene.models.event_detector", "EventDetector"),
     "GMMEventDetector": ("audioscene.models.baselines", "GMMEventDetector"),
+    "CNNEventDetector": ("audioscene.models.cnn_detector", "CNNEventDetector"),
+    "FusionEventDetector": ("audioscene.models.fusion", "FusionEventDetector"),
     "CaRForest": ("audioscene.models.carforest", "CaRForest"),
     "ClipClassifier": ("audioscene.models.clip", "ClipClassifier"),
     "GMMClassifier": ("audioscene.models.clip_baselines", "GMMClassifier"),

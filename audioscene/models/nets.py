@@ -32,7 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["AllConvNet", "LteCNN", "MaskedBatchNorm", "conv_length", "masked_pool", "NETWORKS"]
+__all__ = ["AllConvNet", "LteCNN", "FrameCNN", "MaskedBatchNorm", "conv_length", "masked_pool",
+           "NETWORKS"]
 
 POOLINGS = ("mean", "max", "meanmax")
 
@@ -293,3 +294,66 @@ class LteCNN(nn.Module):
 
 #: Network classes by recipe backend name.
 NETWORKS: dict[str, Any] = {"allconv": AllConvNet, "lte-cnn": LteCNN}
+
+
+class FrameCNN(nn.Module):
+    """All-convolutional network with one output per input frame: frame-level class
+    logits for event detection.
+
+    Each block is a 3x3 convolution, dilated along time and unpadded along it (so the
+    time axis shrinks by the dilation on each side and no output depends on padding),
+    batch normalisation, ReLU and a max pooling of 2 along frequency; the frequency axis
+    is then pooled (mean plus max) and a 1x1 convolution gives the class logits. Time is
+    never downsampled: an input of ``T`` frames gives ``T - 2 R`` output frames, ``R``
+    being :meth:`receptive_radius`, and output ``t`` reads input frames ``t`` to
+    ``t + 2 R``.
+
+    Parameters
+    ----------
+    n_classes, n_features : int
+        Classes (outputs per frame) and features per input frame.
+    channels : sequence of int
+        Channels of each block.
+    dilations : sequence of int
+        Time dilation of each block (same length as ``channels``).
+    dropout : float
+        Dropout before the output convolution.
+
+    Examples
+    --------
+    >>> net = FrameCNN(3, 40, channels=(8, 8), dilations=(1, 2)).eval()
+    >>> net.receptive_radius()
+    3
+    >>> net(torch.zeros(2, 50, 40)).shape
+    torch.Size([2, 44, 3])
+    """
+
+    def __init__(self, n_classes: int, n_features: int, *,
+                 channels: Sequence[int] = (16, 32, 32, 64, 64),
+                 dilations: Sequence[int] = (1, 2, 4, 8, 16), dropout: float = 0.1) -> None:
+        super().__init__()
+        if len(channels) != len(dilations) or not channels:
+            raise ValueError("channels and dilations must be non-empty and of equal length")
+        self.dilations = [int(d) for d in dilations]
+        blocks = []
+        c_in, f = 1, int(n_features)
+        for c, d in zip(channels, self.dilations):
+            blocks += [nn.Conv2d(c_in, int(c), (3, 3), padding=(0, 1), dilation=(d, 1)),
+                       nn.BatchNorm2d(int(c)), nn.ReLU()]
+            if f >= 2:
+                blocks.append(nn.MaxPool2d((1, 2)))
+                f //= 2
+            c_in = int(c)
+        self.body = nn.Sequential(*blocks)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Conv1d(c_in, n_classes, 1)
+
+    def receptive_radius(self) -> int:
+        """Input frames on each side of an output frame that it depends on."""
+        return sum(self.dilations)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, T - 2R, n_classes)`` of inputs ``(B, T, n_features)``."""
+        h = self.body(x[:, None])  # (B, C, T', F')
+        h = h.mean(dim=3) + h.amax(dim=3)
+        return self.out(self.drop(h)).transpose(1, 2)

@@ -39,7 +39,10 @@ RECIPES: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 #: Integer settings that may be 0 although their default is at least 1.
-ZERO_ALLOWED = {"deltas", "background_frames", "patience", "seed"}
+ZERO_ALLOWED = {"deltas", "background_frames", "patience", "seed", "k"}
+
+#: Text settings that may also be a list of texts.
+TEXT_OR_LIST = {"backend"}
 
 
 def _check_type(key: str, default: Any, value: Any) -> None:
@@ -66,7 +69,9 @@ def _check_type(key: str, default: Any, value: Any) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad("a number")
     elif isinstance(default, str):
-        if not isinstance(value, str):
+        many = key.rsplit(".", 1)[-1] in TEXT_OR_LIST and isinstance(value, list) and \
+            all(isinstance(v, str) for v in value)
+        if not isinstance(value, str) and not many:
             raise bad("text")
     elif isinstance(default, list):
         if not isinstance(value, list):
@@ -80,7 +85,8 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any], *,
     """Deep-merge ``override`` into a copy of ``base``; unknown keys are an error, and so
     is a value of another kind than the default's: a number where the default is a
     number (an integer where it is an integer), true/false, text, a list or a mapping;
-    null only where the default is null (which takes anything). Integer settings with a
+    null only where the default is null (which takes anything); text or a list of texts for
+    the settings in :data:`TEXT_OR_LIST`. Integer settings with a
     non-negative default may not be negative, and those whose default is at least 1 may
     not be 0 (except those in :data:`ZERO_ALLOWED`).
 

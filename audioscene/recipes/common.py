@@ -17,7 +17,8 @@ from ..events import EventList
 from ..io_utils import atomic_write_text
 
 __all__ = ["tune", "write_event_lists", "sed_table", "class_table", "write_json",
-           "load_backgrounds", "write_score_table", "score_results", "psds_table"]
+           "load_backgrounds", "find_backgrounds", "write_score_table", "score_results",
+           "psds_table"]
 
 def _criterion(res: SEDResult, name: str) -> float:
     if name == "event_onset_f1":
@@ -141,13 +142,29 @@ def write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=1, default=float) + "\n")
 
 
+def find_backgrounds(data: Path, backgrounds: Path | None) -> list[Path]:
+    """The background recordings for synthesis, sorted by name: the folder
+    ``backgrounds`` when given, else ``<data>/backgrounds`` or ``<data>/../backgrounds``.
+
+    Examples
+    --------
+    >>> len(find_backgrounds(Path("../shared/data"), None))  # doctest: +SKIP
+    32
+    """
+    from ..datasets import DatasetError
+    from ..datasets.readers import list_audio
+
+    bg_dir = Path(backgrounds) if backgrounds else next(
+        (c for c in (data / "backgrounds", data.parent / "backgrounds") if c.is_dir()), None)
+    if bg_dir is None or not bg_dir.is_dir():
+        raise DatasetError(f"{data}: no backgrounds folder; pass --backgrounds DIR")
+    return list_audio(bg_dir)
+
+
 def load_backgrounds(data: Path, backgrounds: Path | None, *, sr: int, n_validation: int
                      ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Background recordings for synthesis, split into training and held-out validation
-    ones (the last ``n_validation`` by file name).
-
-    The folder is ``backgrounds`` when given, else ``<data>/backgrounds`` or
-    ``<data>/../backgrounds``.
+    """Background recordings for synthesis (:func:`find_backgrounds`), split into
+    training and held-out validation ones (the last ``n_validation`` by file name).
 
     Examples
     --------
@@ -156,14 +173,10 @@ def load_backgrounds(data: Path, backgrounds: Path | None, *, sr: int, n_validat
     """
     from ..audio import load
     from ..datasets import DatasetError
-    from ..datasets.readers import list_audio
 
-    bg_dir = Path(backgrounds) if backgrounds else next(
-        (c for c in (data / "backgrounds", data.parent / "backgrounds") if c.is_dir()), None)
-    if bg_dir is None or not bg_dir.is_dir():
-        raise DatasetError(f"{data}: no backgrounds folder; pass --backgrounds DIR")
-    files = list_audio(bg_dir)
+    files = find_backgrounds(data, backgrounds)
     if len(files) <= n_validation:
-        raise DatasetError(f"{bg_dir}: need more than {n_validation} background recordings")
+        raise DatasetError(f"{files[0].parent if files else data}: need more than "
+                           f"{n_validation} background recordings")
     bgs = [load(p, sr=sr)[0] for p in files]
     return bgs[:-n_validation], bgs[-n_validation:]

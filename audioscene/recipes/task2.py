@@ -1,23 +1,33 @@
 """DCASE 2016 task 2 (synthetic audio sound event detection): CaR-forest against the
 GMM baseline.
 
-1. Training mixtures are synthesised from the isolated training sounds
-   (``dcase2016_task2_train``) over background recordings, with a fixed seed; a few
-   backgrounds are held out to synthesise *validation* mixtures.
-2. Both systems are trained on the training mixtures; their decision thresholds are
-   chosen on the validation mixtures only.
-3. Every official-layout set under the data root (``dcase2016_task2_dev``, and
-   ``dcase2016_task2_test`` when present) is evaluated with sed_eval: event-based
-   (onset, onset+offset, 0.2 s collar) and segment-based (1 s), per class and overall.
-   These sets are never used for training or tuning. With ``psds: true`` (the default)
-   each system's frame scores are also written as score tables (``<set>/<system>/<stem>.scores.tsv``) and evaluated
-   with sed_scores_eval: PSDS 1 and 2, and intersection- and collar-based F1 at each
-   class's best threshold.
+1. **Source-disjoint folds (the headline).** The isolated training recordings
+   (``dcase2016_task2_train``, 16 per class) are split into ``folds.k`` folds by
+   recording: contiguous runs of each class's sorted file names. For fold ``i``, both
+   systems are trained on mixtures synthesised from the other folds' recordings, their
+   thresholds are tuned on validation mixtures of those recordings, and they are tested
+   on mixtures rendered from fold ``i``'s recordings (never heard in training or tuning)
+   over background recordings held out for fold ``i`` (every ``k``-th file by name),
+   with the statistics of the official event scripts (:func:`~audioscene.datasets.synth
+   .script_scene`). Metrics are reported per fold and as mean and spread over folds.
+2. **Seen recordings.** Both systems are trained again on mixtures of all the training
+   recordings (backgrounds: all but the last ``synth.validation_backgrounds`` files,
+   which render the validation mixtures) and evaluated on every official-layout set under
+   the data root (``dcase2016_task2_dev``, and ``dcase2016_task2_test`` when present).
+   The dev mixtures are rendered from the same isolated recordings as the training
+   mixtures, so this row flatters every system; it is reported second.
+3. Evaluation is sed_eval's: event-based (onset, onset+offset, 0.2 s collar) and
+   segment-based (1 s), per class and overall. With ``psds: true`` (the default) each
+   system's frame scores are also written as score tables
+   (``<set>/<system>/<stem>.scores.tsv``) and evaluated with sed_scores_eval: PSDS 1
+   and 2, and intersection- and collar-based F1 at each class's best threshold.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +36,19 @@ from tqdm import tqdm
 
 from ..audio import info, load
 from ..datasets import DatasetError, read_task2
-from ..datasets.synth import load_sources, random_scene
-from ..evaluate import sed_metrics
+from ..datasets.synth import load_sources, random_scene, script_scene, source_files
+from ..evaluate import SEDResult, sed_metrics
 from ..events import EventList
 from ..features import FeatureConfig, extract
 from ..features.segments import SegmentConfig
+from ..io_utils import atomic_write_text
 from ..models.baselines import GMMEventDetector
+from ..models.cnn_detector import CNNEventDetector
 from ..models.event_detector import EventDetector
+from ..models.fusion import FusionEventDetector
 from .common import (
     class_table,
-    load_backgrounds,
+    find_backgrounds,
     psds_table,
     score_results,
     sed_table,
@@ -45,10 +58,30 @@ from .common import (
     write_score_table,
 )
 
-__all__ = ["run"]
+__all__ = ["run", "recording_folds", "backends", "BACKENDS"]
 
 def _frames(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
     return extract(y, cfg, sr=sr)[0]
+
+
+def recording_folds(files: dict[str, list[Path]], k: int) -> dict[str, list[int]]:
+    """The fold of every isolated recording: each class's recordings, in the order
+    given (sorted file names), cut into ``k`` contiguous runs of near-equal length, so
+    recordings with neighbouring numbers (likely one session) share a fold.
+
+    Examples
+    --------
+    >>> files = {"cough": [Path(f"cough{i:03d}.wav") for i in range(6)]}
+    >>> recording_folds(files, 3)
+    {'cough': [0, 0, 1, 1, 2, 2]}
+    """
+    out = {}
+    for label, paths in files.items():
+        n = len(paths)
+        if n < k:
+            raise ValueError(f"class {label!r} has {n} recordings, fewer than {k} folds")
+        out[label] = [i * k // n for i in range(n)]
+    return out
 
 
 def _synth(sources: dict, backgrounds: list, n: int, s: dict[str, Any], rng: np.random.Generator,
@@ -67,6 +100,256 @@ def _synth(sources: dict, backgrounds: list, n: int, s: dict[str, Any], rng: np.
     return frames, annotations
 
 
+#: Recipe back-end name -> system name in the reports.
+BACKENDS = {"carforest": "CaR-forest", "cnn": "CNN", "fusion": "Fusion"}
+
+
+def backends(cfg: dict[str, Any]) -> list[str]:
+    """The configured detection back-ends (``backend``: a name or a list of names; the
+    first one's model is saved as ``OUT/model``).
+
+    Examples
+    --------
+    >>> backends({"backend": "cnn"}), backends({"backend": ["carforest", "cnn"]})
+    (['cnn'], ['carforest', 'cnn'])
+    """
+    b = cfg["backend"]
+    names = [b] if isinstance(b, str) else list(b)
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown or not names:
+        raise ValueError(f"backend must be one or more of {sorted(BACKENDS)}, got {b!r}")
+    if "fusion" in names and not {"carforest", "cnn"} <= set(names):
+        raise ValueError("backend fusion needs carforest and cnn in the list too")
+    return names
+
+
+def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
+           classes: list[str], rng: np.random.Generator, log: Any, tag: str = ""
+           ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Synthesise training and validation mixtures from ``sources`` over the given
+    backgrounds, train every configured system and tune its thresholds on the validation
+    mixtures only. Returns the systems (report name -> model) and the tuning record."""
+    seed = int(cfg["seed"])
+    s = cfg["synth"]
+    fcfg = FeatureConfig.from_dict(cfg["features"])
+    bcfg = FeatureConfig.from_dict(cfg["baseline"]["features"])
+    configs = [fcfg] + ([bcfg] if cfg["baseline"]["enabled"] else [])
+    tr_frames, tr_ann = _synth(sources, train_bgs, int(s["train_mixtures"]), s, rng, configs,
+                               f"{tag}train")
+    va_frames, va_ann = _synth(sources, val_bgs, int(s["validation_mixtures"]), s, rng,
+                               configs, f"{tag}val")
+    va_names = [f"{tag}val{i:03d}" for i in range(len(va_ann))]
+    va_ref = EventList([e for ev in va_ann for e in ev])
+    va_dur = dict.fromkeys(va_names, s["duration"])
+    t = cfg["tuning"]
+    systems: dict[str, Any] = {}
+    record: dict[str, Any] = {}
+
+    if "carforest" in backends(cfg):
+        det = EventDetector(feature_config=fcfg,
+                            segment_config=SegmentConfig(**cfg["segments"]),
+                            random_state=seed, **cfg["forest"], **cfg["decoding"])
+        t0 = time.perf_counter()
+        det.fit_frames(tr_frames[0], tr_ann, classes=classes, progress=True)
+        t_fit = time.perf_counter() - t0
+        log(f"{tag}CaR-forest: {len(classes)} forests trained in {t_fit:.0f} s")
+        va_curves = [det.curves_from_frames(F) for F in va_frames[0]]
+
+        def decode_car(params: dict[str, Any]) -> EventList:
+            det.set_params(**params)
+            return EventList([e for name, c in zip(va_names, va_curves)
+                              for e in det.decode(c, filename=name)])
+
+        best, rows = tune(decode_car, {"onset_threshold": t["onset_threshold"],
+                                       "presence_threshold": t["presence_threshold"]},
+                          va_ref, va_dur, criterion=t["criterion"])
+        det.set_params(**best)
+        log(f"{tag}CaR-forest thresholds chosen on validation mixtures: {best}")
+        systems["CaR-forest"] = det
+        record.update({"carforest": best, "carforest_grid": rows,
+                       "carforest_fit_seconds": t_fit})
+
+    if "cnn" in backends(cfg):
+        c = dict(cfg["cnn"])
+        grid = c.pop("threshold_grid")
+        cnn = CNNEventDetector(feature_config=fcfg, random_state=seed, progress=True, **c)
+        t0 = time.perf_counter()
+        cnn.fit_frames(tr_frames[0], tr_ann, validation=(va_frames[0], va_ann),
+                       classes=classes)
+        t_fit = time.perf_counter() - t0
+        va_post = [cnn.posteriors(F) for F in va_frames[0]]
+        chosen = cnn.tune_thresholds(va_post, [ev.with_filename(None) for ev in va_ann],
+                                     [s["duration"]] * len(va_ann), grid)
+        log(f"{tag}CNN: {len(cnn.history_)} epochs in {t_fit:.0f} s (best epoch "
+            f"{cnn.best_epoch_ + 1}); per-class thresholds chosen on validation mixtures: "
+            f"{chosen}")
+        systems["CNN"] = cnn
+        record.update({"cnn": chosen, "cnn_fit_seconds": t_fit, "cnn_history": cnn.history_})
+
+    if "fusion" in backends(cfg):
+        c = cfg["cnn"]
+        fused = FusionEventDetector(carforest=systems["CaR-forest"], cnn=systems["CNN"],
+                                    low_ratio=c["low_ratio"], median=c["median"],
+                                    min_duration=c["min_duration"], min_gap=c["min_gap"]).fit()
+        chosen = fused.tune(va_frames[0], [ev.with_filename(None) for ev in va_ann],
+                            [s["duration"]] * len(va_ann), cfg["fusion"]["weights"],
+                            c["threshold_grid"])
+        log(f"{tag}Fusion: weight and per-class thresholds chosen on validation mixtures: "
+            f"{chosen}")
+        systems["Fusion"] = fused
+        record["fusion"] = chosen
+
+    if cfg["baseline"]["enabled"]:
+        b = cfg["baseline"]
+        gmm = GMMEventDetector(feature_config=bcfg, n_components=b["n_components"],
+                               window=b["window"], min_length=b["min_length"],
+                               min_gap=b["min_gap"], max_frames=b["max_frames"],
+                               random_state=seed)
+        t0 = time.perf_counter()
+        gmm.fit_frames(tr_frames[1], tr_ann, classes=classes)
+        log(f"{tag}GMM baseline trained in {time.perf_counter() - t0:.0f} s")
+        va_scores = [gmm.scores_from_frames(F)[0] for F in va_frames[1]]
+        qs = np.quantile(np.concatenate(va_scores).ravel(), b["threshold_quantiles"])
+
+        def decode_gmm(params: dict[str, Any]) -> EventList:
+            gmm.set_params(**params)
+            return EventList([e for name, S in zip(va_names, va_scores)
+                              for e in gmm.decode(S, filename=name)])
+
+        gmm_best, _ = tune(decode_gmm, {"threshold": [float(q) for q in qs]}, va_ref, va_dur,
+                           criterion=t["criterion"])
+        gmm.set_params(**gmm_best)
+        log(f"{tag}GMM threshold chosen on validation mixtures: {gmm_best}")
+        systems["GMM baseline"] = gmm
+        record["gmm"] = gmm_best
+    return systems, record
+
+
+def _evaluate(items: Iterable[tuple[str, np.ndarray, int, EventList, float]],
+              systems: dict[str, Any], cfg: dict[str, Any], folder: Path,
+              classes: list[str], desc: str
+              ) -> tuple[dict[str, SEDResult], dict[str, Any] | None]:
+    """Detect with every system on ``(name, samples, sr, reference, duration)`` items
+    (one at a time) and score them; event lists (and score tables) go under ``folder``."""
+    fcfg = FeatureConfig.from_dict(cfg["features"])
+    bcfg = FeatureConfig.from_dict(cfg["baseline"]["features"])
+    found = {name: EventList() for name in systems}
+    folders = {name: folder / name.lower().replace(" ", "-") for name in systems}
+    ref, durations = EventList(), {}
+    for name, y, sr, events, duration in tqdm(items, desc=desc):
+        ref += events.with_filename(name)
+        durations[name] = duration
+        F = _frames(y, sr, fcfg) if set(systems) & {"CaR-forest", "CNN"} else None
+        part: dict[str, np.ndarray] = {}
+        for sysname, model in systems.items():
+            if sysname == "CaR-forest":
+                curves = model.curves_from_frames(F)
+                found[sysname] += model.decode(curves, filename=name)
+                times, scores = curves.centres, curves.presence
+                hop = fcfg.hop_seconds * model.sconfig.hop
+                part[sysname] = scores
+            elif sysname == "CNN":
+                scores = model.posteriors(F)
+                found[sysname] += model.decode(scores, filename=name)
+                times, hop = fcfg.frame_times(len(scores)), fcfg.hop_seconds
+                part[sysname] = scores
+            elif sysname == "Fusion":  # FusionEventDetector.scores, from the parts above
+                w = model.weight
+                scores = w * part["CNN"] + (1.0 - w) * part["CaR-forest"]
+                found[sysname] += model.decode(scores, filename=name)
+                times, hop = fcfg.frame_times(len(scores)), fcfg.hop_seconds
+            else:
+                scores, times = model.scores_from_frames(_frames(y, sr, bcfg))
+                found[sysname] += model.decode(scores, filename=name)
+                hop = bcfg.hop_seconds
+            if cfg["psds"]:
+                write_score_table(folders[sysname] / f"{Path(name).stem}.scores.tsv",
+                                  classes, times, scores, hop)
+    res = {n: sed_metrics(ref, est, durations=durations, labels=classes)
+           for n, est in found.items()}
+    for n, est in found.items():
+        write_event_lists(est, folders[n])
+    psds = score_results(ref, folders, durations) if cfg["psds"] else None
+    return res, psds
+
+
+def _fold_items(held_out: dict[str, list[np.ndarray]], bgs: list[np.ndarray], f: dict,
+                sr: int, rng: np.random.Generator, fold: int, ref_dir: Path
+                ) -> Iterator[tuple[str, np.ndarray, int, EventList, float]]:
+    """A fold's test mixtures, rendered one at a time (every combination of the
+    official scripts' statistics), each over the next held-out background; each
+    annotation is also written to ``ref_dir``."""
+    combos = itertools.product(f["events_per_class"], f["ebr_db"], f["polyphony"])
+    for i, (nec, ebr, poly) in enumerate(combos):
+        scape = script_scene(held_out, bgs[i % len(bgs)], sr=sr, duration=f["duration"],
+                             events_per_class=int(nec), ebr_db=float(ebr),
+                             polyphony=int(poly), rng=rng)
+        name = f"fold{fold}_ebr_{ebr:+g}_nec_{nec}_poly_{poly}"
+        atomic_write_text(ref_dir / f"{name}.txt", scape.events.to_text())
+        yield name, scape.audio, sr, scape.events, float(f["duration"])
+
+
+_HEADLINE = (("event_onset", "f1", "event onset F1 %", True),
+             ("event_onset", "error_rate", "event onset ER", False),
+             ("event_onset_offset", "f1", "event on+off F1 %", True),
+             ("segment_based", "f1", "segment F1 %", True),
+             ("segment_based", "error_rate", "segment ER", False))
+
+
+def _mean_sd(values: list[float | None]) -> dict[str, Any]:
+    v = [x for x in values if x is not None]
+    return {"mean": float(np.mean(v)) if v else None,
+            "sd": float(np.std(v, ddof=1)) if len(v) > 1 else None, "per_fold": values}
+
+
+def _fmt(stat: dict[str, Any], pct: bool) -> str:
+    if stat["mean"] is None:
+        return "-"
+    k = 100.0 if pct else 1.0
+    d = 1 if pct else 2
+    sd = "" if stat["sd"] is None else f" ± {k * stat['sd']:.{d}f}"
+    return f"{k * stat['mean']:.{d}f}{sd}"
+
+
+def _fold_summary(per_fold: list[dict[str, SEDResult]], psds: list[dict[str, Any] | None],
+                  classes: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in per_fold[0]:
+        rs = [r[name] for r in per_fold]
+        m = {f"{kind}.{attr}": _mean_sd([getattr(getattr(r, kind).overall, attr) for r in rs])
+             for kind, attr, _, _ in _HEADLINE}
+        m["class_onset_f1"] = {c: _mean_sd([r.event_onset.class_wise[c].f1 for r in rs])
+                               for c in classes}
+        m["class_segment_er"] = {c: _mean_sd([r.segment_based.class_wise[c].error_rate
+                                              for r in rs]) for c in classes}
+        if all(p is not None for p in psds):
+            m["psds1"] = _mean_sd([p[name].psds1 for p in psds])
+            m["psds2"] = _mean_sd([p[name].psds2 for p in psds])
+        out[name] = m
+    return out
+
+
+def _fold_tables(summary: dict[str, Any], classes: list[str]) -> list[str]:
+    cols = [label for _, _, label, _ in _HEADLINE]
+    has_psds = all("psds1" in m for m in summary.values())
+    head = "| system | " + " | ".join(cols) + (" | PSDS1 | PSDS2 |" if has_psds else " |")
+    lines = [head, "|---|" + "---|" * (len(cols) + 2 * has_psds)]
+    for name, m in summary.items():
+        cells = [_fmt(m[f"{kind}.{attr}"], pct) for kind, attr, _, pct in _HEADLINE]
+        if has_psds:
+            cells += [f"{m[k]['mean']:.3f} ± {m[k]['sd'] or 0:.3f}" for k in ("psds1", "psds2")]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    names = list(summary)
+    per_class = ["| class | " + " | ".join(f"{n} onset F1 %" for n in names)
+                 + " | " + " | ".join(f"{n} segment ER" for n in names) + " |",
+                 "|---|" + "---|" * (2 * len(names))]
+    for c in classes:
+        per_class.append(f"| {c} | " + " | ".join(
+            _fmt(summary[n]["class_onset_f1"][c], True) for n in names) + " | " + " | ".join(
+            _fmt(summary[n]["class_segment_er"][c], False) for n in names) + " |")
+    return lines + [""] + per_class
+
+
 def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None = None,
         log: Any = print, **_: Any) -> dict[str, Any]:
     """Run the recipe (see the module docstring); returns the results.
@@ -78,8 +361,9 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     data : Path
         Root holding ``dcase2016_task2/`` (or that folder itself).
     out : Path
-        Output folder: ``model/``, ``baseline/``, ``<set>/<system>/*.txt``,
-        ``results.json``, ``results.md``.
+        Output folder: ``folds/fold<i>/{reference,car-forest,gmm-baseline}/``,
+        ``model/``, ``baseline/``, ``<set>/<system>/*.txt``, ``results.json``,
+        ``results.md``.
     backgrounds : Path or None
         Background recordings for synthesis (default: ``<data>/backgrounds``).
     log : callable
@@ -88,127 +372,122 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     Returns
     -------
     dict
-        Metrics per set and system, the tuned thresholds and timings.
+        Metrics per fold and their summary, per set and system, the tuned thresholds and
+        timings.
+
+    Examples
+    --------
+    >>> from audioscene.recipes import load_config
+    >>> _, cfg = load_config("dcase2016-task2")
+    >>> run(cfg, data=Path("../shared/data"), out=Path("runs/task2"))  # doctest: +SKIP
     """
     t_start = time.perf_counter()
     seed = int(cfg["seed"])
     s = cfg["synth"]
+    f = cfg["folds"]
+    k = int(f["k"])
     train = read_task2(data, "train")
-    train_bgs, val_bgs = load_backgrounds(data, backgrounds, sr=s["sr"],
-                                          n_validation=int(s["validation_backgrounds"]))
-    sources = load_sources(train.root, sr=s["sr"])
-    log(f"training sounds: {sum(len(v) for v in sources.values())} in {len(sources)} classes; "
-        f"backgrounds: {len(train_bgs)} for training, {len(val_bgs)} held out for validation")
-
-    fcfg = FeatureConfig.from_dict(cfg["features"])
-    bcfg = FeatureConfig.from_dict(cfg["baseline"]["features"])
-    configs = [fcfg] + ([bcfg] if cfg["baseline"]["enabled"] else [])
-    rng = np.random.default_rng(seed)
-    tr_frames, tr_ann = _synth(sources, train_bgs, int(s["train_mixtures"]), s, rng, configs,
-                               "train")
-    va_frames, va_ann = _synth(sources, val_bgs, int(s["validation_mixtures"]), s, rng,
-                               configs, "val")
     classes = train.classes
+    files = source_files(train.root)
+    sources = load_sources(train.root, sr=s["sr"])  # aligned with `files` (same order)
+    bg_files = find_backgrounds(data, backgrounds)
+    all_bgs = [load(p, sr=s["sr"])[0] for p in bg_files]
+    n_val_bg = int(s["validation_backgrounds"])
+    log(f"training sounds: {sum(len(v) for v in sources.values())} recordings in "
+        f"{len(sources)} classes; backgrounds: {len(all_bgs)}")
+    results: dict[str, Any] = {"tuning": {}, "sets": {}, "seconds": {}}
+    shown = [BACKENDS[b] for b in backends(cfg)] + (["GMM baseline"] if cfg["baseline"]["enabled"]
+                                                    else [])
+    report = [f"# DCASE 2016 task 2: {', '.join(shown)}\n"]
 
-    det = EventDetector(feature_config=fcfg, segment_config=SegmentConfig(**cfg["segments"]),
-                        random_state=seed, **cfg["forest"], **cfg["decoding"])
-    t0 = time.perf_counter()
-    det.fit_frames(tr_frames[0], tr_ann, classes=classes, progress=True)
-    t_fit = time.perf_counter() - t0
-    log(f"CaR-forest: {len(classes)} forests trained in {t_fit:.0f} s")
+    if k > 0:
+        fold_of = recording_folds(files, k)
+        per_fold: list[dict[str, SEDResult]] = []
+        per_fold_psds: list[dict[str, Any] | None] = []
+        membership: dict[str, Any] = {}
+        for i in range(k):
+            held = {c: [y for y, g in zip(sources[c], fold_of[c]) if g == i] for c in sources}
+            rest = {c: [y for y, g in zip(sources[c], fold_of[c]) if g != i] for c in sources}
+            test_idx = [j for j in range(len(all_bgs)) if j % k == i][: int(f["backgrounds"])]
+            other = [j for j in range(len(all_bgs)) if j not in test_idx]
+            if len(other) <= n_val_bg or not test_idx:
+                raise DatasetError(f"{len(all_bgs)} background recordings are too few for "
+                                   f"{k} folds of {f['backgrounds']} and {n_val_bg} for "
+                                   "validation")
+            membership[f"fold{i}"] = {
+                "test_recordings": {c: [p.name for p, g in zip(files[c], fold_of[c]) if g == i]
+                                    for c in files},
+                "test_backgrounds": [bg_files[j].name for j in test_idx],
+                "validation_backgrounds": [bg_files[j].name for j in other[-n_val_bg:]],
+                "training_backgrounds": [bg_files[j].name for j in other[:-n_val_bg]]}
+            log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in held.values())} "
+                f"recordings and {len(test_idx)} backgrounds never used for training or tuning")
+            rng = np.random.default_rng([seed, i + 1])
+            systems, tuning = _train(cfg, rest, [all_bgs[j] for j in other[:-n_val_bg]],
+                                     [all_bgs[j] for j in other[-n_val_bg:]], classes, rng,
+                                     log, tag=f"fold{i}-")
+            results["tuning"][f"fold{i}"] = tuning
+            folder = out / "folds" / f"fold{i}"
+            items = _fold_items(held, [all_bgs[j] for j in test_idx], f, s["sr"], rng, i,
+                                folder / "reference")
+            res, psds = _evaluate(items, systems, cfg, folder, classes, f"fold{i}-test")
+            per_fold.append(res)
+            per_fold_psds.append(psds)
+            log(f"fold {i + 1}:\n" + sed_table(res))
+        summary = _fold_summary(per_fold, per_fold_psds, classes)
+        results["folds"] = {"k": k, "membership": membership, "summary": summary,
+                            "per_fold": [{n: r.to_dict() for n, r in res.items()}
+                                         for res in per_fold]}
+        n_mix = len(list(itertools.product(f["events_per_class"], f["ebr_db"],
+                                           f["polyphony"])))
+        report += [f"## Unseen recordings: {k} source-disjoint folds (mean ± sd over folds)\n",
+                   f"Each fold is tested on {n_mix} mixtures of {f['duration']:g} s rendered "
+                   "from isolated recordings and background recordings that its training and "
+                   "tuning never used (membership in `results.json`, `folds.membership`).\n",
+                   *_fold_tables(summary, classes), ""]
+        log("\nsource-disjoint folds (mean ± sd):\n" + "\n".join(_fold_tables(summary,
+                                                                             classes)))
 
-    va_ref = EventList([e for ev in va_ann for e in ev])
-    va_dur = {ev_name: s["duration"] for ev_name in (f"val{i:03d}" for i in range(len(va_ann)))}
-    va_curves = [det.curves_from_frames(F) for F in va_frames[0]]
-
-    def decode_car(params: dict[str, Any]) -> EventList:
-        det.set_params(**params)
-        return EventList([e for i, c in enumerate(va_curves)
-                          for e in det.decode(c, filename=f"val{i:03d}")])
-
-    t = cfg["tuning"]
-    best, rows = tune(decode_car, {"onset_threshold": t["onset_threshold"],
-                                   "presence_threshold": t["presence_threshold"]},
-                      va_ref, va_dur, criterion=t["criterion"])
-    det.set_params(**best)
-    log(f"CaR-forest thresholds chosen on validation mixtures: {best}")
-    det.save(out / "model")
-
-    gmm = None
-    gmm_best: dict[str, Any] = {}
-    if cfg["baseline"]["enabled"]:
-        b = cfg["baseline"]
-        gmm = GMMEventDetector(feature_config=bcfg, n_components=b["n_components"],
-                               window=b["window"], min_length=b["min_length"],
-                               min_gap=b["min_gap"], max_frames=b["max_frames"],
-                               random_state=seed)
-        t0 = time.perf_counter()
-        gmm.fit_frames(tr_frames[1], tr_ann, classes=classes)
-        log(f"GMM baseline trained in {time.perf_counter() - t0:.0f} s")
-        va_scores = [gmm.scores_from_frames(F)[0] for F in va_frames[1]]
-        qs = np.quantile(np.concatenate(va_scores).ravel(), b["threshold_quantiles"])
-
-        def decode_gmm(params: dict[str, Any]) -> EventList:
-            gmm.set_params(**params)
-            return EventList([e for i, S in enumerate(va_scores)
-                              for e in gmm.decode(S, filename=f"val{i:03d}")])
-
-        gmm_best, _ = tune(decode_gmm, {"threshold": [float(q) for q in qs]}, va_ref, va_dur,
-                           criterion=t["criterion"])
-        gmm.set_params(**gmm_best)
-        log(f"GMM threshold chosen on validation mixtures: {gmm_best}")
-        gmm.save(out / "baseline")
-
-    results: dict[str, Any] = {"tuning": {"carforest": best, "gmm": gmm_best,
-                                          "carforest_grid": rows},
-                               "sets": {}, "seconds": {}}
-    report = ["# DCASE 2016 task 2: CaR-forest vs GMM baseline\n",
-              f"Training: {s['train_mixtures']} synthesised mixtures of {s['duration']:g} s "
-              f"(seed {seed}); thresholds tuned on {s['validation_mixtures']} validation "
-              "mixtures over held-out backgrounds.\n"]
+    # seen recordings: every training recording, the official sets
+    train_bgs, val_bgs = all_bgs[:-n_val_bg], all_bgs[-n_val_bg:]
+    systems, tuning = _train(cfg, sources, train_bgs, val_bgs, classes,
+                             np.random.default_rng(seed), log)
+    results["tuning"].update(tuning)
+    results["seconds"].update({k.removesuffix("_seconds"): v for k, v in tuning.items()
+                               if k.endswith("_seconds")})
+    names = [BACKENDS[b] for b in backends(cfg)]
+    systems[names[0]].save(out / "model")
+    for extra in names[1:]:
+        systems[extra].save(out / f"model-{extra.lower().replace(' ', '-')}")
+    if "GMM baseline" in systems:
+        systems["GMM baseline"].save(out / "baseline")
+    report += ["## Seen recordings: the official sets, with every training recording\n",
+               f"Training: {s['train_mixtures']} synthesised mixtures of {s['duration']:g} s "
+               f"(seed {seed}); thresholds tuned on {s['validation_mixtures']} validation "
+               "mixtures over held-out backgrounds. The official mixtures are rendered from "
+               "the same isolated recordings as the training mixtures.\n"]
     for subset in ("dev", "test"):
         try:
             ds = read_task2(data, subset)
         except DatasetError:
             continue
-        ref = EventList([e for it in ds for e in (it.events or ())])
-        durations = {it.path.name: info(it.path).duration for it in ds}
-        systems: dict[str, EventList] = {"CaR-forest": EventList(), "GMM baseline": EventList()}
-        folders = {name: out / subset / name.lower().replace(" ", "-") for name in systems}
-        seg_hop = fcfg.hop_seconds * det.sconfig.hop
-        for it in tqdm(ds.items, desc=subset):
-            y, sr = load(it.path)
-            curves = det.curves_from_frames(_frames(y, sr, fcfg))
-            systems["CaR-forest"] += det.decode(curves, filename=it.path.name)
-            if cfg["psds"]:
-                write_score_table(folders["CaR-forest"] / f"{it.path.stem}.scores.tsv",
-                                  classes, curves.centres, curves.presence, seg_hop)
-            if gmm is not None:
-                S, times = gmm.scores_from_frames(_frames(y, sr, bcfg))
-                systems["GMM baseline"] += gmm.decode(S, filename=it.path.name)
-                if cfg["psds"]:
-                    write_score_table(folders["GMM baseline"] / f"{it.path.stem}.scores.tsv",
-                                      classes, times, S, bcfg.hop_seconds)
-        if gmm is None:
-            systems.pop("GMM baseline")
-            folders.pop("GMM baseline")
-        res = {name: sed_metrics(ref, est, durations=durations, labels=classes)
-               for name, est in systems.items()}
-        for name, est in systems.items():
-            write_event_lists(est, folders[name])
+
+        def items(ds: Any = ds) -> Iterator[tuple[str, np.ndarray, int, EventList, float]]:
+            for it in ds.items:
+                y, sr = load(it.path)
+                yield it.path.name, y, sr, EventList(it.events or ()), info(it.path).duration
+
+        res, psds = _evaluate(items(), systems, cfg, out / subset, classes, subset)
         results["sets"][subset] = {name: r.to_dict() for name, r in res.items()}
-        report += [f"\n## {subset} set ({len(ds)} mixtures)\n", sed_table(res), "",
+        report += [f"\n### {subset} set ({len(ds)} mixtures)\n", sed_table(res), "",
                    class_table(res), ""]
         log(f"\n{subset}:\n" + sed_table(res))
-        if cfg["psds"]:
-            psds = score_results(ref, folders, durations)
+        if psds is not None:
             results.setdefault("psds", {})[subset] = {n: r.to_dict() for n, r in psds.items()}
             report += ["Threshold-independent (sed_scores_eval, from the score tables in "
                        f"`{subset}/<system>/*.scores.tsv`):\n", psds_table(psds), ""]
             log(psds_table(psds))
-    results["seconds"] = {"carforest_fit": t_fit, "total": time.perf_counter() - t_start}
+    results["seconds"]["total"] = time.perf_counter() - t_start
     write_json(out / "results.json", results)
-    from ..io_utils import atomic_write_text
-
     atomic_write_text(out / "results.md", "\n".join(report) + "\n")
     return results

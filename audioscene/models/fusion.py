@@ -1,0 +1,389 @@
+"""Fusion of the two detection back-ends, streaming like each of them.
+
+Rule: for every class and 20 ms frame, the fused score is
+
+    s = weight * p_cnn + (1 - weight) * p_car
+
+where ``p_cnn`` is the :class:`~audioscene.models.CNNEventDetector`'s posterior of the
+frame and ``p_car`` the CaR-forest's presence at the segment centred on the frame (the
+mean P(positive) over the class's trees, :attr:`DetectionCurves.presence`). The fused
+scores are decoded like the CNN's posteriors: median filter, per-class hysteresis (open
+at the class threshold, close at ``low_ratio`` x it), minimum length and gap. The
+weight and the per-class thresholds are chosen on validation recordings only
+(:meth:`FusionEventDetector.tune`).
+
+Both detectors must read the same frames (one feature configuration) and the CaR-forest
+must score every frame (segment hop 1), so that the two score sequences share one time
+grid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..decode.base import FrameScores
+from ..decode.hysteresis import HysteresisDecoder
+from ..estimator import Estimator, check_fitted
+from ..events import EventList
+from ..persist import ModelRecord, Persistent
+from .cnn_detector import CNNEventDetector, tune_class_thresholds
+from .event_detector import EventDetector
+
+__all__ = ["FusionEventDetector", "FusionEventDetectorStream"]
+
+Recording = str | os.PathLike | np.ndarray
+
+
+class FusionEventDetector(Persistent, Estimator):
+    """A CaR-forest and a CNN detector whose frame scores are averaged with a weight and
+    decoded by per-class hysteresis (see the module docstring for the rule).
+
+    Parameters
+    ----------
+    carforest : EventDetector
+        A fitted CaR-forest detector (segment hop 1).
+    cnn : CNNEventDetector
+        A fitted CNN detector with the same feature configuration.
+    weight : float
+        Weight of the CNN's posteriors (``1 - weight`` for the CaR-forest's presence).
+    threshold, low_ratio, median, min_duration, min_gap
+        Decoding, as in :class:`~audioscene.models.CNNEventDetector` (``threshold``
+        holds for every class until :meth:`tune` sets per-class ones).
+
+    Attributes
+    ----------
+    classes_ : list of str
+    thresholds_ : np.ndarray
+
+    Examples
+    --------
+    >>> fused = FusionEventDetector(carforest=car, cnn=cnn).fit()  # doctest: +SKIP
+    >>> fused.tune(F_val, ann_val, durations, [0.25, 0.5, 0.75], [0.3, 0.5])  # doctest: +SKIP
+    >>> fused.predict("mix.wav")  # doctest: +SKIP
+    """
+
+    def __init__(self, carforest: EventDetector | None = None,
+                 cnn: CNNEventDetector | None = None, *, weight: float = 0.5,
+                 threshold: float = 0.5, low_ratio: float = 0.6, median: int = 5,
+                 min_duration: float = 0.06, min_gap: float = 0.1) -> None:
+        self.carforest = carforest
+        self.cnn = cnn
+        self.weight = weight
+        self.threshold = threshold
+        self.low_ratio = low_ratio
+        self.median = median
+        self.min_duration = min_duration
+        self.min_gap = min_gap
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters (the two detectors are returned as they are, never expanded).
+
+        Examples
+        --------
+        >>> sorted(FusionEventDetector().get_params())[:3]
+        ['carforest', 'cnn', 'low_ratio']
+        """
+        return super().get_params(deep=False)
+
+    def fit(self) -> FusionEventDetector:
+        """Check that the two fitted detectors can be fused (same classes, same frames,
+        a CaR-forest score for every frame) and set every class's threshold to
+        ``threshold``.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> FusionEventDetector(carforest=car, cnn=cnn).fit().classes_  # doctest: +SKIP
+        """
+        car, cnn = self.carforest, self.cnn
+        if not isinstance(car, EventDetector) or not isinstance(cnn, CNNEventDetector):
+            raise TypeError("carforest must be an EventDetector and cnn a CNNEventDetector")
+        check_fitted(car, "forests_")
+        check_fitted(cnn, "network_")
+        if list(car.classes_) != list(cnn.classes_):
+            raise ValueError(f"the detectors have different classes: {car.classes_} and "
+                             f"{cnn.classes_}")
+        if car.fconfig != cnn.fconfig:
+            raise ValueError("the detectors read different frame features")
+        if car.sconfig.hop != 1:
+            raise ValueError("the CaR-forest must score every frame (segment hop 1)")
+        if not 0.0 <= self.weight <= 1.0:
+            raise ValueError(f"weight must be in [0, 1], got {self.weight}")
+        self.classes_ = list(cnn.classes_)
+        self.thresholds_ = np.full(len(self.classes_), float(self.threshold))
+        return self
+
+    @property
+    def fconfig(self) -> Any:
+        """The frame features both detectors read."""
+        return self.cnn.fconfig
+
+    def frames(self, recording: Recording) -> np.ndarray:
+        """Frame features of a recording (a path, or samples at ``fconfig.sr``).
+
+        Examples
+        --------
+        >>> fused.frames("mix.wav").shape  # doctest: +SKIP
+        (5998, 40)
+        """
+        return self.cnn.frames(recording)
+
+    def scores(self, frames: np.ndarray, weight: float | None = None) -> np.ndarray:
+        """Fused scores ``(n_frames, C)`` of one recording's frame features.
+
+        Examples
+        --------
+        >>> fused.scores(fused.frames("mix.wav")).shape  # doctest: +SKIP
+        (5998, 11)
+        """
+        check_fitted(self, "thresholds_")
+        w = self.weight if weight is None else weight
+        p_cnn = self.cnn.posteriors(frames)
+        p_car = self.carforest.curves_from_frames(frames).presence
+        return w * p_cnn + (1.0 - w) * p_car
+
+    def decoder(self, *, filename: str | None = None, **overrides: Any) -> HysteresisDecoder:
+        """The hysteresis decoder of the fused scores (per-class thresholds), with
+        ``overrides`` (``high``, ``low``, ``median``, ``min_duration``, ``min_gap``).
+
+        Examples
+        --------
+        >>> fused.decoder().median  # doctest: +SKIP
+        5
+        """
+        check_fitted(self, "thresholds_")
+        cfg = self.fconfig
+        hop = cfg.hop_seconds
+        high = overrides.pop("high", self.thresholds_)
+        low = overrides.pop("low", self.low_ratio * np.asarray(high, np.float64))
+        params = {"median": self.median, "min_duration": self.min_duration,
+                  "min_gap": self.min_gap, **overrides}
+        t0 = float(cfg.frame_times(1)[0]) - hop / 2
+        return HysteresisDecoder(self.classes_, hop=hop, high=high, low=low,
+                                 offset=round(t0, 9), filename=filename, **params)
+
+    def decode(self, scores: np.ndarray, *, filename: str | None = None,
+               **overrides: Any) -> EventList:
+        """Events of one recording's fused scores.
+
+        Examples
+        --------
+        >>> fused.decode(fused.scores(F))  # doctest: +SKIP
+        """
+        hd = self.decoder(filename=filename, **overrides)
+        return hd.process(scores) + hd.flush()
+
+    def predict(self, recording: Recording, *, filename: str | None = None) -> EventList:
+        """Events of a recording: :meth:`decode` of :meth:`scores`.
+
+        Examples
+        --------
+        >>> fused.predict("mix.wav")  # doctest: +SKIP
+        """
+        if filename is None and not isinstance(recording, np.ndarray):
+            filename = Path(recording).name
+        return self.decode(self.scores(self.frames(recording)), filename=filename)
+
+    def tune(self, frames: Sequence[np.ndarray], annotations: Sequence[EventList],
+             durations: Sequence[float], weights: Sequence[float],
+             grid: Sequence[float]) -> dict[str, Any]:
+        """Choose the weight and the per-class thresholds on validation recordings: for
+        each weight, each class's best threshold of ``grid`` (event-based onset F1 of the
+        class); the weight whose chosen thresholds give the best mean of those class F1
+        values (ties: the first weight).
+
+        Parameters
+        ----------
+        frames : sequence of np.ndarray
+            Frame features of the validation recordings.
+        annotations : sequence of EventList
+            Their events.
+        durations : sequence of float
+            Their lengths (s).
+        weights, grid : sequence of float
+            Candidate weights and thresholds.
+
+        Returns
+        -------
+        dict
+            ``weight`` and ``thresholds`` (class -> value).
+
+        Examples
+        --------
+        >>> fused.tune(F_val, ann_val, [60.0] * 24, [0.25, 0.5, 0.75], [0.3, 0.5])  # doctest: +SKIP
+        """
+        check_fitted(self, "thresholds_")
+        p_cnn = [self.cnn.posteriors(F) for F in frames]
+        p_car = [self.carforest.curves_from_frames(F).presence for F in frames]
+        best: tuple[float, float, np.ndarray] | None = None
+        for w in weights:
+            fused = [w * a + (1.0 - w) * b for a, b in zip(p_cnn, p_car)]
+            thr, f1 = tune_class_thresholds(
+                lambda S, name, high: self.decode(S, filename=name, high=high),
+                fused, annotations, durations, grid, self.classes_)
+            score = float(np.mean(f1))
+            if best is None or score > best[0]:
+                best = (score, float(w), thr)
+        assert best is not None
+        self.weight, self.thresholds_ = best[1], best[2]
+        return {"weight": self.weight,
+                "thresholds": dict(zip(self.classes_, self.thresholds_.tolist()))}
+
+    def stream(self, *, filename: str | None = None, decoder: str = "votes",
+               hysteresis: dict | None = None, threads: int | None = None
+               ) -> FusionEventDetectorStream:
+        """A detection stream (the :class:`~audioscene.decode.base.DetectorStream`
+        interface); ``decoder`` is accepted for the runners' sake (this model always
+        decodes its fused scores by hysteresis, ``hysteresis`` overriding its settings).
+
+        Examples
+        --------
+        >>> s = fused.stream(filename="live")  # doctest: +SKIP
+        """
+        if decoder not in ("votes", "hysteresis"):
+            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        return FusionEventDetectorStream(self, filename=filename, hysteresis=hysteresis,
+                                         threads=threads)
+
+    # ------------------------------------------------------------------ persistence
+    def to_record(self) -> ModelRecord:
+        """Parameters, thresholds and the two detectors as child records.
+
+        Examples
+        --------
+        >>> fused.to_record().kind  # doctest: +SKIP
+        'FusionEventDetector'
+        """
+        check_fitted(self, "thresholds_")
+        params = {k: v for k, v in self.get_params().items() if k not in ("carforest", "cnn")}
+        return ModelRecord("FusionEventDetector", params=params,
+                           state={"classes": list(self.classes_)},
+                           arrays={"thresholds": np.asarray(self.thresholds_, np.float64)},
+                           children={"carforest": self.carforest.to_record(),
+                                     "cnn": self.cnn.to_record()})
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> FusionEventDetector:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> FusionEventDetector.from_record(fused.to_record())  # doctest: +SKIP
+        """
+        car = EventDetector.from_record(record.children["carforest"])
+        cnn = CNNEventDetector.from_record(record.children["cnn"])
+        f = cls(carforest=car, cnn=cnn, **record.params).fit()
+        if list(record.state["classes"]) != f.classes_:
+            raise ValueError("classes do not match the detectors'")
+        thr = np.asarray(record.arrays["thresholds"], np.float64)
+        if thr.shape != (len(f.classes_),):
+            raise ValueError("thresholds do not match the classes")
+        f.thresholds_ = thr
+        return f
+
+
+class FusionEventDetectorStream:
+    """Streaming fusion: the CaR-forest's and the CNN's streams fed the same blocks, their
+    frame scores joined on the shared frame grid as both become available, fused and
+    decoded. Equal to :meth:`FusionEventDetector.predict` (each part stream equals its
+    offline scores exactly, and the fusion is the same arithmetic on the same values).
+
+    Examples
+    --------
+    >>> s = fused.stream()  # doctest: +SKIP
+    >>> events = s.process(block) + s.flush()  # doctest: +SKIP
+    """
+
+    def __init__(self, model: FusionEventDetector, *, filename: str | None = None,
+                 hysteresis: dict | None = None, threads: int | None = None) -> None:
+        check_fitted(model, "thresholds_")
+        self.model = model
+        self.car = model.carforest.stream(decoder="votes", threads=threads)
+        self.cnn = model.cnn.stream()
+        self.classes = list(model.classes_)
+        self.sr = model.fconfig.sr
+        self.score_hop = model.fconfig.hop_seconds
+        self.hyst_params = dict(hysteresis or {})
+        self.reset(filename)
+
+    @property
+    def latency(self) -> float:
+        """Upper bound (s of audio) between an event's end and its release: the slower
+        of the two score streams' delays plus the decoder's (median filter, minimum gap).
+
+        Examples
+        --------
+        >>> fused.stream().latency  # doctest: +SKIP
+        3.6
+        """
+        m = self.model
+        seg = (m.carforest.sconfig.lookahead + 1) * self.score_hop + m.fconfig.frame_seconds
+        cnn = (self.cnn.W + self.cnn.R) * self.score_hop + m.fconfig.frame_seconds
+        return max(seg, cnn) + (self.hd.median + self.hd.min_gap + 1) * self.score_hop
+
+    @property
+    def last_scores(self) -> FrameScores | None:
+        """Fused scores completed by the last ``process``/``flush`` call."""
+        return FrameScores.join(self._parts)
+
+    def reset(self, filename: str | None = None) -> None:
+        """Start a new stream (optionally for another file name)."""
+        if filename is not None or not hasattr(self, "filename"):
+            self.filename = filename
+        self.car.reset()
+        self.cnn.reset()
+        self.hd = self.model.decoder(filename=self.filename, **self.hyst_params)
+        C = len(self.classes)
+        self.p_car = np.zeros((0, C))
+        self.p_cnn = np.zeros((0, C))
+        self.done = 0
+        self._parts: list[FrameScores] = []
+
+    def _collect(self) -> EventList:
+        for part, stream in (("p_car", self.car), ("p_cnn", self.cnn)):
+            s = stream.last_scores
+            if s is not None and len(s.scores):
+                setattr(self, part, np.concatenate([getattr(self, part), s.scores]))
+        n = min(len(self.p_car), len(self.p_cnn))
+        if n == 0:
+            return EventList()
+        w = self.model.weight
+        S = w * self.p_cnn[:n] + (1.0 - w) * self.p_car[:n]
+        self.p_car, self.p_cnn = self.p_car[n:], self.p_cnn[n:]
+        self._parts.append(FrameScores(self.model.fconfig.frame_times(n, self.done), S))
+        self.done += n
+        return self.hd.process(S)
+
+    def process(self, block: np.ndarray) -> EventList:
+        """Feed the next samples; return the events now final.
+
+        Examples
+        --------
+        >>> fused.stream().process(np.zeros(22050, np.float32))  # doctest: +SKIP
+        EventList(0 events)
+        """
+        self._parts = []
+        self.car.process(block)
+        self.cnn.process(block)
+        return self._collect()
+
+    def flush(self) -> EventList:
+        """End of stream: the remaining fused scores and events.
+
+        Examples
+        --------
+        >>> fused.stream().flush()  # doctest: +SKIP
+        EventList(0 events)
+        """
+        self._parts = []
+        self.car.flush()
+        self.cnn.flush()
+        return self._collect() + self.hd.flush()

@@ -1,0 +1,240 @@
+"""The CNN detection back-end: frame targets, stream == offline exactly for random block
+sizes on a real mixture, save/load identity, `audioscene detect` with it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audioscene.audio import load
+from audioscene.datasets import read_task2
+from audioscene.datasets.synth import load_sources, random_scene
+from audioscene.decode.hysteresis import HysteresisDecoder
+from audioscene.detect import StreamingDetector
+from audioscene.events import Event, EventList
+from audioscene.models import (
+    CNNEventDetector,
+    EventDetector,
+    FusionEventDetector,
+    frame_targets,
+    load_model,
+)
+
+SR = 22050
+
+
+@pytest.fixture(scope="module")
+def scenes(shared_data: Path) -> list:
+    rng = np.random.default_rng(0)
+    train = read_task2(shared_data, "train")
+    src = {k: v[:4] for k, v in load_sources(train.root, sr=SR).items()}
+    bgs = [load(p, sr=SR)[0] for p in sorted((shared_data / "backgrounds").glob("*.wav"))[:4]]
+    return [random_scene(src, bgs, sr=SR, duration=30.0, events_per_minute=40,
+                         ebr_db=(0.0, 9.0), max_polyphony=2, rng=rng) for _ in range(6)]
+
+
+@pytest.fixture(scope="module")
+def model(scenes: list) -> CNNEventDetector:
+    det = CNNEventDetector(channels=(8, 8, 8), dilations=(1, 2, 4), max_epochs=2,
+                           crop_frames=128, chunk_frames=64, random_state=0)
+    det.fit([s.audio for s in scenes[:5]], [s.events for s in scenes[:5]],
+            validation=([scenes[5].audio], [scenes[5].events]))
+    return det
+
+
+@pytest.fixture(scope="module")
+def mixture(shared_data: Path) -> tuple[Path, np.ndarray, EventList]:
+    ds = read_task2(shared_data, "dev")
+    it = next(i for i in ds.items if i.path.stem == "dev_1_ebr_0_nec_3_poly_1")
+    y, _ = load(it.path, sr=SR, duration=60.0)
+    return it.path, y, EventList(e for e in it.events if e.offset <= 60.0)
+
+
+def test_frame_targets_line_up_with_the_annotation(model: CNNEventDetector, mixture) -> None:
+    # targets decoded back into events give the annotation to within one frame
+    _, y, ref = mixture
+    cfg = model.fconfig
+    n = cfg.n_frames(len(y))
+    Y = frame_targets(cfg.frame_times(n), ref, model.classes_)
+    hop = cfg.hop_seconds
+    hd = HysteresisDecoder(model.classes_, hop=hop, high=0.5,
+                           offset=float(cfg.frame_times(1)[0]) - hop / 2)
+    got = sorted((e.label, e.onset, e.offset) for e in hd.process(Y) + hd.flush())
+    # events of one class that overlap or touch merge in a frame roll: merge them too
+    want = []
+    for e in sorted(ref, key=lambda e: (e.label, e.onset)):
+        if want and want[-1][0] == e.label and e.onset <= want[-1][2] + hop:
+            want[-1] = (e.label, want[-1][1], max(want[-1][2], e.offset))
+        else:
+            want.append((e.label, e.onset, e.offset))
+    assert len(got) == len(want) > 10
+    for (gl, gon, goff), (wl, won, woff) in zip(got, sorted(want)):
+        assert gl == wl
+        assert abs(gon - won) <= hop + 1e-9 and abs(goff - woff) <= hop + 1e-9
+
+
+def test_stream_equals_offline_for_random_blocks(model: CNNEventDetector, mixture) -> None:
+    _, y, _ = mixture
+    F = model.frames(y)
+    P = model.posteriors(F)
+    assert P.shape == (len(F), len(model.classes_))
+    offline = model.decode(P, filename="m", high=0.3)
+    assert len(offline) > 0
+    rng = np.random.default_rng(1)
+    for trial in range(3):
+        sd = StreamingDetector(model, filename="m", hysteresis={"high": 0.3})
+        events, parts, i = EventList(), [], 0
+        while i < len(y):
+            n = int(rng.integers(1, 30000)) if trial else 512
+            events += sd.process(y[i : i + n])
+            if sd.last_scores is not None:
+                parts.append(sd.last_scores.scores)
+            i += n
+        events += sd.flush()
+        if sd.last_scores is not None:
+            parts.append(sd.last_scores.scores)
+        np.testing.assert_array_equal(np.concatenate(parts), P)
+        assert events == offline
+
+
+def test_save_load_identity_and_cli(model: CNNEventDetector, mixture, tmp_path: Path) -> None:
+    _, y, _ = mixture
+    model.save(tmp_path / "cnn")
+    back = load_model(tmp_path / "cnn")
+    assert isinstance(back, CNNEventDetector)
+    F = model.frames(y)
+    np.testing.assert_array_equal(back.posteriors(back.frames(y)), model.posteriors(F))
+    np.testing.assert_array_equal(back.thresholds_, model.thresholds_)
+    wav = tmp_path / "m.wav"
+    sf.write(wav, y, SR, subtype="FLOAT")
+    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(wav), "--model",
+                        str(tmp_path / "cnn"), "--format", "csv", "-o", str(tmp_path / "o.csv")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = [(e.onset, e.offset, e.label) for e in EventList.read(tmp_path / "o.csv")]
+    want = model.predict(y, filename="m.wav")
+    assert len(want) > 0
+    assert got == [(round(e.onset, 3), round(e.offset, 3), e.label) for e in want]
+
+
+def test_per_class_thresholds_are_tuned_on_what_they_are_given(model: CNNEventDetector,
+                                                               mixture) -> None:
+    _, y, ref = mixture
+    P = model.posteriors(model.frames(y))
+    saved = model.thresholds_.copy()
+    try:
+        chosen = model.tune_thresholds([P], [ref], [60.0], [0.2, 0.5, 0.8])
+        assert set(chosen) == set(model.classes_)
+        assert set(chosen.values()) <= {0.2, 0.5, 0.8}
+        np.testing.assert_array_equal(model.thresholds_, [chosen[c] for c in model.classes_])
+        # a class with no reference events scores 0 everywhere: the lowest value wins
+        absent = [c for c in model.classes_ if c not in ref.labels]
+        assert all(chosen[c] == 0.2 for c in absent)
+    finally:
+        model.thresholds_ = saved
+
+
+def test_bad_inputs_are_refused(model: CNNEventDetector) -> None:
+    with pytest.raises(ValueError, match="frames of shape"):
+        CNNEventDetector(max_epochs=1).fit_frames([np.zeros((50, 7), np.float32)],
+                                                  [EventList([Event(0, 1, "a")])])
+    with pytest.raises(ValueError, match="thresholds for"):
+        model.decoder(high=[0.5, 0.5])
+
+
+def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) -> None:
+    import json
+
+    r = subprocess.run(
+        [sys.executable, "-m", "audioscene", "train", "dcase2016-task2", "--data",
+         str(shared_data), "--out", str(tmp_path / "run"),
+         "--set", "backend=[cnn, carforest, fusion]", "--set", "forest.n_estimators=2",
+         "--set", "forest.max_depth=8", "--set", "fusion.weights=[0.5]",
+         "--set", "synth.train_mixtures=6", "--set", "synth.validation_mixtures=2",
+         "--set", "synth.duration=30", "--set", "cnn.max_epochs=1",
+         "--set", "cnn.channels=[8, 8]", "--set", "cnn.dilations=[1, 2]",
+         "--set", "cnn.threshold_grid=[0.3, 0.6]", "--set", "baseline.enabled=false",
+         "--set", "psds=false", "--set", "folds.k=0"],
+        capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    run = tmp_path / "run"
+    res = json.loads((run / "results.json").read_text())
+    assert set(res["sets"]["dev"]) == {"CNN", "CaR-forest", "Fusion"} and "folds" not in res
+    assert res["tuning"]["fusion"]["weight"] == 0.5
+    assert set(res["tuning"]["cnn"].values()) <= {0.3, 0.6}
+    det = load_model(run / "model")
+    assert isinstance(det, CNNEventDetector) and len(det.classes_) == 11
+    assert det.thresholds_.tolist() == [res["tuning"]["cnn"][c] for c in det.classes_]
+    assert len(list((run / "dev" / "cnn").glob("*.txt"))) > 10
+    assert isinstance(load_model(run / "model-fusion"), FusionEventDetector)
+    assert isinstance(load_model(run / "model-car-forest"), EventDetector)
+
+
+# ----------------------------------------------------------------------------- fusion
+
+
+@pytest.fixture(scope="module")
+def fused(scenes: list, model: CNNEventDetector) -> FusionEventDetector:
+    car = EventDetector(n_estimators=2, max_depth=8, random_state=0).fit(
+        [s.audio for s in scenes[:5]], [s.events for s in scenes[:5]])
+    f = FusionEventDetector(carforest=car, cnn=model, weight=0.5).fit()
+    s = scenes[5]
+    f.tune([f.frames(s.audio)], [s.events], [30.0], [0.25, 0.75], [0.2, 0.4])
+    return f
+
+
+def test_fusion_stream_equals_offline_and_the_rule(fused: FusionEventDetector, mixture) -> None:
+    _, y, _ = mixture
+    F = fused.frames(y)
+    S = fused.scores(F)
+    w = fused.weight
+    assert w in (0.25, 0.75) and set(fused.thresholds_) <= {0.2, 0.4}
+    np.testing.assert_array_equal(
+        S, w * fused.cnn.posteriors(F) + (1 - w) * fused.carforest.curves_from_frames(F).presence)
+    offline = fused.decode(S, filename="m")
+    assert len(offline) > 0
+    rng = np.random.default_rng(2)
+    for trial in range(2):
+        sd = StreamingDetector(fused, filename="m")
+        events, parts, i = EventList(), [], 0
+        while i < len(y):
+            n = int(rng.integers(1, 40000)) if trial else 2048
+            events += sd.process(y[i : i + n])
+            if sd.last_scores is not None:
+                parts.append(sd.last_scores.scores)
+            i += n
+        events += sd.flush()
+        if sd.last_scores is not None:
+            parts.append(sd.last_scores.scores)
+        np.testing.assert_array_equal(np.concatenate(parts), S)
+        assert events == offline
+
+
+def test_fusion_save_load_identity(fused: FusionEventDetector, mixture, tmp_path: Path) -> None:
+    _, y, _ = mixture
+    fused.save(tmp_path / "f")
+    back = load_model(tmp_path / "f")
+    assert isinstance(back, FusionEventDetector)
+    assert back.weight == fused.weight
+    np.testing.assert_array_equal(back.thresholds_, fused.thresholds_)
+    F = fused.frames(y)
+    np.testing.assert_array_equal(back.scores(back.frames(y)), fused.scores(F))
+    assert back.predict(y, filename="m") == fused.predict(y, filename="m")
+
+
+def test_fusion_refuses_detectors_that_do_not_fit(scenes: list, model: CNNEventDetector) -> None:
+    from audioscene.features import FeatureConfig
+
+    other = EventDetector(feature_config=FeatureConfig(sr=SR, n_fft=1024, hop_length=512,
+                                                       n_mels=40), n_estimators=1,
+                          max_depth=4).fit([s.audio for s in scenes[:5]],
+                                           [s.events for s in scenes[:5]])
+    with pytest.raises(ValueError, match="different frame features"):
+        FusionEventDetector(carforest=other, cnn=model).fit()
+    with pytest.raises(TypeError, match="must be an EventDetector"):
+        FusionEventDetector(carforest=model, cnn=model).fit()

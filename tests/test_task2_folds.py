@@ -1,0 +1,140 @@
+"""Source-disjoint folds of the task 2 recipe: what each fold's training and tuning
+actually read (a spy on the synthesis), never what the recipe reports about itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import audioscene.audio
+import audioscene.datasets.synth as synth
+import audioscene.recipes.task2 as task2
+from audioscene.datasets.readers import task2_label
+from audioscene.datasets.synth import script_scene, source_files
+from audioscene.recipes import load_config
+from audioscene.recipes.task2 import recording_folds
+
+
+def test_recording_folds_are_contiguous_and_balanced() -> None:
+    files = {"a": [Path(f"a{i:03d}.wav") for i in range(16)],
+             "b": [Path(f"b{i:03d}.wav") for i in range(5)]}
+    f = recording_folds(files, 4)
+    assert f["a"] == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4
+    assert f["b"] == [0, 0, 1, 2, 3]
+    with pytest.raises(ValueError, match="fewer than 6 folds"):
+        recording_folds(files, 6)
+
+
+def test_script_scene_has_the_official_statistics(shared_data: Path) -> None:
+    root = shared_data / "dcase2016_task2" / "dcase2016_task2_train"
+    files = source_files(root)
+    src = {c: [audioscene.audio.load(p, sr=22050)[0] for p in ps[:2]] for c, ps in files.items()}
+    bg = audioscene.audio.load(sorted((shared_data / "backgrounds").glob("*.wav"))[0],
+                               sr=22050)[0]
+    for nec, poly in ((3, 0), (2, 1)):
+        s = script_scene(src, bg, sr=22050, duration=120.0, events_per_class=nec,
+                         ebr_db=-6.0, polyphony=poly, rng=nec)
+        assert len(s.audio) == 120 * 22050
+        labels = [e.label for e in s.events]
+        assert sorted(labels) == sorted(c for c in files for _ in range(nec))
+        ev = sorted(s.events, key=lambda e: e.onset)
+        # most events active at once: 1 without polyphony, at most 2 with it
+        most = max(sum(1 for o in ev if o.onset <= e.onset < o.offset) for e in ev)
+        assert most == 1 if poly == 0 else most <= 2
+
+
+def test_each_fold_trains_and_tunes_without_its_test_recordings(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: dict[int, str] = {}  # id of a loaded array -> its file
+    log: list[tuple[str, set[int], int]] = []  # (phase, event arrays, background) per mixture
+    phase = ["?"]
+
+    real_load = synth.load
+
+    def spy_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        y, sr = real_load(path, *a, **k)
+        loaded[id(y)] = Path(path).name
+        return y, sr
+
+    real_audio_load = audioscene.audio.load
+
+    def spy_audio_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        y, sr = real_audio_load(path, *a, **k)
+        loaded[id(y)] = Path(path).name
+        return y, sr
+
+    real_render = synth.render
+
+    def spy_render(background, events, **k):  # noqa: ANN001, ANN003, ANN202
+        log.append((phase[0], {id(e.audio) for e in events}, id(background)))
+        return real_render(background, events, **k)
+
+    real_random, real_script = task2.random_scene, task2.script_scene
+
+    def spy_random(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        phase[0] = "train"
+        return real_random(*a, **k)
+
+    def spy_script(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        phase[0] = "test"
+        return real_script(*a, **k)
+
+    monkeypatch.setattr(synth, "load", spy_load)
+    monkeypatch.setattr(task2, "load", spy_audio_load)
+    monkeypatch.setattr(synth, "render", spy_render)
+    monkeypatch.setattr(task2, "random_scene", spy_random)
+    monkeypatch.setattr(task2, "script_scene", spy_script)
+
+    def fake_evaluate(items, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        for _ in items:  # render every test mixture; detection is not under test here
+            pass
+        return {}, None
+
+    monkeypatch.setattr(task2, "_evaluate", fake_evaluate)
+    monkeypatch.setattr(task2, "_fold_summary", lambda *a, **k: {})
+    monkeypatch.setattr(task2, "_fold_tables", lambda *a, **k: [])
+
+    class Stop(Exception):
+        pass
+
+    real_train = task2._train
+    calls: list = []
+
+    def spy_train(cfg, sources, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if phase[0] == "test" and len(calls) == 4:  # the folds are done
+            raise Stop
+        calls.append(sources)
+        return real_train(cfg, sources, *a, **k)
+
+    monkeypatch.setattr(task2, "_train", spy_train)
+    _, cfg = load_config("dcase2016-task2", [
+        "synth.train_mixtures=4", "synth.validation_mixtures=1", "synth.duration=30",
+        "synth.events_per_minute=60",
+        "forest.n_estimators=1", "forest.max_depth=4", "tuning.onset_threshold=[4.0]",
+        "tuning.presence_threshold=[0.6]", "baseline.enabled=false", "psds=false",
+        "folds.duration=40", "folds.events_per_class=[1]", "folds.ebr_db=[0.0]",
+        "folds.polyphony=[0, 1]"])
+    with pytest.raises(Stop):
+        task2.run(cfg, data=shared_data, out=tmp_path, log=lambda *a: None)
+
+    # split the log into folds: a fold is its training mixtures, then its test mixtures
+    folds: list[dict[str, list]] = []
+    for ph, ev, bg in log:
+        if ph == "train" and (not folds or folds[-1]["test"]):
+            folds.append({"train": [], "test": []})
+        folds[-1][ph].append((ev, bg))
+    assert len(folds) == 4
+    tested: list[str] = []
+    for f in folds:
+        train_rec = {loaded[i] for ev, _ in f["train"] for i in ev}
+        test_rec = {loaded[i] for ev, _ in f["test"] for i in ev}
+        assert train_rec and test_rec and not train_rec & test_rec
+        train_bg = {loaded[bg] for _, bg in f["train"]}
+        test_bg = {loaded[bg] for _, bg in f["test"]}
+        assert not train_bg & test_bg
+        tested += sorted(test_rec)
+    # every recording a test mixture used belongs to exactly one fold
+    assert len(tested) == len(set(tested))
+    assert {task2_label(Path(name)) for name in tested} == set(source_files(
+        shared_data / "dcase2016_task2" / "dcase2016_task2_train"))
