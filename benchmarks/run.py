@@ -17,6 +17,9 @@ Run with ``make bench``. Rows:
 * clip classification: masked batched inference of the all-convolutional network
   against one clip at a time on the same clips of different lengths (target >= 3x),
   and seconds per training epoch on ESC-10 folds 1-3 (reported, no target);
+* detection back-ends (``--only backends --models CARFOREST CNN``): the same 10 minutes
+  streamed through a CaR-forest and a CNN detector (target: the CNN >= 10x faster), and
+  the CNN's peak RSS on a 2-hour against a 2-minute file (target: under 50 MB more);
 * event-based metrics (onset-only and onset+offset, 11 classes) of 4,000 reference and
   about 4,000 estimated events in one file: the sorted-sweep counts against sed_eval's
   ``EventBasedMetrics.evaluate``, both ending in sed_eval's ``results()`` (target >= 20x,
@@ -385,10 +388,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--only", choices=["features", "carforest", "streaming", "clips",
-                                       "evaluate", "startup"],
+                                       "evaluate", "startup", "backends"],
                     default=None)
     ap.add_argument("--model", help="streaming rows: use this model folder instead of "
                     "training one")
+    ap.add_argument("--models", nargs=2, metavar=("CARFOREST", "CNN"),
+                    help="backends rows: a CaR-forest and a CNN detector folder (e.g. the "
+                    "task 2 recipe's OUT/model-car-forest and OUT/model-cnn); without "
+                    "them the rows are skipped")
     args = ap.parse_args(argv)
     ok = True
     if args.only in (None, "features"):
@@ -403,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
         ok &= bench_evaluate(args.repeats)
     if args.only in (None, "startup"):
         ok &= bench_startup(args.repeats, args.model)
+    if args.only in (None, "backends"):
+        ok &= bench_backends(max(1, args.repeats // 3), args.models)
     print("\nall targets met" if ok else "\nTARGET MISSED")
     return 0 if ok else 1
 
@@ -646,6 +655,58 @@ def bench_startup(repeats: int, model_dir: str | None) -> bool:
           f"{(rss_l - rss_s) / 1e6:+9.1f} MB")
     ok &= rss_l - rss_s <= 100e6
     return ok
+
+
+def bench_backends(repeats: int, models: list[str] | None) -> bool:
+    """Detection back-ends side by side: the same 10 minutes streamed (blocks of 2^19
+    samples from a file) through a CaR-forest and a CNN detector, and the CNN's peak RSS
+    on a 2-hour against a 2-minute file."""
+    import tempfile
+
+    import soundfile as sf
+
+    from audioscene.audio import blocks
+    from audioscene.detect import StreamingDetector
+    from audioscene.models import load_model
+
+    if not models:
+        print("\nbackends: skipped (pass --models CARFOREST CNN)")
+        return True
+    car, cnn = load_model(models[0]), load_model(models[1])
+    tmp = Path(tempfile.mkdtemp(prefix="audioscene-bench-"))
+    y44, what = ten_minutes()
+    wav = tmp / "ten_minutes.wav"
+    sf.write(wav, y44, SR, subtype="PCM_16")
+
+    def run(model: Any) -> Callable[[], int]:
+        def go() -> int:
+            sd = StreamingDetector(model, filename="x")
+            n = sum(len(sd.process(b.samples))
+                    for b in blocks(wav, block_length=1 << 19, sr=model.fconfig.sr))
+            return n + len(sd.flush())
+        return go
+
+    times = interleaved_times({"car": run(car), "cnn": run(cnn)}, repeats)
+    print(f"\nbackends: {what}; models {models[0]} and {models[1]}; medians of {repeats} "
+          "interleaved rounds")
+    ok = _rows([
+        ("stream 10 min, CaR-forest (reference)", statistics.median(times["car"]), None,
+         None, ""),
+        ("stream 10 min, CNN, speed-up over the CaR-forest", statistics.median(times["cnn"]),
+         median_ratio(times["car"], times["cnn"]), 10.0, ">="),
+    ])
+    short = _write_noise(tmp / "2min.wav", 120, cnn.fconfig.sr)
+    long = _write_noise(tmp / "2h.wav", 7200, cnn.fconfig.sr)
+    peaks: dict[str, list[float]] = {"short": [], "long": []}
+    for _ in range(2):
+        for key, f in (("short", short), ("long", long)):
+            peaks[key].append(_cli_peak(["detect", str(f), "--model", models[1], "-o",
+                                         str(tmp / f"ev-{key}.txt")])[0])
+    rss_s, rss_l = (float(np.median(peaks[k])) for k in ("short", "long"))
+    print(f"{'CNN detect, peak RSS, 2-minute file':58s} {rss_s / 1e6:9.1f} MB")
+    print(f"{'CNN detect, peak RSS, 2-hour file':58s} {rss_l / 1e6:9.1f} MB")
+    print(f"{'  2-hour minus 2-minute (target: <= 50 MB)':58s} {(rss_l - rss_s) / 1e6:+9.1f} MB")
+    return ok and rss_l - rss_s <= 50e6
 
 
 if __name__ == "__main__":
