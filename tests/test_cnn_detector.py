@@ -238,3 +238,15 @@ def test_fusion_refuses_detectors_that_do_not_fit(scenes: list, model: CNNEventD
         FusionEventDetector(carforest=other, cnn=model).fit()
     with pytest.raises(TypeError, match="must be an EventDetector"):
         FusionEventDetector(carforest=model, cnn=model).fit()
+
+
+def test_training_takes_recordings_shorter_than_a_crop() -> None:
+    rng = np.random.default_rng(0)
+    frames = [rng.normal(size=(n, 40)).astype(np.float32) for n in (40, 700, 90)]
+    ev = [EventList([Event(0.1, 0.5, "a"), Event(0.6, 0.7, "b")])] * 3
+    det = CNNEventDetector(channels=(4, 4), dilations=(1, 2), max_epochs=3, batch_size=2,
+                           crop_frames=128).fit_frames(frames, ev)
+    assert len(det.history_) == 3
+    assert det.posteriors(frames[0]).shape == (40, 2)
+    with pytest.raises(ValueError, match="max_epochs"):
+        CNNEventDetector(max_epochs=0).fit_frames(frames, ev)

@@ -63,7 +63,10 @@ class DetectorStream(Protocol):
     score_hop : float
         Seconds between rows of :attr:`last_scores`.
     latency : float
-        Upper bound (s of audio) between an event's onset and its release.
+        Upper bound (s of audio) by which an event's release lags the audio
+        that decides it: measured from the event's onset for the CaR-forest's vote
+        decoding, from its end for hysteresis decoding (which releases an event only once
+        it has ended).
     last_scores : FrameScores or None
         Rows completed by the last :meth:`process` or :meth:`flush` call.
 

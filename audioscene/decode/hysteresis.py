@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numba
 import numpy as np
@@ -101,8 +102,9 @@ class HysteresisDecoder:
     [(0.1, 0.3)]
     """
 
-    def __init__(self, classes: Sequence[str], *, hop: float, high: float = 0.5,
-                 low: float | None = None, median: int = 1, min_duration: float = 0.0,
+    def __init__(self, classes: Sequence[str], *, hop: float,
+                 high: float | Sequence[float] = 0.5,
+                 low: float | Sequence[float] | None = None, median: int = 1, min_duration: float = 0.0,
                  min_gap: float = 0.0, offset: float = 0.0, filename: str | None = None) -> None:
         low = high if low is None else low
         C = len(classes)
@@ -179,7 +181,7 @@ class HysteresisDecoder:
 
 
 def hysteresis_events(scores: np.ndarray, classes: Sequence[str], *, hop: float,
-                      **kwargs: float) -> EventList:
+                      **kwargs: Any) -> EventList:
     """Offline hysteresis decoding of frame scores ``(frames, C)``: the same as a
     :class:`HysteresisDecoder` fed everything at once.
 

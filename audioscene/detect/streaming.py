@@ -83,7 +83,8 @@ class StreamingDetector:
 
     @property
     def latency(self) -> float:
-        """Upper bound (seconds of audio) between an event's onset and its release."""
+        """The stream's latency (see :class:`~audioscene.decode.base.DetectorStream`):
+        from an event's onset for vote decoding, from its end for hysteresis decoding."""
         return float(self.stream.latency)
 
     @property

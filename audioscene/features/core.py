@@ -96,8 +96,8 @@ class FeatureConstants:
         return cls(w, mel)
 
     def check(self, config: FeatureConfig) -> FeatureConstants:
-        """``self`` with read-only float arrays, after checking that the shapes fit
-        ``config`` (``ValueError`` otherwise).
+        """A copy with read-only float arrays, after checking that the shapes fit
+        ``config`` and the values are finite (``ValueError`` otherwise).
 
         Examples
         --------
@@ -109,17 +109,21 @@ class FeatureConstants:
         """
         n_bins = config.n_fft // 2 + 1
         w = np.array(self.window, dtype=np.float64)
-        if w.shape != (config.n_fft,) or not np.isfinite(w).all():
+        if w.shape != (config.n_fft,):
             raise ValueError(f"feature constants: window of shape {w.shape}, expected "
                              f"({config.n_fft},)")
+        if not np.isfinite(w).all():
+            raise ValueError("feature constants: the window holds NaN or infinity")
         mel = None
         if config.kind != "stft":
             if self.mel is None:
                 raise ValueError("feature constants: no mel filterbank")
             mel = np.array(self.mel, dtype=np.float32)
-            if mel.shape != (config.n_mels, n_bins) or not np.isfinite(mel).all():
+            if mel.shape != (config.n_mels, n_bins):
                 raise ValueError(f"feature constants: mel filterbank of shape {mel.shape}, "
                                  f"expected ({config.n_mels}, {n_bins})")
+            if not np.isfinite(mel).all():
+                raise ValueError("feature constants: the mel filterbank holds NaN or infinity")
             mel.setflags(write=False)
         w.setflags(write=False)
         return FeatureConstants(w, mel)

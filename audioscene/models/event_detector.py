@@ -159,7 +159,13 @@ class EventDetector(Persistent, Estimator):
     @property
     def constants(self) -> FeatureConstants:
         """The window and mel filterbank of the frame features: those stored with the
-        fitted model, else librosa's (:meth:`FeatureConstants.compute`)."""
+        fitted model, else librosa's (:meth:`FeatureConstants.compute`).
+
+        Examples
+        --------
+        >>> EventDetector().constants.window.shape
+        (1024,)
+        """
         c = getattr(self, "feature_constants_", None)
         return c if c is not None else FeatureConstants.compute(self.fconfig)
 

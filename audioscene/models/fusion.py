@@ -12,7 +12,8 @@ at the class threshold, close at ``low_ratio`` x it), minimum length and gap. Th
 weight and the per-class thresholds are chosen on validation recordings only
 (:meth:`FusionEventDetector.tune`).
 
-Both detectors must read the same frames (one feature configuration) and the CaR-forest
+Both detectors must read the same frames (one feature configuration, the same stored
+window and filterbank) and the CaR-forest
 must score every frame (segment hop 1), so that the two score sequences share one time
 grid.
 """
@@ -30,6 +31,7 @@ from ..decode.base import FrameScores
 from ..decode.hysteresis import HysteresisDecoder
 from ..estimator import Estimator, check_fitted
 from ..events import EventList
+from ..features.config import FeatureConfig
 from ..persist import ModelRecord, Persistent
 from .cnn_detector import CNNEventDetector, tune_class_thresholds
 from .event_detector import EventDetector
@@ -111,7 +113,10 @@ class FusionEventDetector(Persistent, Estimator):
         if list(car.classes_) != list(cnn.classes_):
             raise ValueError(f"the detectors have different classes: {car.classes_} and "
                              f"{cnn.classes_}")
-        if car.fconfig != cnn.fconfig:
+        if car.fconfig != cnn.fconfig or any(
+                (a is None) != (b is None) or (a is not None and not np.array_equal(a, b))
+                for a, b in ((car.constants.window, cnn.constants.window),
+                             (car.constants.mel, cnn.constants.mel))):
             raise ValueError("the detectors read different frame features")
         if car.sconfig.hop != 1:
             raise ValueError("the CaR-forest must score every frame (segment hop 1)")
@@ -122,8 +127,14 @@ class FusionEventDetector(Persistent, Estimator):
         return self
 
     @property
-    def fconfig(self) -> Any:
-        """The frame features both detectors read."""
+    def fconfig(self) -> FeatureConfig:
+        """The frame features both detectors read.
+
+        Examples
+        --------
+        >>> fused.fconfig.hop_length  # doctest: +SKIP
+        441
+        """
         return self.cnn.fconfig
 
     def frames(self, recording: Recording) -> np.ndarray:
@@ -321,8 +332,8 @@ class FusionEventDetectorStream:
 
         Examples
         --------
-        >>> fused.stream().latency  # doctest: +SKIP
-        3.6
+        >>> round(fused.stream().latency, 3)  # doctest: +SKIP
+        3.446
         """
         m = self.model
         seg = (m.carforest.sconfig.lookahead + 1) * self.score_hop + m.fconfig.frame_seconds
@@ -331,11 +342,21 @@ class FusionEventDetectorStream:
 
     @property
     def last_scores(self) -> FrameScores | None:
-        """Fused scores completed by the last ``process``/``flush`` call."""
+        """Fused scores completed by the last ``process``/``flush`` call.
+
+        Examples
+        --------
+        >>> s = fused.stream(); _ = s.process(block); s.last_scores  # doctest: +SKIP
+        """
         return FrameScores.join(self._parts)
 
     def reset(self, filename: str | None = None) -> None:
-        """Start a new stream (optionally for another file name)."""
+        """Start a new stream (optionally for another file name).
+
+        Examples
+        --------
+        >>> s.reset("next.wav")  # doctest: +SKIP
+        """
         if filename is not None or not hasattr(self, "filename"):
             self.filename = filename
         self.car.reset()

@@ -349,11 +349,23 @@ class FrameCNN(nn.Module):
         self.out = nn.Conv1d(c_in, n_classes, 1)
 
     def receptive_radius(self) -> int:
-        """Input frames on each side of an output frame that it depends on."""
+        """Input frames on each side of an output frame that it depends on.
+
+        Examples
+        --------
+        >>> FrameCNN(2, 8, channels=(4, 4, 4), dilations=(1, 2, 4)).receptive_radius()
+        7
+        """
         return sum(self.dilations)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, T - 2R, n_classes)`` of inputs ``(B, T, n_features)``."""
+        """Logits ``(B, T - 2R, n_classes)`` of inputs ``(B, T, n_features)``.
+
+        Examples
+        --------
+        >>> FrameCNN(2, 8, channels=(4,), dilations=(1,))(torch.zeros(1, 10, 8)).shape
+        torch.Size([1, 8, 2])
+        """
         h = self.body(x[:, None])  # (B, C, T', F')
         h = h.mean(dim=3) + h.amax(dim=3)
         return self.out(self.drop(h)).transpose(1, 2)

@@ -1,16 +1,16 @@
-"""DCASE 2016 task 2 (synthetic audio sound event detection): CaR-forest against the
-GMM baseline.
+"""DCASE 2016 task 2 (synthetic audio sound event detection): the detection back-ends
+(CaR-forest, CNN, their fusion; ``backend``) against the GMM baseline.
 
 1. **Source-disjoint folds (the headline).** The isolated training recordings
    (``dcase2016_task2_train``, 16 per class) are split into ``folds.k`` folds by
-   recording: contiguous runs of each class's sorted file names. For fold ``i``, both
-   systems are trained on mixtures synthesised from the other folds' recordings, their
+   recording: contiguous runs of each class's sorted file names. For fold ``i``, every
+   system is trained on mixtures synthesised from the other folds' recordings, their
    thresholds are tuned on validation mixtures of those recordings, and they are tested
    on mixtures rendered from fold ``i``'s recordings (never heard in training or tuning)
    over background recordings held out for fold ``i`` (every ``k``-th file by name),
    with the statistics of the official event scripts (:func:`~audioscene.datasets.synth
    .script_scene`). Metrics are reported per fold and as mean and spread over folds.
-2. **Seen recordings.** Both systems are trained again on mixtures of all the training
+2. **Seen recordings.** Every system is trained again on mixtures of all the training
    recordings (backgrounds: all but the last ``synth.validation_backgrounds`` files,
    which render the validation mixtures) and evaluated on every official-layout set under
    the data root (``dcase2016_task2_dev``, and ``dcase2016_task2_test`` when present).
@@ -361,9 +361,10 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     data : Path
         Root holding ``dcase2016_task2/`` (or that folder itself).
     out : Path
-        Output folder: ``folds/fold<i>/{reference,car-forest,gmm-baseline}/``,
-        ``model/``, ``baseline/``, ``<set>/<system>/*.txt``, ``results.json``,
-        ``results.md``.
+        Output folder: ``folds/fold<i>/reference/`` and ``folds/fold<i>/<system>/``
+        (``car-forest``, ``cnn``, ``fusion``, ``gmm-baseline``: event lists and score
+        tables), ``model/`` (the first back-end), ``model-<system>/`` (the others),
+        ``baseline/``, ``<set>/<system>/``, ``results.json``, ``results.md``.
     backgrounds : Path or None
         Background recordings for synthesis (default: ``<data>/backgrounds``).
     log : callable
