@@ -78,6 +78,23 @@ def test_frame_targets_line_up_with_the_annotation(model: CNNEventDetector, mixt
         assert abs(gon - won) <= hop + 1e-9 and abs(goff - woff) <= hop + 1e-9
 
 
+def _stream(sd: StreamingDetector, y: np.ndarray, rng: np.random.Generator, max_block: int,
+            fixed: int) -> tuple[EventList, np.ndarray]:
+    """Feed ``y`` in random blocks of 1 to ``max_block`` samples (``fixed`` samples when
+    ``max_block`` is 0); return the events and the score rows, in order."""
+    events, parts, i = EventList(), [], 0
+    while i < len(y):
+        n = int(rng.integers(1, max_block)) if max_block else fixed
+        events += sd.process(y[i : i + n])
+        if sd.last_scores is not None:
+            parts.append(sd.last_scores.scores)
+        i += n
+    events += sd.flush()
+    if sd.last_scores is not None:
+        parts.append(sd.last_scores.scores)
+    return events, np.concatenate(parts)
+
+
 def test_stream_equals_offline_for_random_blocks(model: CNNEventDetector, mixture) -> None:
     _, y, _ = mixture
     F = model.frames(y)
@@ -88,17 +105,8 @@ def test_stream_equals_offline_for_random_blocks(model: CNNEventDetector, mixtur
     rng = np.random.default_rng(1)
     for trial in range(3):
         sd = StreamingDetector(model, filename="m", hysteresis={"high": 0.3})
-        events, parts, i = EventList(), [], 0
-        while i < len(y):
-            n = int(rng.integers(1, 30000)) if trial else 512
-            events += sd.process(y[i : i + n])
-            if sd.last_scores is not None:
-                parts.append(sd.last_scores.scores)
-            i += n
-        events += sd.flush()
-        if sd.last_scores is not None:
-            parts.append(sd.last_scores.scores)
-        np.testing.assert_array_equal(np.concatenate(parts), P)
+        events, scores = _stream(sd, y, rng, 30000 if trial else 0, 512)
+        np.testing.assert_array_equal(scores, P)
         assert events == offline
 
 
@@ -201,17 +209,8 @@ def test_fusion_stream_equals_offline_and_the_rule(fused: FusionEventDetector, m
     rng = np.random.default_rng(2)
     for trial in range(2):
         sd = StreamingDetector(fused, filename="m")
-        events, parts, i = EventList(), [], 0
-        while i < len(y):
-            n = int(rng.integers(1, 40000)) if trial else 2048
-            events += sd.process(y[i : i + n])
-            if sd.last_scores is not None:
-                parts.append(sd.last_scores.scores)
-            i += n
-        events += sd.flush()
-        if sd.last_scores is not None:
-            parts.append(sd.last_scores.scores)
-        np.testing.assert_array_equal(np.concatenate(parts), S)
+        events, scores = _stream(sd, y, rng, 40000 if trial else 0, 2048)
+        np.testing.assert_array_equal(scores, S)
         assert events == offline
 
 

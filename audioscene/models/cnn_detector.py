@@ -39,7 +39,8 @@ from ..features.core import FeatureConstants, FeatureStream, extract, extract_fi
 from ..persist import ModelRecord, Persistent
 from .nets import FrameCNN
 
-__all__ = ["CNNEventDetector", "CNNEventDetectorStream", "frame_targets", "tune_class_thresholds",
+__all__ = ["CNNEventDetector", "CNNEventDetectorStream", "frame_targets", "frame_decoder",
+           "tune_class_thresholds",
            "DEFAULT_FEATURES"]
 
 #: The CaR-forest's frame features: 40 log-mel bands, 40 ms window, 20 ms hop, 22.05 kHz.
@@ -81,6 +82,30 @@ def frame_targets(times: np.ndarray, events: EventList, classes: Sequence[str]) 
         if j is not None:
             Y[(t >= e.onset) & (t < e.offset), j] = 1.0
     return Y
+
+
+def frame_decoder(model: Any, *, filename: str | None = None, **overrides: Any
+                  ) -> HysteresisDecoder:
+    """The hysteresis decoder of a frame-scoring detector (the CNN or the fusion): its
+    classes and per-class ``thresholds_`` (closing at ``low_ratio`` x them), its
+    ``median``, ``min_duration`` and ``min_gap``, frames of ``fconfig``'s hop starting
+    half a hop before the first frame's centre; ``overrides`` replace any of ``high``,
+    ``low``, ``median``, ``min_duration``, ``min_gap``.
+
+    Examples
+    --------
+    >>> frame_decoder(det, high=0.7).high.tolist()  # doctest: +SKIP
+    [0.7, 0.7, ...]
+    """
+    cfg = model.fconfig
+    hop = cfg.hop_seconds
+    high = overrides.pop("high", model.thresholds_)
+    low = overrides.pop("low", model.low_ratio * np.asarray(high, np.float64))
+    params = {"median": model.median, "min_duration": model.min_duration,
+              "min_gap": model.min_gap, **overrides}
+    t0 = float(cfg.frame_times(1)[0]) - hop / 2
+    return HysteresisDecoder(model.classes_, hop=hop, high=high, low=low,
+                             offset=round(t0, 9), filename=filename, **params)
 
 
 def tune_class_thresholds(decode: Any, scores: Sequence[np.ndarray],
@@ -467,14 +492,7 @@ class CNNEventDetector(Persistent, Estimator):
         [0.7, 0.7, ...]
         """
         check_fitted(self, "network_")
-        hop = self.fconfig.hop_seconds
-        high = overrides.pop("high", self.thresholds_)
-        low = overrides.pop("low", self.low_ratio * np.asarray(high, np.float64))
-        params = {"median": self.median, "min_duration": self.min_duration,
-                  "min_gap": self.min_gap, **overrides}
-        t0 = float(self.fconfig.frame_times(1)[0]) - hop / 2
-        return HysteresisDecoder(self.classes_, hop=hop, high=high, low=low,
-                                 offset=round(t0, 9), filename=filename, **params)
+        return frame_decoder(self, filename=filename, **overrides)
 
     def decode(self, posteriors: np.ndarray, *, filename: str | None = None,
                **overrides: Any) -> EventList:

@@ -33,7 +33,7 @@ from ..estimator import Estimator, check_fitted
 from ..events import EventList
 from ..features.config import FeatureConfig
 from ..persist import ModelRecord, Persistent
-from .cnn_detector import CNNEventDetector, tune_class_thresholds
+from .cnn_detector import CNNEventDetector, frame_decoder, tune_class_thresholds
 from .event_detector import EventDetector
 
 __all__ = ["FusionEventDetector", "FusionEventDetectorStream"]
@@ -171,15 +171,7 @@ class FusionEventDetector(Persistent, Estimator):
         5
         """
         check_fitted(self, "thresholds_")
-        cfg = self.fconfig
-        hop = cfg.hop_seconds
-        high = overrides.pop("high", self.thresholds_)
-        low = overrides.pop("low", self.low_ratio * np.asarray(high, np.float64))
-        params = {"median": self.median, "min_duration": self.min_duration,
-                  "min_gap": self.min_gap, **overrides}
-        t0 = float(cfg.frame_times(1)[0]) - hop / 2
-        return HysteresisDecoder(self.classes_, hop=hop, high=high, low=low,
-                                 offset=round(t0, 9), filename=filename, **params)
+        return frame_decoder(self, filename=filename, **overrides)
 
     def decode(self, scores: np.ndarray, *, filename: str | None = None,
                **overrides: Any) -> EventList:
