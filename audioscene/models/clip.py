@@ -43,7 +43,7 @@ from tqdm.auto import tqdm
 from ..features.config import FeatureConfig
 from ..features.core import check_frames, extract_file
 from ..persist import ModelRecord, Persistent
-from .nets import NETWORKS
+from .nets import NETWORKS, load_network_arrays, network_arrays
 
 __all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames"]
 
@@ -583,8 +583,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         state = {"classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
                  "n_features_in": int(self.n_features_in_),
                  "best_epoch": int(self.best_epoch_), "history": self.history_}
-        arrays = {f"net/{k}": v.detach().cpu().numpy()
-                  for k, v in self.network_.state_dict().items()}
+        arrays = network_arrays(self.network_)
         arrays["mean"] = self.mean_
         arrays["scale"] = self.scale_
         children = {}
@@ -618,14 +617,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         clf.scale_ = np.asarray(record.arrays["scale"], np.float32)
         clf.best_epoch_ = int(st["best_epoch"])
         clf.history_ = list(st["history"])
-        net = clf._new_network()
-        state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in record.arrays.items()
-                 if k.startswith("net/")}
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
-            raise ValueError(str(exc).splitlines()[0]) from None
-        clf.network_ = net.eval()
+        clf.network_ = load_network_arrays(clf._new_network(), record.arrays)
         return clf
 
 class _LongClip:

@@ -37,7 +37,7 @@ from ..events import EventList
 from ..features.config import FeatureConfig
 from ..features.core import FeatureConstants, FeatureStream, extract, extract_file
 from ..persist import ModelRecord, Persistent
-from .nets import FrameCNN
+from .nets import FrameCNN, load_network_arrays, network_arrays
 
 __all__ = ["CNNEventDetector", "CNNEventDetectorStream", "frame_targets", "frame_decoder",
            "tune_class_thresholds",
@@ -477,10 +477,7 @@ class CNNEventDetector(Persistent, Estimator):
         >>> det.posteriors(det.frames("mix.wav")).shape  # doctest: +SKIP
         (5998, 11)
         """
-        st = self.stream()
-        parts = [st.push_frames(np.asarray(frames, np.float32), final=True)]
-        return np.concatenate([p for p in parts if len(p)]) if len(frames) else \
-            np.zeros((0, len(self.classes_)))
+        return self.stream().push_frames(np.asarray(frames, np.float32), final=True)
 
     def decoder(self, *, filename: str | None = None, **overrides: Any) -> HysteresisDecoder:
         """The model's hysteresis decoder (per-class thresholds), with ``overrides``
@@ -578,8 +575,7 @@ class CNNEventDetector(Persistent, Estimator):
         params["feature_config"] = self.fconfig.to_dict()
         params["channels"] = [int(c) for c in self.channels]
         params["dilations"] = [int(d) for d in self.dilations]
-        arrays = {f"net/{k}": v.detach().cpu().numpy()
-                  for k, v in self.network_.state_dict().items()}
+        arrays = network_arrays(self.network_)
         arrays.update({"mean": self.mean_, "scale": self.scale_,
                        "thresholds": np.asarray(self.thresholds_, np.float64),
                        "features/window": self.constants.window})
@@ -613,14 +609,8 @@ class CNNEventDetector(Persistent, Estimator):
         det.feature_constants_ = FeatureConstants(
             record.arrays["features/window"], record.arrays.get("features/mel")
         ).check(det.fconfig)
-        net = det._new_network(len(det.classes_), det.n_features_in_)
-        state = {k[4:]: torch.from_numpy(np.array(v)) for k, v in record.arrays.items()
-                 if k.startswith("net/")}
-        try:
-            net.load_state_dict(state)
-        except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
-            raise ValueError(str(exc).splitlines()[0]) from None
-        det.network_ = net.eval()
+        det.network_ = load_network_arrays(
+            det._new_network(len(det.classes_), det.n_features_in_), record.arrays)
         return det
 
 

@@ -147,6 +147,19 @@ class FusionEventDetector(Persistent, Estimator):
         """
         return self.cnn.frames(recording)
 
+    def fuse(self, p_cnn: np.ndarray, p_car: np.ndarray, weight: float | None = None
+             ) -> np.ndarray:
+        """The fusion rule: ``weight * p_cnn + (1 - weight) * p_car`` (``weight``: the
+        model's unless given).
+
+        Examples
+        --------
+        >>> FusionEventDetector(weight=0.75).fuse(np.ones((1, 2)), np.zeros((1, 2)))
+        array([[0.75, 0.75]])
+        """
+        w = self.weight if weight is None else weight
+        return w * p_cnn + (1.0 - w) * p_car
+
     def scores(self, frames: np.ndarray, weight: float | None = None) -> np.ndarray:
         """Fused scores ``(n_frames, C)`` of one recording's frame features.
 
@@ -156,10 +169,8 @@ class FusionEventDetector(Persistent, Estimator):
         (5998, 11)
         """
         check_fitted(self, "thresholds_")
-        w = self.weight if weight is None else weight
-        p_cnn = self.cnn.posteriors(frames)
-        p_car = self.carforest.curves_from_frames(frames).presence
-        return w * p_cnn + (1.0 - w) * p_car
+        return self.fuse(self.cnn.posteriors(frames),
+                         self.carforest.curves_from_frames(frames).presence, weight)
 
     def decoder(self, *, filename: str | None = None, **overrides: Any) -> HysteresisDecoder:
         """The hysteresis decoder of the fused scores (per-class thresholds), with
@@ -228,7 +239,7 @@ class FusionEventDetector(Persistent, Estimator):
         p_car = [self.carforest.curves_from_frames(F).presence for F in frames]
         best: tuple[float, float, np.ndarray] | None = None
         for w in weights:
-            fused = [w * a + (1.0 - w) * b for a, b in zip(p_cnn, p_car)]
+            fused = [self.fuse(a, b, w) for a, b in zip(p_cnn, p_car)]
             thr, f1 = tune_class_thresholds(
                 lambda S, name, high: self.decode(S, filename=name, high=high),
                 fused, annotations, durations, grid, self.classes_)
@@ -368,8 +379,7 @@ class FusionEventDetectorStream:
         n = min(len(self.p_car), len(self.p_cnn))
         if n == 0:
             return EventList()
-        w = self.model.weight
-        S = w * self.p_cnn[:n] + (1.0 - w) * self.p_car[:n]
+        S = self.model.fuse(self.p_cnn[:n], self.p_car[:n])
         self.p_car, self.p_cnn = self.p_car[n:], self.p_cnn[n:]
         self._parts.append(FrameScores(self.model.fconfig.frame_times(n, self.done), S))
         self.done += n

@@ -28,14 +28,49 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["AllConvNet", "LteCNN", "FrameCNN", "MaskedBatchNorm", "conv_length", "masked_pool",
+           "network_arrays", "load_network_arrays",
            "NETWORKS"]
 
 POOLINGS = ("mean", "max", "meanmax")
+
+
+def network_arrays(net: nn.Module, prefix: str = "net/") -> dict[str, Any]:
+    """A network's tensors (``state_dict``) as numpy arrays named ``prefix + name``, for
+    a model file.
+
+    Examples
+    --------
+    >>> sorted(network_arrays(nn.Linear(2, 1)))
+    ['net/bias', 'net/weight']
+    """
+    return {f"{prefix}{k}": v.detach().cpu().numpy() for k, v in net.state_dict().items()}
+
+
+def load_network_arrays(net: nn.Module, arrays: dict[str, Any], prefix: str = "net/"
+                        ) -> nn.Module:
+    """Load the arrays named ``prefix + name`` (:func:`network_arrays`) into ``net``; a
+    missing, unexpected or mis-shaped tensor is a one-line ``ValueError``. Returns
+    ``net`` in evaluation mode.
+
+    Examples
+    --------
+    >>> a = network_arrays(nn.Linear(2, 1))
+    >>> load_network_arrays(nn.Linear(2, 1), a).weight.shape
+    torch.Size([1, 2])
+    """
+    state = {k[len(prefix):]: torch.from_numpy(np.array(v)) for k, v in arrays.items()
+             if k.startswith(prefix)}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:  # missing, unexpected or mis-shaped tensors
+        raise ValueError(str(exc).splitlines()[0]) from None
+    return net.eval()
 
 
 def conv_length(lengths: torch.Tensor, kernel: int, stride: int, padding: int) -> torch.Tensor:

@@ -254,8 +254,7 @@ def _evaluate(items: Iterable[tuple[str, np.ndarray, int, EventList, float]],
                 times, hop = fcfg.frame_times(len(scores)), fcfg.hop_seconds
                 part[sysname] = scores
             elif sysname == "Fusion":  # FusionEventDetector.scores, from the parts above
-                w = model.weight
-                scores = w * part["CNN"] + (1.0 - w) * part["CaR-forest"]
+                scores = model.fuse(part["CNN"], part["CaR-forest"])
                 found[sysname] += model.decode(scores, filename=name)
                 times, hop = fcfg.frame_times(len(scores)), fcfg.hop_seconds
             else:
