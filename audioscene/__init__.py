@@ -4,7 +4,7 @@ Where things are (one hop from here; submodules load on first use):
 
 ========================  ===========================================================
 ``audioscene.audio``      load files / stdin, block reader with absolute offsets
-``audioscene.events``     ``Event``, ``EventList``; DCASE/CSV/JSON/Audacity read/write
+``audioscene.events``     ``Event``, ``EventList``; DCASE/CSV/JSON/Audacity/Raven I/O
 ``audioscene.persist``    the one model format: ``model.json`` manifest + ``arrays.npz``
 ``audioscene.features``   ``FeatureConfig``, ``FeatureStream``, ``extract`` (librosa);
                           segment features; ``LabelTree``, ``LabelTreeEmbedder``

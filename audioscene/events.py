@@ -17,6 +17,26 @@ Formats
 ``audacity``
     Audacity label track: ``onset<TAB>offset<TAB>label`` (frequency lines starting
     with a backslash are skipped).
+``raven``
+    Raven Pro selection table: tab-separated, a header row naming the columns (in any
+    order; other columns are ignored), one row per selection and view. Read:
+    ``Begin Time (s)`` and ``End Time (s)`` (required) give onset and offset; the label
+    comes from ``Annotation``, else from the first of ``Label``, ``Species``, ``Class``,
+    ``Sound Type``, ``Call Type`` the header has (or the column chosen with
+    ``label_column=``), else the events are unlabelled; ``Confidence`` (optional) gives
+    the confidence and ``Begin File`` (else ``Begin Path``) the file name. Where a
+    ``File Offset (s)`` column is present, it is the onset (the time within the file;
+    Raven counts ``Begin Time (s)`` from the start of a file sequence) and the offset is
+    that plus the selection's duration. Rows of one ``Selection`` number (Raven writes a
+    ``Waveform 1`` and a ``Spectrogram 1`` row for each selection) are one event; rows of
+    one number that disagree are an error. Frequencies are not kept. Written as
+    ``Selection View Channel Begin Time (s) End Time (s) Low Freq (Hz) High Freq (Hz)
+    Annotation``: selections numbered from 1 in list order, view ``Spectrogram 1``,
+    channel 1, low frequency 0 and high frequency ``high_freq`` (default 22050, the
+    Nyquist frequency of 44.1 kHz audio), then ``Begin File`` and
+    ``File Offset (s)`` (equal to the onset) when any event has a file name, and
+    ``Confidence`` when any event has a confidence. Times are those within each event's
+    file.
 
 Every reader reports a malformed line as ``EventFormatError("path:line: reason")``.
 """
@@ -35,9 +55,10 @@ from typing import Any, overload
 
 from .io_utils import atomic_write_text
 
-__all__ = ["Event", "EventList", "EventFormatError", "FORMATS", "guess_format"]
+__all__ = ["Event", "EventList", "EventFormatError", "FORMATS", "guess_format",
+           "event_list_stem"]
 
-FORMATS = ("dcase", "csv", "json", "audacity")
+FORMATS = ("dcase", "csv", "json", "audacity", "raven")
 
 
 class EventFormatError(ValueError):
@@ -126,15 +147,7 @@ def _sniff_delimiter(lines: Sequence[str]) -> str | None:
     return "\t"
 
 
-def guess_format(path: str | os.PathLike) -> str:
-    """Event-list format from a file name: ``.json``, ``.csv``, Audacity ``*.labels.txt``
-    / ``.lab``, otherwise ``dcase``.
-
-    Examples
-    --------
-    >>> guess_format("x.json"), guess_format("x.txt")
-    ('json', 'dcase')
-    """
+def _format_from_name(path: str | os.PathLike) -> str:
     name = str(path).lower()
     if name.endswith(".json"):
         return "json"
@@ -142,7 +155,57 @@ def guess_format(path: str | os.PathLike) -> str:
         return "csv"
     if name.endswith((".labels.txt", ".lab", ".audacity.txt")):
         return "audacity"
+    if name.endswith(".selections.txt"):
+        return "raven"
     return "dcase"
+
+
+#: Column whose presence in a first line makes a file a Raven selection table.
+_RAVEN_MARK = "begin time (s)"
+#: Raven label columns, in the order they are looked for (lower case).
+_RAVEN_LABELS = ("annotation", "label", "species", "class", "sound type", "call type")
+
+
+def guess_format(path: str | os.PathLike) -> str:
+    """Event-list format of a file: from its name (``.json``, ``.csv``, Audacity
+    ``*.labels.txt`` / ``.lab`` / ``.audacity.txt``, Raven ``*.selections.txt``), else
+    ``raven`` when it is a regular file whose first line has a tab-separated
+    ``Begin Time (s)`` column, otherwise ``dcase``.
+
+    Examples
+    --------
+    >>> guess_format("x.json"), guess_format("x.txt"), guess_format("x.selections.txt")
+    ('json', 'dcase', 'raven')
+    """
+    fmt = _format_from_name(path)
+    if fmt != "dcase":
+        return fmt
+    try:
+        if not Path(path).is_file():  # a pipe is read once, by the reader
+            return fmt
+        with open(path, encoding="utf-8-sig") as f:
+            first = f.readline(65536)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return fmt
+    cols = [c.strip().lower() for c in first.rstrip("\r\n").split("\t")]
+    return "raven" if _RAVEN_MARK in cols else fmt
+
+
+def event_list_stem(path: str | os.PathLike) -> str:
+    """The recording an event-list file is named after: its name without
+    ``.selections.txt`` (Raven) or ``.labels.txt`` (Audacity), in any case, else
+    without its last suffix.
+
+    Examples
+    --------
+    >>> event_list_stem("a/rec1.selections.txt"), event_list_stem("rec1.txt")
+    ('rec1', 'rec1')
+    """
+    p = Path(path)
+    for suffix in (".selections.txt", ".labels.txt"):
+        if p.name.lower().endswith(suffix) and len(p.name) > len(suffix):
+            return p.name[: -len(suffix)]
+    return p.stem
 
 
 class EventList(Sequence[Event]):
@@ -263,14 +326,44 @@ class EventList(Sequence[Event]):
 
     # ---------------------------------------------------------------- text formats
     @classmethod
-    def from_text(cls, text: str, *, format: str = "dcase", source: str = "<text>") -> EventList:
+    def from_text(cls, text: str, *, format: str = "dcase", source: str = "<text>",
+                  label_column: str | None = None) -> EventList:
         """Parse event-list text (see the module docstring for the formats).
+
+        Parameters
+        ----------
+        text : str
+            The list.
+        format : str
+            One of ``FORMATS``.
+        source : str
+            Name used in error messages.
+        label_column : str or None
+            ``raven`` only: the column (matched ignoring case) that holds the labels;
+            ``None`` takes ``Annotation`` or the first common label column.
+
+        Returns
+        -------
+        EventList
 
         Raises
         ------
         EventFormatError
             ``"source:line: reason"`` for the first malformed line.
+        ValueError
+            An unknown format, or ``label_column`` with a format other than ``raven``.
+
+        Examples
+        --------
+        >>> text = ("Selection\\tView\\tChannel\\tBegin Time (s)\\tEnd Time (s)\\tSpecies\\n"
+        ...         "1\\tSpectrogram 1\\t1\\t0.5\\t1.25\\twren\\n")
+        >>> EventList.from_text(text, format="raven")[0]
+        Event(onset=0.5, offset=1.25, label='wren', confidence=None, filename=None)
         """
+        if label_column is not None and format != "raven":
+            raise ValueError(f"label_column applies to the 'raven' format, not {format!r}")
+        if format == "raven":
+            return cls._from_raven(text, source, label_column)
         if format == "json":
             return cls._from_json(text, source)
         if format == "csv":
@@ -282,7 +375,8 @@ class EventList(Sequence[Event]):
         raise ValueError(f"unknown event format {format!r}; choose from {FORMATS}")
 
     @classmethod
-    def read(cls, path: str | os.PathLike, *, format: str | None = None) -> EventList:
+    def read(cls, path: str | os.PathLike, *, format: str | None = None,
+             label_column: str | None = None) -> EventList:
         """Read an event list file.
 
         Parameters
@@ -290,7 +384,9 @@ class EventList(Sequence[Event]):
         path : str or os.PathLike
             File to read.
         format : str or None
-            One of ``FORMATS``; ``None`` guesses from the name (:func:`guess_format`).
+            One of ``FORMATS``; ``None`` guesses it (:func:`guess_format`).
+        label_column : str or None
+            ``raven`` only: the column holding the labels (see :meth:`from_text`).
 
         Returns
         -------
@@ -313,10 +409,22 @@ class EventList(Sequence[Event]):
             text = p.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError:
             raise EventFormatError(f"{p}: not a text file") from None
-        return cls.from_text(text, format=format or guess_format(p), source=str(p))
+        return cls.from_text(text, format=format or guess_format(p), source=str(p),
+                             label_column=label_column)
 
-    def to_text(self, *, format: str = "dcase", header: bool = False) -> str:
-        """Render as text in ``format`` (``header`` adds a header row to ``dcase``)."""
+    def to_text(self, *, format: str = "dcase", header: bool = False,
+                high_freq: float = 22050.0) -> str:
+        """Render as text in ``format`` (``header`` adds a header row to ``dcase``;
+        ``high_freq`` is the ``High Freq (Hz)`` of every ``raven`` selection).
+
+        Examples
+        --------
+        >>> text = EventList([Event(0.5, 1.25, "wren")]).to_text(format="raven")
+        >>> text.splitlines()[1].split("\\t")
+        ['1', 'Spectrogram 1', '1', '0.5', '1.25', '0', '22050', 'wren']
+        """
+        if format == "raven":
+            return self._to_raven(high_freq)
         if format == "json":
             return json.dumps({"events": [e.to_dict() for e in self._events]}, indent=1) + "\n"
         buf = io.StringIO()
@@ -346,7 +454,7 @@ class EventList(Sequence[Event]):
         return buf.getvalue()
 
     def write(self, path: str | os.PathLike, *, format: str | None = None,
-              header: bool = False) -> Path:
+              header: bool = False, high_freq: float = 22050.0) -> Path:
         """Write atomically (a temporary file renamed into place).
 
         Parameters
@@ -354,9 +462,14 @@ class EventList(Sequence[Event]):
         path : str or os.PathLike
             Destination; folders are created.
         format : str or None
-            One of ``FORMATS``; ``None`` guesses from the name.
+            One of ``FORMATS``; ``None`` guesses from the name alone (``.json``,
+            ``.csv``, ``.labels.txt``/``.lab``/``.audacity.txt``, ``.selections.txt``,
+            otherwise ``dcase``).
         header : bool
             Header row for ``dcase``.
+        high_freq : float
+            ``High Freq (Hz)`` of every selection of a ``raven`` table (Raven draws each
+            selection over this band; give the recording's Nyquist frequency).
 
         Returns
         -------
@@ -367,10 +480,95 @@ class EventList(Sequence[Event]):
         --------
         >>> EventList([Event(0, 1, "a")]).write("out.txt")  # doctest: +SKIP
         """
-        return atomic_write_text(path, self.to_text(format=format or guess_format(path),
-                                                    header=header))
+        return atomic_write_text(path, self.to_text(format=format or _format_from_name(path),
+                                                    header=header, high_freq=high_freq))
+
+    def _to_raven(self, high_freq: float) -> str:
+        hf = float(high_freq)
+        if not math.isfinite(hf) or hf <= 0:
+            raise ValueError(f"high_freq must be a positive number, got {high_freq}")
+        hf_s = _fmt(hf)
+        hf_s = hf_s[:-2] if hf_s.endswith(".0") else hf_s
+        with_file = any(e.filename for e in self._events)
+        with_conf = any(e.confidence is not None for e in self._events)
+        cols = ["Selection", "View", "Channel", "Begin Time (s)", "End Time (s)",
+                "Low Freq (Hz)", "High Freq (Hz)", "Annotation"]
+        cols += (["Begin File", "File Offset (s)"] if with_file else [])
+        cols += (["Confidence"] if with_conf else [])
+        lines = ["\t".join(cols)]
+        for i, e in enumerate(self._events, start=1):
+            row = [str(i), "Spectrogram 1", "1", _fmt(e.onset), _fmt(e.offset), "0", hf_s,
+                   e.label or ""]
+            if with_file:
+                row += [e.filename or "", _fmt(e.onset)]
+            if with_conf:
+                row.append("" if e.confidence is None else repr(e.confidence))
+            lines.append("\t".join(row))
+        return "\n".join(lines) + "\n"
 
     # ---------------------------------------------------------------- parsers
+    @classmethod
+    def _from_raven(cls, text: str, source: str, label_column: str | None) -> EventList:
+        rows = [(n, line.split("\t")) for n, line in enumerate(text.splitlines(), start=1)
+                if line.strip()]
+        if not rows:
+            return cls()
+        head_n, head = rows[0]
+        names = [c.strip().lower() for c in head]
+        col = {c: i for i, c in reversed(list(enumerate(names)))}  # first of equal names
+        for need in ("begin time (s)", "end time (s)"):
+            if need not in col:
+                raise EventFormatError(
+                    f"{source}:{head_n}: not a Raven selection table: the header row needs "
+                    "'Begin Time (s)' and 'End Time (s)' columns")
+        if label_column is not None:
+            if label_column.strip().lower() not in col:
+                raise EventFormatError(f"{source}:{head_n}: no label column "
+                                       f"{label_column!r} in the header")
+            lab_i: int | None = col[label_column.strip().lower()]
+        else:
+            lab_i = next((col[c] for c in _RAVEN_LABELS if c in col), None)
+        file_i = col.get("begin file", col.get("begin path"))
+        conf_i, off_i, sel_i = (col.get("confidence"), col.get("file offset (s)"),
+                                col.get("selection"))
+        out: list[Event] = []
+        seen: dict[str, tuple[int, Event]] = {}
+        for n, parts in rows[1:]:
+            parts = [p.strip() for p in parts]
+            try:
+                if any(parts[len(names):]):  # empty trailing fields are left out
+                    raise ValueError(f"{len(parts)} fields for {len(names)} header columns")
+                parts = parts[:len(names)]
+                parts += [""] * (len(names) - len(parts))
+                begin = _num(parts[col["begin time (s)"]], "Begin Time (s)")
+                end = _num(parts[col["end time (s)"]], "End Time (s)")
+                onset, offset = begin, end
+                if off_i is not None and parts[off_i]:
+                    onset = _num(parts[off_i], "File Offset (s)")
+                    offset = end if onset == begin else onset + (end - begin)
+                conf = None if conf_i is None or not parts[conf_i] else \
+                    _num(parts[conf_i], "Confidence")
+                ev = Event(onset, offset, (parts[lab_i] if lab_i is not None else "") or None,
+                           conf, (parts[file_i] if file_i is not None else "") or None)
+                sel = None if sel_i is None else parts[sel_i]
+                if sel is not None and not (sel.isascii() and sel.isdigit()):
+                    raise ValueError(f"Selection is not a whole number: {sel!r}")
+            except ValueError as exc:
+                raise EventFormatError(f"{source}:{n}: {exc}") from None
+            if sel is None:
+                out.append(ev)
+                continue
+            key = str(int(sel))
+            if key in seen:
+                first_n, first = seen[key]
+                if (first, first.confidence) != (ev, ev.confidence):
+                    raise EventFormatError(f"{source}:{n}: selection {key} differs from its "
+                                           f"row on line {first_n}")
+                continue
+            seen[key] = (n, ev)
+            out.append(ev)
+        return cls(out)
+
     @classmethod
     def _from_json(cls, text: str, source: str) -> EventList:
         try:

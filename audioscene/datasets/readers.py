@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..events import Event, EventFormatError, EventList
+from ..events import Event, EventFormatError, EventList, event_list_stem, guess_format
 
 __all__ = [
     "Item", "Dataset", "DatasetError", "AUDIO_EXTENSIONS", "TASK4_TAGS",
@@ -230,8 +230,10 @@ def list_audio(folder: str | os.PathLike, *, recursive: bool = False) -> list[Pa
 
 
 def _read_events(path: Path, filename: str) -> EventList:
+    """DCASE text, or a Raven selection table (:func:`~audioscene.events.guess_format`)."""
+    fmt = "raven" if guess_format(path) == "raven" else "dcase"
     try:
-        return EventList.read(path, format="dcase").with_filename(filename)
+        return EventList.read(path, format=fmt).with_filename(filename)
     except EventFormatError as exc:
         raise DatasetError(str(exc)) from None
 
@@ -372,7 +374,9 @@ def read_task2(root: str | os.PathLike, subset: str = "dev") -> Dataset:
 def read_annotated(folder: str | os.PathLike) -> Dataset:
     """Mixtures with annotations in the DCASE task 2 layout: ``sound/<stem>.*`` and
     ``annotation/<stem>.txt`` (as :func:`audioscene.datasets.synth.write_soundscape`
-    writes them). Audio is found by stem whatever its extension.
+    writes them) or Raven selection tables ``annotation/<stem>.selections.txt`` (a
+    ``.txt`` whose first line names a ``Begin Time (s)`` column is read as one too).
+    Audio is found by stem whatever its extension.
 
     Examples
     --------
@@ -384,9 +388,15 @@ def read_annotated(folder: str | os.PathLike) -> Dataset:
         if not d.is_dir():
             raise DatasetError(f"{d}: missing")
     items = []
+    seen: dict[str, Path] = {}
     for ann in sorted(ann_dir.glob("*.txt")):
-        audio = find_audio(sound_dir, ann.stem)
-        items.append(Item(audio, events=_read_events(ann, audio.name), recording=ann.stem))
+        stem = event_list_stem(ann)
+        if stem in seen:
+            raise DatasetError(f"{ann}: a second annotation of {stem!r} (the first is "
+                               f"{seen[stem].name})")
+        seen[stem] = ann
+        audio = find_audio(sound_dir, stem)
+        items.append(Item(audio, events=_read_events(ann, audio.name), recording=stem))
     if not items:
         raise DatasetError(f"{ann_dir}: no annotation files")
     classes = sorted({lab for it in items for lab in it.events.labels})  # type: ignore[union-attr]

@@ -648,9 +648,13 @@ def _unlabelled_line(path: Path, fmt: str | None) -> int | None:
     if fmt == "json":
         return None
     lines = path.read_text(encoding="utf-8-sig").splitlines()
+    # a Raven row is read under its table's header
+    head = next((x + "\n" for x in lines if x.strip()), "") if fmt == "raven" else ""
     for n, line in enumerate(lines, 1):
+        if head and line + "\n" == head:
+            continue
         try:
-            evs = EventList.from_text(line + "\n", format=fmt)
+            evs = EventList.from_text(head + line + "\n", format=fmt)
         except (EventFormatError, ValueError):
             continue
         if any(e.label is None for e in evs):
@@ -662,7 +666,10 @@ def read_event_lists(path: str | os.PathLike, *, require_labels: bool = False,
                      on_error: Any = None) -> EventList:
     """Read one event-list file, or every ``.txt``/``.csv``/``.json``/``.ann``/``.tsv``
     file of a folder but score tables (``*.scores.tsv``); there, an event without a file
-    name takes its list file's stem. A folder without any such file is an error.
+    name takes its list file's stem (:func:`~audioscene.events.event_list_stem`:
+    ``a.selections.txt`` and ``a.labels.txt`` are recording ``a``). A folder without
+    any such file is an error. The format is guessed (:func:`~audioscene.events.guess_format`),
+    ``.ann`` and ``.tsv`` files being ``dcase`` unless they are Raven selection tables.
 
     Parameters
     ----------
@@ -678,7 +685,7 @@ def read_event_lists(path: str | os.PathLike, *, require_labels: bool = False,
     --------
     >>> ref = read_event_lists("dcase2016_task2_dev/annotation")  # doctest: +SKIP
     """
-    from ..events import EventFormatError
+    from ..events import EventFormatError, event_list_stem, guess_format
 
     p = Path(path)
     if not p.exists():
@@ -692,6 +699,8 @@ def read_event_lists(path: str | os.PathLike, *, require_labels: bool = False,
     out = EventList()
     for q in files:
         fmt = "dcase" if q.suffix.lower() in (".ann", ".tsv") else None
+        if fmt is not None and guess_format(q) == "raven":
+            fmt = "raven"
         try:
             ev = EventList.read(q, format=fmt)
             if require_labels and any(e.label is None for e in ev):
@@ -705,7 +714,8 @@ def read_event_lists(path: str | os.PathLike, *, require_labels: bool = False,
             on_error(q, exc)
             continue
         if p.is_dir():
+            stem = event_list_stem(q)
             ev = EventList(e if e.filename else type(e)(e.onset, e.offset, e.label,
-                                                         e.confidence, q.stem) for e in ev)
+                                                         e.confidence, stem) for e in ev)
         out = out + ev
     return out
