@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test bench lint clean
+.PHONY: venv demo test bench lint clean bundled-models
 
 venv: $(STAMP)
 
@@ -26,6 +26,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# rebuild the bundled ESC-10 models into audioscene/bundled/ (needs ../shared/data)
+bundled-models: $(STAMP)
+	$(VENV)/bin/audioscene recipe bundled-models --data $${AUDIOSCENE_DATA:-../shared/data} \
+		--out runs/bundled --set install=true
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check audioscene tests benchmarks recipes

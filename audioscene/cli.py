@@ -17,10 +17,14 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import __version__
+
+if TYPE_CHECKING:  # annotations only: the detect path imports it when it runs
+    from .detect.batch import DetectOptions
 
 __all__ = ["main", "build_parser"]
 
@@ -293,9 +297,10 @@ def _check_output_path(path: str | None, what: str, *, folder: bool = False) -> 
 
 
 def _read_pairs(path: str, *, scores: bool):  # noqa: ANN202
-    """``ref<TAB>est`` lines: each pair is one recording, keyed by the reference's stem."""
+    """``ref<TAB>est`` lines: each pair is one recording, keyed by the reference's stem
+    (:func:`~audioscene.events.event_list_stem`)."""
     from .evaluate import read_event_lists
-    from .events import EventList
+    from .events import EventList, event_list_stem
 
     p = Path(path)
     try:
@@ -312,7 +317,7 @@ def _read_pairs(path: str, *, scores: bool):  # noqa: ANN202
             raise ValueError(f"{p}:{n}: expected 'reference<TAB>estimate'")
         r, e = (Path(x.strip()) if Path(x.strip()).is_absolute() else p.parent / x.strip()
                 for x in parts)
-        key = r.stem
+        key = event_list_stem(r)
         if key in seen:
             raise ValueError(f"{p}:{n}: recording {key!r} already paired on line {seen[key]}")
         seen[key] = n
@@ -337,9 +342,11 @@ def _single_file_pair(ref_path: str, other: str, ref, est):  # noqa: ANN001, ANN
     (ref, est, its key), the key None when they are not such a pair."""
     if not (Path(ref_path).is_file() and Path(other).is_file()):
         return ref, est, None
+    from .events import event_list_stem
+
     if len(ref.filenames) > 1 or (est is not None and len(est.filenames) > 1):
         return ref, est, None  # multi-recording lists: matched by their file-name columns
-    key = Path(ref.filenames[0]).stem if ref.filenames else Path(ref_path).stem
+    key = Path(ref.filenames[0]).stem if ref.filenames else event_list_stem(ref_path)
     return ref.with_filename(key), None if est is None else est.with_filename(key), key
 
 
@@ -401,10 +408,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     except (OSError, ValueError, EventFormatError, ScoreTableError) as exc:
         return _fail(str(exc))
     if not args.pairs:  # a single list without file names is the recording of its stem
+        from .events import event_list_stem
+
         if Path(args.ref).is_file() and not ref.filenames:
-            ref = ref.with_filename(Path(args.ref).stem)
+            ref = ref.with_filename(event_list_stem(args.ref))
         if est is not None and Path(args.est).is_file() and not est.filenames:
-            est = est.with_filename(Path(args.est).stem)
+            est = est.with_filename(event_list_stem(args.est))
     if left_out:
         from .events import EventList
 
@@ -481,6 +490,16 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
     for key in ("train_folds", "test_folds"):
         if getattr(args, key):
             overrides.append(f"{key}={getattr(args, key)}")
+    if args.data_pos is not None:
+        if args.data is not None:
+            args.usage_error("give DATA or --data, not both")
+        args.data = args.data_pos
+    if args.model_backend:
+        overrides.append(f"backend={args.model_backend}")
+    if args.test:
+        overrides.append(f"test={json.dumps(args.test)}")
+    if args.multi_label:
+        overrides.append("multi_label=true")
     if args.print_config:
         import yaml
 
@@ -501,10 +520,36 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out)
-    if (out / "results.md").exists() and not args.train_only:
+    own = args.recipe in ("classifier", "detector", "bundled-models")
+    if (out / "results.md").exists() and (own or not args.train_only):
         print(f"results: {out / 'results.md'}")
     if (out / "model").is_dir():
         print(f"model: {out / 'model'}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- models
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .bundled import DEFAULTS, bundled_models
+
+    models = bundled_models()
+    if args.name:
+        found = [m for m in models if m.name == args.name]
+        if not found:
+            return _fail(f"no bundled model {args.name!r}; bundled: "
+                         f"{', '.join(m.name for m in models) or 'none'}", 2)
+        sys.stdout.write(found[0].card or f"{found[0].name}: no model card\n")
+        return 0
+    if not models:
+        print("no bundled models are installed")
+        return 0
+    users = {v: k for k, v in DEFAULTS.items()}
+    for mdl in models:
+        default = f"; the default of 'audioscene {users[mdl.name]}'" if mdl.name in users else ""
+        print(f"{mdl.name}\t{mdl.kind}, {mdl.size / 1e6:.2f} MB{default}\n"
+              f"\tclasses: {', '.join(mdl.classes)}\n\tcard: {mdl.path / 'MODEL_CARD.md'}")
     return 0
 
 
@@ -515,12 +560,83 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 LONG_CLIP_FRAMES = 4096
 
 
+def _windows(clf, source: str, window: float, hop: float, *,  # noqa: ANN001
+             block_length: int = 1 << 18) -> Iterable[tuple[float, float, np.ndarray]]:
+    """``(start, end, probabilities)`` of each window of one input (times in seconds).
+
+    The input is read block by block at the model's rate; each window's probabilities
+    are ``clf.predict_proba`` of the features of that window's samples alone (one window
+    per call), so they equal ``clf.predict_proba([f])`` of a file ``f`` holding just
+    those samples at the model's rate. Windows of ``round(window * sr)`` samples start
+    every ``round(hop * sr)`` samples; one cut short by the end of the input is kept,
+    ending there, when it holds at least half a window and one analysis frame, and
+    always when it is the input's first window. The audio in memory is at most one
+    window and one block, whatever the input's length.
+    """
+    from .audio import AudioError, blocks
+    from .features import extract
+    from .features.core import check_frames
+
+    cfg = clf.fconfig
+    sr = cfg.sr
+    W, H = max(1, round(window * sr)), max(1, round(hop * sr))
+
+    def proba(seg: np.ndarray) -> np.ndarray:
+        return clf.predict_proba([check_frames(extract(seg, cfg)[0], source)])[0]
+
+    buf = np.zeros(0, np.float32)
+    b0 = start = n = 0  # b0: input sample of buf[0]; start: next window's first sample
+    for b in blocks(source, block_length=block_length, sr=sr):
+        buf = np.concatenate([buf, b.samples])
+        n += len(b.samples)
+        drop = min(start, n) - b0  # samples before the next window (hop > window)
+        buf, b0 = buf[drop:], b0 + drop
+        while start + W <= n:
+            yield start / sr, (start + W) / sr, proba(buf[start - b0:start + W - b0])
+            start += H
+            drop = min(start, n) - b0
+            buf, b0 = buf[drop:], b0 + drop
+    if n < cfg.n_fft:
+        raise AudioError(source, f"shorter than one frame ({n} samples at {sr} Hz < n_fft "
+                                 f"{cfg.n_fft})")
+    if start == 0:  # no whole window: the input is shorter than one, and is one row
+        yield 0.0, n / sr, proba(buf)
+        return
+    while start < n and 2 * (n - start) >= W and n - start >= cfg.n_fft:
+        yield start / sr, n / sr, proba(buf[start - b0:])
+        start += H
+
+
+def _seconds_text(t: float) -> str:
+    """Seconds to the microsecond, without trailing zeros."""
+    return f"{t:.6f}".rstrip("0").rstrip(".")
+
+
+def _resolve_model(args: argparse.Namespace, command: str) -> str | None:
+    """Set ``args.model`` to the model folder to read (a bundled one when ``--model`` is
+    missing or names one, said on stderr); returns an error message or None."""
+    from .bundled import resolve_model
+
+    try:
+        path, bundled = resolve_model(args.model, command)
+    except FileNotFoundError as exc:
+        return str(exc)
+    if bundled:
+        print(f"audioscene: using the bundled model {path.name} ('audioscene models "
+              f"{path.name}' shows its card)", file=sys.stderr)
+    args.model = str(path)
+    return None
+
+
 def _cmd_classify(args: argparse.Namespace) -> int:
     from .audio import info
     from .io_utils import atomic_open
     from .models import ClipClassifier
 
     problem = _check_output_path(args.output, "-o") or _set_stdin_format(args)
+    if args.hop is not None and args.window is None:
+        problem = problem or "--hop applies to --window"
+    problem = problem or _resolve_model(args, args.command)
     if problem:
         return _fail(problem, 2)
     try:
@@ -535,19 +651,34 @@ def _cmd_classify(args: argparse.Namespace) -> int:
               f" model; use 'audioscene {other}'", file=sys.stderr)
         return 2
     clf.set_params(progress=False)
+    frame_s = clf.fconfig.n_fft / clf.fconfig.sr
+    if args.window is not None and round(args.window * clf.fconfig.sr) < clf.fconfig.n_fft:
+        return _fail(f"--window {args.window:g}: shorter than one analysis frame of the "
+                     f"model ({frame_s:.4f} s)", 2)
     files = [src for src, _ in _expand_inputs(args.inputs)]
     fails = _Failures()
     classes = [str(c) for c in clf.classes_]
-    rows: list[tuple[str, np.ndarray]] = []
+    # (input, (start, end) of its window or None, probabilities)
+    rows: list[tuple[str, tuple[float, float] | None, np.ndarray]] = []
     step = 64
     # files longer than this run through the network in windows, in bounded memory
     long_s = LONG_CLIP_FRAMES * clf.fconfig.hop_seconds
-    for i in _progress(list(range(0, len(files), step)), args.command):
+    if args.window is not None:
+        hop = args.window if args.hop is None else args.hop
+        for f in _progress(files, args.command):
+            try:
+                rows.extend((f, (t0, t1), p) for t0, t1, p in
+                            list(_windows(clf, f, args.window, hop)))
+            except Exception as exc:  # noqa: BLE001 - reported per file, batch goes on
+                fails.add(f, exc)
+    for i in _progress(list(range(0, len(files), step)) if args.window is None else [],
+                       args.command):
         ok, feats = [], []
         for f in files[i:i + step]:
             try:
                 if f != "-" and info(f).duration > long_s:
-                    rows.append((f, clf.predict_proba_file(f, chunk_frames=LONG_CLIP_FRAMES)))
+                    rows.append((f, None,
+                                 clf.predict_proba_file(f, chunk_frames=LONG_CLIP_FRAMES)))
                     continue
                 feats.append(clf.frames(f))
                 ok.append(f)
@@ -555,21 +686,38 @@ def _cmd_classify(args: argparse.Namespace) -> int:
                 fails.add(f, exc)
         if ok:
             P = clf.predict_proba(feats)
-            rows.extend(zip(ok, P))
+            rows.extend((f, None, p) for f, p in zip(ok, P))
     order = {f: k for k, f in enumerate(files)}
-    rows.sort(key=lambda r: order[r[0]])
+    rows.sort(key=lambda r: order[r[0]])  # stable: a file's windows stay in time order
     sep = "," if args.format == "csv" else "\t"
+    windowed = args.window is not None
+    top_k = args.top_k
+
+    def best(p: np.ndarray) -> list[tuple[str, float]]:
+        """Classes by decreasing probability (ties in class order)."""
+        return [(classes[j], float(p[j])) for j in np.argsort(-p, kind="stable")]
+
+    def tags_of(p: np.ndarray) -> list[str]:
+        if top_k is None:
+            return [c for c, v in zip(classes, p) if v >= args.threshold]
+        return [c for c, v in best(p) if v >= args.threshold][:top_k]
+
     target = atomic_open(args.output) if args.output else contextlib.nullcontext(sys.stdout)
     with target as f:
         if args.format == "json":
             recs = []
-            for src, p in rows:
+            for src, span, p in rows:
                 rec: dict[str, object] = {"file": src}
+                if span is not None:
+                    rec["start"], rec["end"] = round(span[0], 6), round(span[1], 6)
                 if tagging:
-                    rec["tags"] = [c for c, v in zip(classes, p) if v >= args.threshold]
+                    rec["tags"] = tags_of(p)
                     rec["scores"] = {c: round(float(v), 4) for c, v in zip(classes, p)}
                 else:
                     rec["label"] = classes[int(np.argmax(p))]
+                    if top_k is not None:
+                        rec["top_k"] = [{"label": c, "probability": round(v, 4)}
+                                        for c, v in best(p)[:top_k]]
                     rec["probabilities"] = {c: round(float(v), 4) for c, v in zip(classes, p)}
                 recs.append(rec)
             f.write(json.dumps(recs, indent=1) + "\n")
@@ -577,24 +725,91 @@ def _cmd_classify(args: argparse.Namespace) -> int:
             import csv
 
             w = csv.writer(f, delimiter=sep, lineterminator="\n")
-            w.writerow(["file", "tags" if tagging else "label", *classes])
-            for src, p in rows:
-                head = (";".join(c for c, v in zip(classes, p) if v >= args.threshold)
-                        if tagging else classes[int(np.argmax(p))])
-                w.writerow([src, head, *(f"{v:.4f}" for v in p)])
+            w.writerow(["file", *(["start", "end"] if windowed else []),
+                        "tags" if tagging else "label",
+                        *(["top_k"] if top_k is not None and not tagging else []), *classes])
+            for src, span, p in rows:
+                times = [] if span is None else [_seconds_text(t) for t in span]
+                if tagging:
+                    head = [";".join(tags_of(p))]
+                else:
+                    head = [classes[int(np.argmax(p))]]
+                    if top_k is not None:
+                        head.append(";".join(f"{c}:{v:.4f}" for c, v in best(p)[:top_k]))
+                w.writerow([src, *times, *head, *(f"{v:.4f}" for v in p)])
     return fails.code(len(files))
 
 
 # ----------------------------------------------------------------------------- detect
 
 
+def _detect_options(args: argparse.Namespace, model: object) -> DetectOptions:
+    """``detect``'s --threshold, --thresholds, --classes and --min-confidence checked
+    against the model, as a :class:`~audioscene.detect.batch.DetectOptions`; raises
+    ValueError with the one-line reason."""
+    from .detect.batch import DetectOptions, read_thresholds
+
+    classes = [str(c) for c in model.classes_]  # type: ignore[attr-defined]
+    known = ", ".join(classes)
+
+    def check_class(name: str, what: str) -> None:
+        if name not in classes:
+            raise ValueError(f"{what}: unknown class {name!r}; the model's classes: {known}")
+
+    thresholds = None
+    if args.threshold is not None or args.thresholds is not None:
+        kind = type(model).__name__
+        current = getattr(model, "detection_thresholds", None)
+        if not callable(current):
+            raise ValueError(f"--threshold/--thresholds: {kind} takes no detection "
+                             "thresholds")
+        thr = [float(v) for v in current(args.decoder)]
+        lo_hi = getattr(model, "score_range", None)
+
+        def check_value(value: float, what: str) -> float:
+            if lo_hi is not None and not lo_hi[0] < value < lo_hi[1]:
+                raise ValueError(f"{what}: {value:g} is outside ({lo_hi[0]:g}, {lo_hi[1]:g}), "
+                                 f"the range of {kind}'s scores")
+            return value
+
+        if args.threshold is not None:
+            thr = [check_value(args.threshold, "--threshold")] * len(classes)
+        if args.thresholds is not None:
+            try:
+                given = read_thresholds(args.thresholds)
+            except OSError as exc:
+                raise ValueError(f"--thresholds {args.thresholds}: "
+                                 f"{exc.strerror or exc}") from None
+            for name, value in given.items():
+                check_class(name, f"--thresholds {args.thresholds}")
+                thr[classes.index(name)] = check_value(
+                    value, f"--thresholds {args.thresholds}: {name}")
+        thresholds = tuple(thr)
+    keep = None
+    if args.classes is not None:
+        names = [c.strip() for c in args.classes.split(",") if c.strip()]
+        if not names:
+            raise ValueError(f"--classes: no class names in {args.classes!r}; the model's "
+                             f"classes: {known}")
+        for name in names:
+            check_class(name, "--classes")
+        keep = tuple(names)
+    mc = args.min_confidence
+    if mc is not None and not 0.0 <= mc <= 1.0:
+        raise ValueError(f"--min-confidence: {mc:g} is outside [0, 1]")
+    return DetectOptions(thresholds=thresholds, classes=keep, min_confidence=mc)
+
+
 def _cmd_detect(args: argparse.Namespace) -> int:
     import time
 
-    from .detect.batch import plan_jobs, run_local, run_ray
+    from .detect.batch import plan_jobs, run_local, run_ray, split_existing
     from .events import Event, EventList
     from .models import load_model
 
+    problem = _resolve_model(args, "detect")
+    if problem:
+        return _fail(problem, 2)
     try:
         model = load_model(args.model)  # fail early, with one line, on a bad model folder
     except (OSError, ValueError, KeyError) as exc:
@@ -612,8 +827,15 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     problem = _set_stdin_format(args)
     if problem:
         return _fail(problem, 2)
+    try:
+        options = _detect_options(args, model)
+    except ValueError as exc:
+        return _fail(str(exc), 2)
     jobs, missing = plan_jobs(args.inputs, output=args.output, fmt=args.format,
-                              scores=args.scores, skip_existing=args.skip_existing)
+                              scores=args.scores)
+    skipped: list = []
+    if args.skip_existing:  # resuming: inputs whose events output exists, counted
+        jobs, skipped = split_existing(jobs)
     if args.output and len(jobs) + len(missing) > 1 and Path(args.output).is_file():
         return _fail(f"-o {args.output}: several inputs need a folder, and this is a file", 2)
     if args.output and Path(args.output).exists() and not os.access(args.output, os.W_OK):
@@ -628,7 +850,9 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         fails.add(m, why)
     total = len(jobs) + len(missing)
     t0 = time.perf_counter()
-    kw = {"fmt": args.format, "block_length": args.block_length, "decoder": args.decoder}
+    kw = {"fmt": args.format, "block_length": args.block_length, "decoder": args.decoder,
+          "options": options}
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
     if args.backend == "ray":
         try:
             results = list(run_ray(args.model, jobs, **kw))
@@ -637,36 +861,54 @@ def _cmd_detect(args: argparse.Namespace) -> int:
             return 1
     else:
         results = run_local(args.model, jobs, n_jobs=args.jobs, keep_events=collect,
-                            progress=sys.stderr.isatty(), **kw)
+                            progress=progress, **kw)
+    from tqdm import tqdm
+
+    # the batch's bar: files done of those to run, events so far
+    bar = tqdm(total=len(jobs), desc="detect", unit="file", leave=False,
+               disable=not progress or len(jobs) < 2, file=sys.stderr)
+
+    def quiet() -> contextlib.AbstractContextManager:  # lines printed around the bar
+        return tqdm.external_write_mode(file=sys.stderr) if not bar.disable \
+            else contextlib.nullcontext()
+
     n_files = n_events = 0
     seconds = 0.0
     json_events: list = []
     header_done = False
     for r in results:
+        bar.update(1)
         if r.error:
-            fails.add(r.source, r.error)
-            continue
-        n_files += 1
-        n_events += r.n_events
-        seconds += r.seconds_audio
-        if collect:  # rows of one table as each input finishes; JSON: one document
+            with quiet():
+                fails.add(r.source, r.error)
+        else:
+            n_files += 1
+            n_events += r.n_events
+            seconds += r.seconds_audio
+        bar.set_postfix_str(f"{n_events} events" + (f", {len(fails.failed)} failed"
+                                                    if fails.failed else ""))
+        if collect and not r.error:  # rows of one table as each input finishes; JSON: one
             events = EventList(Event(**d) for d in r.events)  # Event.to_dict's fields
-            if args.format == "json":
+            if args.format in ("json", "raven"):  # one document / one numbered table
                 json_events += list(events)
                 continue
             text = events.to_text(format=args.format)
             if args.format == "csv":
                 text = text.split("\n", 1)[1] if header_done else text
                 header_done = True
-            sys.stdout.write(text)
-            sys.stdout.flush()
-    if collect and args.format == "json":
-        sys.stdout.write(EventList(json_events).to_text(format="json"))
+            with quiet():
+                sys.stdout.write(text)
+                sys.stdout.flush()
+    bar.close()
+    if collect and args.format in ("json", "raven"):
+        sys.stdout.write(EventList(json_events).to_text(format=args.format))
     wall = time.perf_counter() - t0
     speed = f", {seconds / wall:.0f}x real time" if wall > 0 and seconds else ""
-    print(f"detect: {n_files} file(s), {n_events} events, {seconds:.0f} s of audio in "
-          f"{wall:.1f} s{speed}" + (f"; outputs in {args.output}" if args.output else ""),
-          file=sys.stderr)
+    notes = ([f"{len(skipped)} skipped: output exists"] if skipped else []) + \
+        ([f"{len(fails.failed)} failed"] if fails.failed else [])
+    print(f"detect: {n_files} file(s)" + (f" ({', '.join(notes)})" if notes else "") +
+          f", {n_events} events, {seconds:.0f} s of audio in {wall:.1f} s{speed}" +
+          (f"; outputs in {args.output}" if args.output else ""), file=sys.stderr)
     return fails.code(total)
 
 
@@ -782,23 +1024,38 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_evaluate)
 
     names = ("dcase2016-task2, dcase2016-task3, esc10, dcase2016-task1, dcase2016-task4, "
-             "task2-tagging")
+             "task2-tagging, classifier, detector, bundled-models")
+    own = ("'classifier' and 'detector' train on your own audio: 'audioscene train "
+           "classifier DATA --out DIR' (DATA: a folder of class folders, or a CSV/TSV of "
+           "file,label) and 'audioscene train detector DATA --out DIR [--backgrounds BG]' "
+           "(DATA: audio files with annotation files of the same stem, and/or isolated "
+           "sounds in class folders); both hold out recordings for a test and write "
+           "OUT/results.md.")
     for cmd, helptext, writes in (
             ("recipe", "run a DCASE recipe: train, tune, evaluate, report",
              "Writes OUT/results.md and OUT/results.json, the trained model(s) (OUT/model "
              "and, for some recipes, the baselines') and each system's outputs."),
-            ("train", "train a recipe's model (writes OUT/model)",
+            ("train", "train a model: a recipe's, or one on your own audio (writes OUT/model)",
              "Writes OUT/model. For the clip recipes (esc10, dcase2016-task1, "
              "dcase2016-task4, task2-tagging): one CNN on all its training material, nothing "
              "else. For dcase2016-task2 and dcase2016-task3 it is the whole recipe run "
              "(their training tunes on validation material and reports).")):
         r = sub.add_parser(cmd, help=helptext, description=(
             f"{helptext[0].upper()}{helptext[1:]}. RECIPE is one of {names}, or a YAML "
-            f"file with 'recipe: NAME' and the settings it changes. {writes} Each recipe's "
-            "settings are in audioscene/recipes/configs/NAME.yaml; --print-config shows "
-            "the resolved ones."))
+            f"file with 'recipe: NAME' and the settings it changes. {writes} {own} Each "
+            "recipe's settings are in audioscene/recipes/configs/NAME.yaml; --print-config "
+            "shows the resolved ones."))
         r.add_argument("recipe", metavar="RECIPE")
-        r.add_argument("--data", help="dataset root (required unless --print-config)")
+        r.add_argument("data_pos", nargs="?", metavar="DATA", help="the same as --data")
+        r.add_argument("--data", help="dataset root, or your data for classifier/detector "
+                       "(required unless --print-config)")
+        r.add_argument("--test", metavar="DATA2", help="classifier/detector: a separate "
+                       "held-out data set, in DATA's layout, instead of a split of DATA")
+        r.add_argument("--backend", dest="model_backend", metavar="NAME",
+                       help="classifier: allconv (default) or lte-cnn; detector: cnn "
+                       "(default) or carforest; the recipes: their 'backend' setting")
+        r.add_argument("--multi-label", action="store_true", dest="multi_label",
+                       help="classifier: DATA is a 'file,tag;tag' list; train a tagger")
         r.add_argument("--out", help="output folder (required unless --print-config)")
         r.add_argument("--print-config", action="store_true", dest="print_config",
                        help="print the resolved config (packaged settings, then RECIPE's "
@@ -813,6 +1070,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="clip recipes: evaluate these folds only")
         r.set_defaults(func=_cmd_recipe, train_only=cmd == "train", usage_error=r.error)
 
+    m = sub.add_parser("models", help="list the bundled models, or show one's model card",
+                       description="List the models shipped inside the package (name, kind, "
+                                   "size, classes, and which command uses it without "
+                                   "--model), or print one model's card.")
+    m.add_argument("name", nargs="?", metavar="NAME", help="print this bundled model's card")
+    m.set_defaults(func=_cmd_models)
+
     for cmd, helptext, what in (
             ("classify", "classify clips with a trained single-label clip model",
              "the most probable label and the probability of every class"),
@@ -821,17 +1085,39 @@ def build_parser() -> argparse.ArgumentParser:
         c = sub.add_parser(cmd, help=helptext, description=(
             f"{helptext[0].upper()}{helptext[1:]} (a model folder written by 'audioscene "
             f"train' or a clip recipe). One row per INPUT (files, or folders searched "
-            f"recursively) with {what}."))
+            f"recursively) with {what}; with --window, one row per window of each INPUT "
+            "(a timeline: file, start, end, then the same columns), each window's scores "
+            "computed from its own samples alone, the audio read block by block."))
         c.add_argument("inputs", nargs="+", metavar="INPUT")
-        c.add_argument("--model", required=True, help="model folder (model.json and arrays.npz)")
+        c.add_argument("--model", help="model folder (model.json and arrays.npz) or a "
+                       "bundled model's name" + (" (default: the bundled esc10-classifier)"
+                                                 if cmd == "classify" else ""))
         c.add_argument("-o", "--output", help="output file (default: standard output)")
         c.add_argument("--format", choices=["tsv", "csv", "json"], default="tsv",
                        help="output format (default: tsv)")
         c.add_argument("--raw", metavar="ENC:RATE[:CH]",
                        help="standard input ('-') is headerless PCM in this format: ENCODING:RATE[:CHANNELS], ENCODING one of u8, s16le, s24le, s32le, f32le, f64le (e.g. s16le:16000)")
+        c.add_argument("--window", type=_seconds, metavar="S",
+                       help="label windows of S seconds (rounded to whole samples at the "
+                       "model's rate; at least one analysis frame) instead of whole files; "
+                       "a window cut short by the end of a file is kept, ending there, when "
+                       "it holds at least half a window and one analysis frame, and always "
+                       "when it is the file's first; start and end are written in seconds, "
+                       "to the microsecond")
+        c.add_argument("--hop", type=_seconds, metavar="S",
+                       help="seconds between window starts (default: --window)")
         if cmd == "tag":
             c.add_argument("--threshold", type=float, default=0.5,
                            help="score from which a tag is listed (default: 0.5)")
+            c.add_argument("--top-k", type=_count, dest="top_k", metavar="K",
+                           help="list at most the K highest-scoring of the tags that pass "
+                           "the threshold, best first (default: all, in class order)")
+        else:
+            c.add_argument("--top-k", type=_count, dest="top_k", metavar="K",
+                           help="also the K most probable labels (all of them when K "
+                           "exceeds their number), most probable first: a 'top_k' column "
+                           "of label:probability pairs joined by ';' (tsv, csv), or a "
+                           "'top_k' list of {label, probability} (json)")
         c.set_defaults(func=_cmd_classify, command=cmd, threshold=0.5)
 
     d = sub.add_parser("detect", help="detect sound events with a trained model",
@@ -842,10 +1128,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "input's as they become final, several inputs' as one "
                                    "table or JSON document.")
     d.add_argument("inputs", nargs="+", metavar="INPUT")
-    d.add_argument("--model", required=True, help="model folder")
+    d.add_argument("--model", help="model folder or a bundled model's name (default: the "
+                   "bundled esc10-detector; 'audioscene models' lists them)")
     d.add_argument("-o", "--output", help="output file (one input) or folder (one output "
                    "per input)")
-    d.add_argument("--format", choices=["dcase", "csv", "json", "audacity"], default="dcase")
+    d.add_argument("--format", choices=["dcase", "csv", "json", "audacity", "raven"], default="dcase")
     d.add_argument("--scores", action="store_true", help="also write <name>.scores.tsv: "
                    "onset, offset and one score column per class (CaR-forest: segment "
                    "P(present); GMM baseline: summed log-likelihood ratio per frame)")
@@ -862,6 +1149,32 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--block-length", type=_count, default=None, dest="block_length",
                    help="samples per block at the model's rate (default: 524288 for files, "
                    "16384 for stdin)")
+    d.add_argument("--threshold", type=_finite, metavar="X",
+                   help="one detection threshold for every class instead of the model's "
+                   "stored ones, on the model's score scale. CNN and fusion: the hysteresis "
+                   "opening threshold of the frame scores (closing at low_ratio x X); "
+                   "CaR-forest: with --decoder votes the presence threshold (an event is "
+                   "kept when its mean P(present) reaches X), with --decoder hysteresis the "
+                   "opening and closing threshold of the segments' P(present) (default "
+                   "0.5); these scores are probabilities, so X must lie strictly between 0 "
+                   "and 1. GMM baseline: the decision threshold on the summed "
+                   "log-likelihood ratio (a frame is active above X; any finite number)")
+    d.add_argument("--thresholds", metavar="FILE",
+                   help="per-class thresholds, each as --threshold: lines "
+                   "'label<TAB>threshold' or 'label,threshold', an optional header line, "
+                   "'#' comments; classes not listed keep --threshold if given, else the "
+                   "model's threshold")
+    d.add_argument("--classes", metavar="A,B,...",
+                   help="write only these classes' events (and, with --scores, score "
+                   "columns)")
+    d.add_argument("--min-confidence", type=_finite, dest="min_confidence", metavar="C",
+                   help="drop events whose confidence (as written: 4 decimals) is below C, "
+                   "in [0, 1]. Only CaR-forest vote decoding gives confidences (the mean "
+                   "P(present) over the event); events without a confidence are kept")
+    d.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bars on stderr: with several files the batch's (files "
+                   "done, events so far); for files read in this process (all of them "
+                   "without --jobs) the audio read (default: when stderr is a terminal)")
     d.set_defaults(func=_cmd_detect)
     return p
 

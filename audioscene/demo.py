@@ -9,7 +9,12 @@ Run with ``make demo`` or ``python -m audioscene.demo [--out DIR]``:
    user would) and prints the events;
 4. evaluates them against the truth (the DCASE 2016 metrics, sed_eval's counts and
    formulas) and writes an event-roll PNG
-   (spectrogram, reference events and detected events).
+   (spectrogram, reference events and detected events);
+5. when the real audio of ``../shared/data`` (or ``AUDIOSCENE_DATA``) is there, runs the
+   bundled models with no ``--model``: ``audioscene classify`` on two ESC-10 fold-4
+   clips, and ``audioscene detect`` on a 30-second mixture of four fold-4 clips over a
+   background recording (fold 4 and those backgrounds are held out from the bundled
+   models' training).
 """
 
 from __future__ import annotations
@@ -82,6 +87,62 @@ def event_roll(audio: np.ndarray, sr: int, reference: EventList, estimated: Even
     return path
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    r = subprocess.run([sys.executable, "-m", "audioscene", *args], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"audioscene {args[0]} failed: {r.stderr}")
+    return r
+
+
+def bundled_models_on_real_audio(out: Path, data: Path) -> bool:
+    """Step 5 of the demo: the bundled classifier and detector on real audio, without
+    ``--model``. Returns False (and says why) when ``data`` lacks ESC-10 or backgrounds.
+
+    Examples
+    --------
+    >>> bundled_models_on_real_audio(Path("demo_out"), Path("../shared/data"))  # doctest: +SKIP
+    True
+    """
+    import os
+
+    from .audio import load
+    from .datasets import read_esc10
+    from .datasets.synth import EventSpec, render
+
+    if not (data / "esc10").is_dir() or not (data / "backgrounds").is_dir():
+        print(f"5. real audio not found at {data} (set AUDIOSCENE_DATA): bundled models "
+              "not shown")
+        return False
+    esc = read_esc10(data)
+    picks = {}
+    for it in esc:
+        if it.fold == 4 and it.label in ("Dog bark", "Rooster", "Baby cry", "Clock tick"):
+            picks.setdefault(it.label, it.path)
+    r = _cli("classify", str(picks["Dog bark"]), str(picks["Rooster"]))
+    print("5. `audioscene classify` with no --model (the bundled esc10-classifier) on two "
+          "ESC-10 fold-4 clips:")
+    for line in r.stdout.splitlines():
+        cells = line.split("\t")
+        print(f"   {os.path.basename(cells[0]):<16} {cells[1]}")
+    bg_files = sorted((data / "backgrounds").glob("*.wav"))
+    sr = 22050
+    bg, _ = load(bg_files[-1], sr=sr)
+    specs = [EventSpec(load(p, sr=sr)[0], label, 2.0 + 7.0 * k, 6.0)
+             for k, (label, p) in enumerate(sorted(picks.items()))]
+    scape = render(bg, specs, sr=sr, duration=30.0)
+    wav = write_soundscape(scape, out / "real", "esc10_fold4_mixture")
+    r = _cli("detect", str(wav), "--format", "csv")
+    est = EventList.from_text(r.stdout, format="csv")
+    print(f"   `audioscene detect {wav}` with no --model (the bundled esc10-detector; "
+          f"stderr: {r.stderr.splitlines()[0] if r.stderr else ''}):")
+    for e in est:
+        print(f"   {e.onset:6.2f} {e.offset:6.2f}  {e.label}")
+    print("   truth: " + "; ".join(f"{e.onset:.2f}-{e.offset:.2f} {e.label}"
+                                    for e in scape.events))
+    return True
+
+
 def run(out: str | Path = "demo_out", *, seed: int = 0, minutes: float = 5.0
         ) -> dict[str, float]:
     """Run the demo, writing into ``out``; returns the headline figures.
@@ -139,6 +200,10 @@ def run(out: str | Path = "demo_out", *, seed: int = 0, minutes: float = 5.0
     roll = event_roll(test.audio, SR, ref, est, out / "event_roll.png",
                       title=f"{test_wav.name}: reference (green) and detected (blue)")
     print(f"   event roll -> {roll}")
+    import os
+
+    bundled_models_on_real_audio(out, Path(os.environ.get("AUDIOSCENE_DATA",
+                                                          "../shared/data")))
     print(f"done in {time.perf_counter() - t_all:.1f} s")
     return {"event_onset_f1": res.event_onset.overall.f1 or 0.0,
             "segment_er": res.segment_based.overall.error_rate or 0.0,

@@ -5,7 +5,8 @@ The layers, lowest first (``docs/architecture.md`` draws them):
 
 0. ``io_utils``: atomic writes, JSON and array readers;
 1. core: ``audio``, ``events``, ``persist`` (the model format), ``trees``;
-2. ``features`` (frames, segments, label tree embeddings), ``datasets``;
+2. ``features`` (frames, segments, label tree embeddings), ``datasets``, ``bundled``
+   (the shipped model folders);
 3. ``decode`` (arrays in, events out), ``evaluate``;
 4. ``models`` (each detector offers a stream);
 5. ``detect`` (runners over any model's stream);
@@ -29,7 +30,7 @@ PKG = Path(__file__).resolve().parents[1] / "audioscene"
 LAYERS = {
     "io_utils": 0,
     "audio": 1, "events": 1, "persist": 1, "trees": 1, "estimator": 1,
-    "features": 2, "datasets": 2,
+    "features": 2, "datasets": 2, "bundled": 2,
     "decode": 3, "evaluate": 3,
     "models": 4,
     "detect": 5,

@@ -249,3 +249,40 @@ def test_training_takes_recordings_shorter_than_a_crop() -> None:
     assert det.posteriors(frames[0]).shape == (40, 2)
     with pytest.raises(ValueError, match="max_epochs"):
         CNNEventDetector(max_epochs=0).fit_frames(frames, ev)
+
+
+def test_cli_thresholds_equal_offline_decoding(model: CNNEventDetector,
+                                               fused: FusionEventDetector, mixture,
+                                               tmp_path: Path) -> None:
+    # `detect --threshold/--thresholds` streams the same events as offline decoding of the
+    # scores with those opening thresholds (closing at low_ratio x them)
+    from audioscene.cli import main
+
+    _, y, _ = mixture
+    wav = tmp_path / "m.wav"
+    sf.write(wav, y, SR, subtype="FLOAT")
+    classes = model.classes_
+    f = tmp_path / "thr.csv"
+    f.write_text(f"label,threshold\n{classes[0]},0.2\n{classes[2]},0.6\n")
+    out = tmp_path / "ev.csv"
+    for det in (model, fused):
+        det.save(tmp_path / "m")
+        scores = det.posteriors(det.frames(wav)) if det is model else \
+            det.scores(det.frames(wav))
+        one = np.full(len(classes), 0.35)
+        per_file = det.thresholds_.copy()
+        for thr in (one, per_file):
+            thr[0], thr[2] = 0.2, 0.6
+        n = 0
+        for args, high in ((["--threshold", "0.35"], 0.35),
+                           (["--threshold", "0.35", "--thresholds", f], one),
+                           (["--thresholds", f], per_file)):
+            assert main(["detect", str(wav), "--model", str(tmp_path / "m"), "-o", str(out),
+                         "--format", "csv", *map(str, args)]) == 0
+            want = det.decode(scores, filename="m.wav", high=high).rounded()
+            got = EventList.read(out)
+            assert [(e.onset, e.offset, e.label, e.confidence) for e in got] == \
+                [(e.onset, e.offset, e.label, e.confidence) for e in want]
+            n += len(want)
+        assert n > 0
+        assert det.decode(scores, high=one) != det.decode(scores, high=0.35)

@@ -543,3 +543,35 @@ def test_truncated_input_warns_on_one_line_in_worker_processes(tmp_path: Path, m
     warns = [x for x in r.stderr.splitlines() if "Warning" in x or "warning" in x]
     assert len(warns) == 1 and warns[0].startswith("audioscene: warning: "), r.stderr
     assert "cut.wav: truncated: its header states 6.000 s" in warns[0]
+
+
+def test_detect_cli_gmm_thresholds_equal_offline_decoding(tmp_path: Path, material,
+                                                          capsys) -> None:
+    # the baseline's --threshold/--thresholds: decision thresholds on the summed ratio
+    from audioscene.cli import main
+
+    _, _, train, test = material
+    fc = FeatureConfig(sr=SR, n_fft=1024, win_length=640, hop_length=320, kind="mfcc",
+                       n_mfcc=21, c0=False, deltas=2)
+    gmm = GMMEventDetector(feature_config=fc, n_components=4, threshold=20.0).fit(
+        [s.audio for s in train[:4]], [s.events for s in train[:4]])
+    gmm.save(tmp_path / "g")
+    wav = tmp_path / "t.wav"
+    sf.write(wav, test[0].audio, SR, subtype="FLOAT")
+    S, _ = gmm.scores(wav)
+    f = tmp_path / "thr.tsv"
+    f.write_text(f"{gmm.classes_[2]}\t200\n")
+    thr = np.array([40.0, 40.0, 200.0])
+    out = tmp_path / "ev.txt"
+    for args, want in (
+            (["--threshold", "40"], gmm.decode(S, filename="t.wav", thresholds=40)),
+            (["--threshold", "40", "--thresholds", str(f)],
+             gmm.decode(S, filename="t.wav", thresholds=thr))):
+        assert main(["detect", str(wav), "--model", str(tmp_path / "g"), "-o", str(out),
+                     *args]) == 0
+        assert EventList.read(out) == want.rounded() and len(want) > 0
+    assert gmm.decode(S, thresholds=thr) != gmm.decode(S, thresholds=40)
+    assert gmm.decode(S, thresholds=40) != gmm.decode(S)
+    assert main(["detect", str(wav), "--model", str(tmp_path / "g"), "--decoder",
+                 "hysteresis", "--threshold", "3"]) == 2
+    assert "--decoder hysteresis needs a CaR-forest model" in capsys.readouterr().err

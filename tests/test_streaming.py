@@ -221,7 +221,7 @@ def test_cli_detect_with_a_forest_imports_no_heavy_library(tmp_path: Path, task2
         [(e.onset, e.offset, e.label) for e in offline]
 
 
-@pytest.mark.parametrize("fmt", ["dcase", "csv", "json", "audacity"])
+@pytest.mark.parametrize("fmt", ["dcase", "csv", "json", "audacity", "raven"])
 def test_cli_formats_read_back(tmp_path: Path, task2_model: Path, mixture, offline,
                                fmt: str) -> None:
     _, y = mixture
@@ -280,3 +280,142 @@ def test_ray_backend_gives_the_local_results(tmp_path: Path, task2_model: Path, 
         assert r.returncode == 0, r.stderr.decode()[-2000:]
         env_out[backend] = {p.name: p.read_text() for p in sorted(out.iterdir())}
     assert env_out["ray"] == env_out["local"] and len(env_out["ray"]) == 3
+
+
+# ------------------------------------------- detect: thresholds, filters, batch summary
+
+
+def _detect(*args: object) -> int:
+    from audioscene.cli import main
+
+    return main(["detect", *map(str, args)])
+
+
+def _rows(events: EventList) -> list[tuple]:
+    """Events as written (times to the ms, confidences to 4 decimals), every field."""
+    return [(e.onset, e.offset, e.label, e.confidence, e.filename) for e in events.rounded()]
+
+
+def test_cli_thresholds_equal_offline_decoding(tmp_path: Path, task2_model: Path,
+                                               mixture) -> None:
+    _, y = mixture
+    wav = tmp_path / "m.wav"
+    sf.write(wav, y, SR, subtype="FLOAT")
+    model = EventDetector.load(task2_model)
+    classes = model.classes_
+    curves = model.curves(wav)
+    out = tmp_path / "ev.csv"
+
+    def run(*args: object) -> list[tuple]:
+        assert _detect(wav, "--model", task2_model, "-o", out, "--format", "csv", *args) == 0
+        return _rows(EventList.read(out))
+
+    # votes: --threshold is every class's presence threshold (the model's is 0.5)
+    default = model.decode(curves, filename="m.wav")
+    want = model.decode(curves, filename="m.wav", thresholds=0.7)
+    assert 0 < len(want) < len(default)
+    assert run("--threshold", 0.7) == _rows(want)
+    # a file sets some classes; the others keep --threshold
+    thr = np.full(len(classes), 0.6)
+    thr[0], thr[1] = 0.3, 0.9
+    f = tmp_path / "thr.txt"
+    f.write_text(f"# by hand\nlabel\tthreshold\n{classes[0]}\t0.3\n\n{classes[1]},0.9\n")
+    want = model.decode(curves, filename="m.wav", thresholds=thr)
+    assert want != model.decode(curves, filename="m.wav", thresholds=0.6)
+    assert run("--threshold", 0.6, "--thresholds", f) == _rows(want)
+    # hysteresis: the opening (and closing) threshold of the segments' P(present); the
+    # classes not in the file keep the decoder's 0.5
+    high = np.full(len(classes), 0.5)
+    high[0], high[1] = 0.3, 0.9
+    hop = model.fconfig.hop_seconds * model.sconfig.hop
+    want = hysteresis_events(curves.presence, classes, hop=hop,
+                             offset=curves.centres[0] - hop / 2, filename="m.wav", high=high)
+    assert len(want) > 3
+    assert run("--decoder", "hysteresis", "--thresholds", f) == _rows(want)
+
+
+def test_cli_classes_and_min_confidence_filter_exactly(tmp_path: Path, task2_model: Path,
+                                                       mixture, offline) -> None:
+    _, y = mixture
+    src = tmp_path / "in"
+    src.mkdir()
+    for name, part in (("a.wav", y[: 30 * SR]), ("b.wav", y[30 * SR :])):
+        sf.write(src / name, part, SR)
+    model = EventDetector.load(task2_model)
+    # the two classes with most events, and the median confidence of theirs
+    counts = {c: sum(e.label == c for e in offline) for c in model.classes_}
+    keep = sorted(counts, key=counts.get)[-2:]
+    confs = sorted(round(e.confidence, 4) for e in offline if e.label in keep)
+    c = confs[len(confs) // 2]
+    out = tmp_path / "out"
+    # worker processes (--jobs 2) get the options too
+    assert _detect(src, "--model", task2_model, "-o", out, "--format", "csv", "--jobs", 2,
+                   "--scores", "--classes", ",".join(keep), "--min-confidence", c) == 0
+    n_all = n_kept = 0
+    for name in ("a.wav", "b.wav"):
+        full = model.predict(src / name).rounded()
+        want = EventList(e for e in full if e.label in keep and e.confidence >= c)
+        assert _rows(EventList.read(out / f"{Path(name).stem}.csv")) == _rows(want)
+        n_all += sum(e.label in keep for e in full)
+        n_kept += len(want)
+        header = (out / f"{Path(name).stem}.scores.tsv").read_text().split("\n")[0]
+        assert header.split("\t") == ["onset", "offset", *[k for k in model.classes_
+                                                            if k in keep]]
+    assert 0 < n_kept < n_all
+
+
+def test_cli_detect_options_are_checked(tmp_path: Path, task2_model: Path, capsys) -> None:
+    wav = tmp_path / "m.wav"
+    sf.write(wav, np.zeros(SR, np.float32), SR)
+    classes = EventDetector.load(task2_model).classes_
+    f = tmp_path / "thr.csv"
+    for args, msg in (
+            (["--classes", f"{classes[0]},nope"], "--classes: unknown class 'nope'; the "
+             f"model's classes: {', '.join(classes)}"),
+            (["--threshold", "1.5"], "--threshold: 1.5 is outside (0, 1)"),
+            (["--threshold", "0"], "--threshold: 0 is outside (0, 1)"),
+            (["--min-confidence", "2"], "--min-confidence: 2 is outside [0, 1]"),
+            (["--thresholds", f], f"--thresholds {f}: unknown class 'nope'; the model's "
+             f"classes: {', '.join(classes)}"),
+            (["--thresholds", tmp_path / "none.csv"], "No such file")):
+        f.write_text(f"{classes[0]},0.4\nnope,0.3\n")
+        assert _detect(wav, "--model", task2_model, *args) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("audioscene: error: ") and msg in err and err.count("\n") == 1
+    f.write_text(f"{classes[0]},0.4\n{classes[1]} 0.3\n")
+    assert _detect(wav, "--model", task2_model, "--thresholds", f) == 2
+    assert f"{f} line 2: expected 'label<TAB>threshold'" in capsys.readouterr().err
+
+
+def test_cli_batch_summary_counts_skipped_and_failed(tmp_path: Path, task2_model: Path,
+                                                     mixture, capsys) -> None:
+    _, y = mixture
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "a.wav", y[: 15 * SR], SR)
+    sf.write(src / "b.wav", y[15 * SR : 30 * SR], SR)
+    (src / "c.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    out = tmp_path / "out"
+
+    def summary(*args: object) -> str:
+        assert _detect(src, "--model", task2_model, "-o", out, *args) == 1  # c.wav fails
+        err = capsys.readouterr().err
+        return [x for x in err.splitlines() if x.startswith("detect: ")][-1]
+
+    line = summary()
+    n = len(EventList.read(out / "a.txt")) + len(EventList.read(out / "b.txt"))
+    assert n > 0
+    assert line.startswith(f"detect: 2 file(s) (1 failed), {n} events, 30 s of audio in ")
+    assert line.endswith(f"; outputs in {out}")
+    # resuming: a and b are counted as skipped, c is tried again
+    line = summary("--skip-existing")
+    assert line.startswith("detect: 0 file(s) (2 skipped: output exists, 1 failed), "
+                           "0 events, 0 s of audio in ")
+    # the batch's bar (forced on: stderr is not a terminal here) counts files and events
+    (out / "a.txt").unlink()
+    assert _detect(src, "--model", task2_model, "-o", out, "--skip-existing",
+                   "--progress") == 1
+    err = capsys.readouterr().err
+    n_a = len(EventList.read(out / "a.txt"))
+    assert "2/2" in err and f"{n_a} events, 1 failed" in err
+    assert "detect: 1 file(s) (1 skipped: output exists, 1 failed)" in err

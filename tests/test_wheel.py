@@ -58,6 +58,12 @@ def test_wheel_ships_the_recipe_configs(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
     assert {f"audioscene/recipes/configs/{n}.yaml" for n in RECIPES} <= names
+    bundled = {f"audioscene/bundled/{m}/{f}" for m in ("esc10-classifier", "esc10-detector")
+               for f in ("model.json", "arrays.npz", "MODEL_CARD.md")}
+    assert bundled <= names, sorted(bundled - names)
+    with zipfile.ZipFile(wheel) as z:
+        size = sum(z.getinfo(n).file_size for n in bundled)
+    assert size <= 15_000_000, f"bundled models: {size} bytes"
 
     # a new environment with only the wheel; the dependencies are seen through a .pth
     # line (a path only: the editable install's hooks in that folder do not run)
@@ -91,3 +97,19 @@ def test_wheel_ships_the_recipe_configs(tmp_path: Path) -> None:
         doc = yaml.safe_load(out)
         assert doc.pop("recipe") == name
         assert doc == load_config(name)[1], name
+
+    # the bundled models load from the installed package, without the repository
+    listing = _check([exe, "models"], cwd=elsewhere)
+    assert "esc10-classifier" in listing and "esc10-detector" in listing
+    assert "CC BY 3.0" in _check([exe, "models", "esc10-detector"], cwd=elsewhere)
+    loaded = _check([str(vpy), "-c", "from audioscene.bundled import resolve_model\n"
+                     "from audioscene.models import load_model\n"
+                     "for cmd in ('detect', 'classify'):\n"
+                     "    p, bundled = resolve_model(None, cmd)\n"
+                     "    m = load_model(p)\n"
+                     "    print(p, bundled, type(m).__name__, len(m.classes_))\n"],
+                    cwd=elsewhere).splitlines()
+    for line, kind in zip(loaded, ("CNNEventDetector", "ClipClassifier")):
+        path, flag, got, n = line.split()
+        assert Path(path).resolve().is_relative_to(venv.resolve()), path
+        assert (flag, got, n) == ("True", kind, "10")

@@ -19,7 +19,7 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submod_attrs={
         "votes": ["accumulate_votes", "pick_peaks", "pair_events", "peak_mass", "vote_reach",
                   "VoteCurves", "VotePairer"],
-        "hysteresis": ["HysteresisDecoder", "hysteresis_events"],
-        "base": ["FrameScores", "DetectorStream"],
+        "hysteresis": ["HysteresisDecoder", "hysteresis_events", "with_thresholds"],
+        "base": ["FrameScores", "DetectorStream", "per_class"],
     },
 )

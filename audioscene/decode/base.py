@@ -3,6 +3,7 @@ stream can write beside its events."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -10,7 +11,25 @@ import numpy as np
 
 from ..events import EventList
 
-__all__ = ["FrameScores", "DetectorStream"]
+__all__ = ["FrameScores", "DetectorStream", "per_class"]
+
+
+def per_class(value: float | Sequence[float], n_classes: int, name: str = "thresholds"
+              ) -> np.ndarray:
+    """One value for every class, or one value per class, as a float array
+    ``(n_classes,)``; ``name`` is what an error calls the values.
+
+    Examples
+    --------
+    >>> per_class(0.3, 2).tolist()
+    [0.3, 0.3]
+    >>> per_class([0.2, 0.4], 2).tolist()
+    [0.2, 0.4]
+    """
+    v = np.asarray(value, dtype=np.float64)
+    if v.ndim and v.shape != (n_classes,):
+        raise ValueError(f"{name}: {v.size} values for {n_classes} classes")
+    return np.array(np.broadcast_to(v, (n_classes,)))
 
 
 @dataclass

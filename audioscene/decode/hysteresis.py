@@ -13,7 +13,7 @@ import numpy as np
 
 from ..events import Event, EventList
 
-__all__ = ["HysteresisDecoder", "hysteresis_events"]
+__all__ = ["HysteresisDecoder", "hysteresis_events", "with_thresholds"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -178,6 +178,26 @@ class HysteresisDecoder:
                            self.min_len, self.min_gap, self.frames_done, True)
         self.frames_done += len(sm)
         return self._events(rows)
+
+
+def with_thresholds(hysteresis: dict | None, thresholds: float | Sequence[float] | None
+                    ) -> dict:
+    """:class:`HysteresisDecoder` parameters ``hysteresis`` with ``thresholds`` as the
+    opening thresholds (``high``: one for every class, or one per class); ``None`` leaves
+    them unchanged. Giving both ``thresholds`` and ``hysteresis["high"]`` is an error.
+
+    Examples
+    --------
+    >>> with_thresholds({"median": 3}, 0.7)
+    {'median': 3, 'high': 0.7}
+    """
+    params = dict(hysteresis or {})
+    if thresholds is None:
+        return params
+    if "high" in params:
+        raise ValueError("give thresholds or hysteresis['high'], not both")
+    params["high"] = thresholds
+    return params
 
 
 def hysteresis_events(scores: np.ndarray, classes: Sequence[str], *, hop: float,

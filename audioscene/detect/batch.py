@@ -16,8 +16,9 @@ from ..audio import STDIN, AudioError, blocks, info
 from ..events import EventList
 from ..io_utils import atomic_open
 
-__all__ = ["Job", "JobResult", "plan_jobs", "run_job", "run_local", "run_ray",
-           "EXTENSIONS", "write_scores_header", "ScoreTableWriter"]
+__all__ = ["Job", "JobResult", "DetectOptions", "plan_jobs", "split_existing",
+           "read_thresholds", "run_job", "run_local", "run_ray", "EXTENSIONS",
+           "write_scores_header", "ScoreTableWriter"]
 
 #: Samples per block (at the model's rate) when reading files: large blocks keep the
 #: per-block overhead small (see ``make bench``).
@@ -26,7 +27,8 @@ FILE_BLOCK = 1 << 19
 STDIN_BLOCK = 1 << 14
 
 #: File extension of each event-list format.
-EXTENSIONS = {"dcase": ".txt", "csv": ".csv", "json": ".json", "audacity": ".labels.txt"}
+EXTENSIONS = {"dcase": ".txt", "csv": ".csv", "json": ".json", "audacity": ".labels.txt",
+              "raven": ".selections.txt"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,122 @@ class JobResult:
     events: list = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DetectOptions:
+    """Detection thresholds and the events kept, the same for every input of a batch.
+
+    Attributes
+    ----------
+    thresholds : tuple of float or None
+        One detection threshold per class of the model, in its class order, given to
+        the model's stream (``model.stream(thresholds=...)``; ``None``: the model's
+        own).
+    classes : tuple of str or None
+        Only events of these classes are kept, and with a score table only their
+        columns are written (``None``: every class).
+    min_confidence : float or None
+        Events whose confidence is below this are dropped; events without a confidence
+        are kept. The runners apply it to the events as written (confidences rounded
+        to 4 decimals).
+
+    Examples
+    --------
+    >>> from audioscene.events import Event
+    >>> o = DetectOptions(classes=("dog",), min_confidence=0.5)
+    >>> [e.label for e in o.keep(EventList([Event(0, 1, "dog", 0.6), Event(0, 1, "cat"),
+    ...                                     Event(2, 3, "dog", 0.4), Event(4, 5, "dog")]))]
+    ['dog', 'dog']
+    """
+
+    thresholds: tuple[float, ...] | None = None
+    classes: tuple[str, ...] | None = None
+    min_confidence: float | None = None
+
+    def keep(self, events: EventList) -> EventList:
+        """The events of :attr:`classes` whose confidence is not below
+        :attr:`min_confidence` (or that have none).
+
+        Examples
+        --------
+        >>> from audioscene.events import Event
+        >>> ev = EventList([Event(0, 1, "a", 0.2), Event(1, 2, "a", 0.9), Event(2, 3, "b")])
+        >>> len(DetectOptions(min_confidence=0.5).keep(ev)), len(DetectOptions(classes=["b"]).keep(ev))
+        (2, 1)
+        """
+        if self.classes is None and self.min_confidence is None:
+            return events
+        return EventList(e for e in events
+                         if (self.classes is None or e.label in self.classes)
+                         and (self.min_confidence is None or e.confidence is None
+                              or e.confidence >= self.min_confidence))
+
+
+def read_thresholds(path: str | os.PathLike) -> dict[str, float]:
+    """Per-class thresholds from a text file: ``label<TAB>threshold`` or
+    ``label,threshold`` lines; blank lines and lines starting with ``#`` are skipped,
+    and the first other line is a header when its threshold field holds no digit.
+
+    Raises ValueError naming the file and line for a malformed line, a threshold that
+    is not a finite number, or a label given twice.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "t.tsv"
+    >>> _ = p.write_text("# tuned\\nlabel\\tthreshold\\ndog\\t0.3\\ncat,0.6\\n")
+    >>> read_thresholds(p)
+    {'dog': 0.3, 'cat': 0.6}
+    """
+    import math
+
+    out: dict[str, float] = {}
+    first = True
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file") from None
+    for n, raw in enumerate(lines, 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split("\t") if "\t" in line else line.rsplit(",", 1)
+        where = f"{path} line {n}"
+        if len(parts) != 2 or not parts[0].strip():
+            raise ValueError(f"{where}: expected 'label<TAB>threshold' or "
+                             f"'label,threshold', got {line!r}")
+        label, text = parts[0].strip(), parts[1].strip()
+        try:
+            value = float(text)
+        except ValueError:
+            if first and not any(ch.isdigit() for ch in text):  # a header
+                first = False
+                continue
+            raise ValueError(f"{where}: threshold {text!r} is not a number") from None
+        first = False
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: threshold {text!r} is not finite")
+        if label in out:
+            raise ValueError(f"{where}: {label!r} is given twice")
+        out[label] = value
+    return out
+
+
+def split_existing(jobs: Sequence[Job]) -> tuple[list[Job], list[Job]]:
+    """Split jobs into those to run and those whose events output already exists
+    (``--skip-existing``: resuming a batch).
+
+    Examples
+    --------
+    >>> split_existing([Job("a.wav", None)])
+    ([Job(source='a.wav', events_out=None, scores_out=None, name='')], [])
+    """
+    todo: list[Job] = []
+    done: list[Job] = []
+    for j in jobs:
+        (done if j.events_out and Path(j.events_out).exists() else todo).append(j)
+    return todo, done
+
+
 def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bool,
               skip_existing: bool = False) -> tuple[list[Job], list[tuple[str, str]]]:
     """Expand files, folders (recursive) and globs into jobs; returns (jobs, refused
@@ -59,6 +177,8 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
 
     ``output``: a file when there is exactly one input and it has a suffix, otherwise a
     folder that mirrors each input's path below the folder or glob it came from.
+    ``skip_existing`` drops the jobs whose events output exists (:func:`split_existing`
+    gives them, to count them).
 
     Examples
     --------
@@ -115,7 +235,7 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
         taken.update(dict.fromkeys(keys, src))
         jobs.append(Job(src, str(ev), None if sc is None else str(sc), name))
     if skip_existing:
-        jobs = [j for j in jobs if not (j.events_out and Path(j.events_out).exists())]
+        jobs = split_existing(jobs)[0]
     return jobs, missing
 
 
@@ -182,21 +302,27 @@ class ScoreTableWriter:
 
 def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: str,
                    score_file: IO[str] | None, echo: str | None,
-                   progress: bool) -> tuple[EventList, float]:
+                   progress: bool, options: DetectOptions | None = None
+                   ) -> tuple[EventList, float]:
     """Stream one input through a model; returns its events and the audio seconds."""
     from tqdm import tqdm
 
     from .streaming import StreamingDetector
 
-    sd = StreamingDetector(model, filename=job.name, decoder=decoder)
+    opts = options or DetectOptions()
+    sd = StreamingDetector(model, filename=job.name, decoder=decoder,
+                           thresholds=opts.thresholds)
     total = None
     if job.source != STDIN:
         try:
             total = info(job.source).duration
         except AudioError:
             total = None
+    # without a known length (standard input, an unreadable header): seconds read only
+    fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio" \
+        if total is not None else "{desc}: {n:.0f} s audio"
     bar = tqdm(total=total, desc=job.name, unit="s", disable=not progress, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} s audio")
+               bar_format=fmt)
     events: list = []
     n = 0
     hop = sd.score_hop
@@ -205,12 +331,16 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         block_length = STDIN_BLOCK if job.source == STDIN else FILE_BLOCK
 
     printed = [False]
-    writer = None if score_file is None else ScoreTableWriter(score_file, sd.classes, hop=hop)
+    cols = list(range(len(sd.classes))) if opts.classes is None else \
+        [i for i, c in enumerate(sd.classes) if c in opts.classes]
+    writer = None if score_file is None else \
+        ScoreTableWriter(score_file, [sd.classes[i] for i in cols], hop=hop)
 
     def emit(new: EventList) -> None:
-        new = new.rounded()  # times to the millisecond, confidences to 4 decimals
+        # times to the millisecond, confidences to 4 decimals; then the events kept
+        new = opts.keep(new.rounded())
         if writer is not None and sd.last_scores is not None:
-            writer.write(sd.last_scores.times, sd.last_scores.scores)
+            writer.write(sd.last_scores.times, sd.last_scores.scores[:, cols])
         if echo in ("dcase", "audacity", "csv") and len(new):
             # rows as soon as they are final (a CSV header once)
             text = new.to_text(format=echo)
@@ -230,8 +360,8 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
     _check_length(job.source, n, model.fconfig)
     if echo == "csv" and not printed[0]:  # a table with its header, even without rows
         sys.stdout.write(EventList().to_text(format="csv"))
-    if echo == "json":  # one document, at the end
-        sys.stdout.write(EventList(events).to_text(format="json"))
+    if echo in ("json", "raven"):  # one document (Raven: numbered selections), at the end
+        sys.stdout.write(EventList(events).to_text(format=echo))
     return EventList(events), n / sd.sr
 
 
@@ -245,11 +375,12 @@ def _check_length(source: str, n: int, fconfig: Any) -> None:
 
 def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | None = None,
             decoder: str = "votes", progress: bool = False,
-            keep_events: bool = False) -> JobResult:
+            keep_events: bool = False, options: DetectOptions | None = None) -> JobResult:
     """Detect one input; write its outputs atomically (nothing on failure). Without an
     output file the events are printed as they become final, unless ``keep_events``
     (then the caller prints them from the result). Event times are written to the
-    millisecond and confidences to 4 decimals (:meth:`EventList.rounded`).
+    millisecond and confidences to 4 decimals (:meth:`EventList.rounded`); ``options``
+    sets the thresholds and which events are kept (:class:`DetectOptions`).
 
     Examples
     --------
@@ -261,12 +392,12 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
             with atomic_open(job.scores_out, "w") as sf:
                 events, secs = _stream_events(model, job, block_length=block_length,
                                               decoder=decoder, score_file=sf, echo=None,
-                                              progress=progress)
+                                              progress=progress, options=options)
         else:
             echo = fmt if job.events_out is None and not keep_events else None
             events, secs = _stream_events(model, job, block_length=block_length,
                                           decoder=decoder, score_file=None, echo=echo,
-                                          progress=progress)
+                                          progress=progress, options=options)
         if job.events_out:
             events.write(job.events_out, format=fmt)
         return JobResult(job.source, len(events), secs,
@@ -281,13 +412,15 @@ def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | Non
 
 
 def _worker(model_dir: str, job: Job, fmt: str, block_length: int | None,
-            decoder: str, keep_events: bool = False) -> JobResult:
+            decoder: str, keep_events: bool = False,
+            options: DetectOptions | None = None) -> JobResult:
     from ..audio import one_line_warnings
     from ..models import load_model
 
     with one_line_warnings():  # as in the main process
         return run_job(_cached_model(model_dir, load_model), job, fmt=fmt,
-                       block_length=block_length, decoder=decoder, keep_events=keep_events)
+                       block_length=block_length, decoder=decoder, keep_events=keep_events,
+                       options=options)
 
 
 _MODELS: dict[str, Any] = {}
@@ -301,10 +434,13 @@ def _cached_model(model_dir: str, loader: Any) -> Any:
 
 def run_local(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: int | None,
               decoder: str, n_jobs: int = 1, progress: bool = True,
-              keep_events: bool = False) -> Iterator[JobResult]:
+              keep_events: bool = False,
+              options: DetectOptions | None = None) -> Iterator[JobResult]:
     """Run jobs in this process (``n_jobs == 1``) or in ``n_jobs`` worker processes
     (joblib); yields results as they finish. With ``keep_events`` each result carries
     its events (as dicts) and jobs without an output file print nothing themselves.
+    ``options`` (:class:`DetectOptions`) reach every worker. ``progress``: a bar per
+    file for the files run in this process.
 
     Examples
     --------
@@ -321,13 +457,13 @@ def run_local(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: in
         model = load_model(model_dir)
         for job in here:
             yield run_job(model, job, fmt=fmt, block_length=block_length, decoder=decoder,
-                          progress=progress, keep_events=keep_events)
+                          progress=progress, keep_events=keep_events, options=options)
     if parallel:
         from joblib import Parallel, delayed
 
         par = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
         yield from par(delayed(_worker)(model_dir, job, fmt, block_length, decoder,
-                                        keep_events)
+                                        keep_events, options)
                        for job in jobs if job.source != STDIN)
 
 
@@ -335,11 +471,12 @@ class _RayDetector:
     """Ray Data actor: loads the model once, detects a batch of inputs."""
 
     def __init__(self, model_dir: str, fmt: str, block_length: int | None,
-                 decoder: str) -> None:
+                 decoder: str, options: DetectOptions | None = None) -> None:
         from ..models import load_model
 
         self.model = load_model(model_dir)
         self.fmt, self.block_length, self.decoder = fmt, block_length, decoder
+        self.options = options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out: dict[str, list] = {"source": [], "n_events": [], "seconds": [], "error": []}
@@ -347,7 +484,7 @@ class _RayDetector:
                                      batch["name"]):
             job = Job(str(src), str(ev) if ev else None, str(sc) if sc else None, str(name))
             r = run_job(self.model, job, fmt=self.fmt, block_length=self.block_length,
-                        decoder=self.decoder)
+                        decoder=self.decoder, options=self.options)
             out["source"].append(r.source)
             out["n_events"].append(r.n_events)
             out["seconds"].append(r.seconds_audio)
@@ -357,9 +494,11 @@ class _RayDetector:
 
 def run_ray(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: int | None,
             decoder: str, n_actors: int | None = None,
-            address: str | None = None) -> Iterator[JobResult]:
+            address: str | None = None,
+            options: DetectOptions | None = None) -> Iterator[JobResult]:
     """Run the same per-file detection as a Ray Data pipeline: the input paths, a pool of
-    detector actors (each loads the model once), and the atomic writers inside them.
+    detector actors (each loads the model once, and gets ``options``), and the atomic
+    writers inside them.
 
     Needs ``pip install 'audioscene[ray]'``. Connects to ``address`` (or
     ``RAY_ADDRESS``), else starts a local instance.
@@ -385,7 +524,7 @@ def run_ray(model_dir: str, jobs: Sequence[Job], *, fmt: str, block_length: int 
               "scores_out": j.scores_out or "", "name": j.name} for j in jobs]
     actors = n_actors or max(1, int(ray.available_resources().get("CPU", 1)))
     ds = ray.data.from_items(items).map_batches(
-        _RayDetector, fn_constructor_args=(model_dir, fmt, block_length, decoder),
+        _RayDetector, fn_constructor_args=(model_dir, fmt, block_length, decoder, options),
         batch_size=1, concurrency=min(actors, len(items)), num_cpus=1)
     for row in ds.iter_rows():
         yield JobResult(str(row["source"]), int(row["n_events"]), float(row["seconds"]),

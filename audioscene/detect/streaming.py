@@ -9,7 +9,7 @@ events out, and the scores of each call for score tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,13 @@ class StreamingDetector:
         ``low``, ``median``, ``min_duration``, ``min_gap``).
     threads : int or None
         Threads the model may use per block (``None``: its default).
+    thresholds : float, sequence of float or None
+        Detection thresholds, one for every class or one per class, on the model's
+        score scale, passed to ``model.stream(thresholds=...)`` (``None``: the model's
+        own; see each model's ``detection_thresholds``). CaR-forest: the presence
+        threshold (``votes``) or the hysteresis opening threshold (``hysteresis``); CNN
+        and fusion: the hysteresis opening threshold (closing at ``low_ratio`` x it);
+        GMM baseline: the decision threshold on the summed log-likelihood ratio.
 
     Examples
     --------
@@ -56,15 +63,18 @@ class StreamingDetector:
     """
 
     def __init__(self, model: Any, *, decoder: str = "votes", filename: str | None = None,
-                 hysteresis: dict | None = None, threads: int | None = None) -> None:
+                 hysteresis: dict | None = None, threads: int | None = None,
+                 thresholds: float | Sequence[float] | None = None) -> None:
         if not callable(getattr(model, "stream", None)):
             raise TypeError(f"{type(model).__name__} is not a detector (it has no stream())")
         if decoder not in ("votes", "hysteresis"):
             raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
         self.model = model
         self.decoder = decoder
+        extra = {} if thresholds is None else {"thresholds": thresholds}
         self.stream: DetectorStream = model.stream(filename=filename, decoder=decoder,
-                                                   hysteresis=hysteresis, threads=threads)
+                                                   hysteresis=hysteresis, threads=threads,
+                                                   **extra)
 
     @property
     def sr(self) -> int:

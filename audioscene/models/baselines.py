@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
-from ..decode.base import FrameScores
+from ..decode.base import FrameScores, per_class
 from ..decode.hysteresis import HysteresisDecoder
 from ..events import EventList
 from ..features.config import FeatureConfig
@@ -129,6 +129,10 @@ class GMMEventDetector(Persistent, BaseEstimator):
     >>> gmm = GMMEventDetector().fit(recordings, annotations)  # doctest: +SKIP
     >>> gmm.predict("dev_1_ebr_0_nec_1_poly_0.flac")  # doctest: +SKIP
     """
+
+    #: Range of the scores that detection thresholds apply to: summed log-likelihood
+    #: ratios, unbounded.
+    score_range: tuple[float, float] | None = None
 
     def __init__(self, feature_config: FeatureConfig | None = None, n_components: int = 16,
                  window: float = 1.0, threshold: float = 0.0, min_length: float = 0.1,
@@ -247,33 +251,56 @@ class GMMEventDetector(Persistent, BaseEstimator):
         S = _window_sums(llr, 0, len(F), n // 2, n, len(F))
         return S, self.fconfig.frame_times(len(F))
 
-    def _decoder(self, filename: str | None) -> HysteresisDecoder:
+    def detection_thresholds(self, decoder: str = "votes") -> np.ndarray:
+        """The per-class decision thresholds that ``thresholds`` of :meth:`stream`
+        replace: ``threshold`` for every class (``decoder`` must be ``"votes"``, this
+        baseline's own decoding).
+
+        Examples
+        --------
+        >>> gmm.detection_thresholds().tolist()  # doctest: +SKIP
+        [0.0, 0.0, ...]
+        """
+        check_is_fitted(self, "models_")
+        if decoder != "votes":
+            raise ValueError(f"--decoder {decoder} needs a CaR-forest model; "
+                             "GMMEventDetector has its own decoding")
+        return per_class(self.threshold, len(self.classes_))
+
+    def _decoder(self, filename: str | None,
+                 thresholds: float | Sequence[float] | None = None) -> HysteresisDecoder:
         hop = self.fconfig.hop_seconds
         start = self.fconfig.n_fft / 2 / self.fconfig.sr - hop / 2
+        thr = per_class(self.threshold if thresholds is None else thresholds,
+                        len(self.classes_))
         # active when the summed ratio is above the threshold (strictly)
-        high = float(np.nextafter(self.threshold, np.inf))
+        high = np.nextafter(thr, np.inf)
         return HysteresisDecoder(list(self.classes_), hop=hop, high=high, low=high,
                                  min_duration=self.min_length, min_gap=self.min_gap,
                                  offset=max(0.0, start), filename=filename)
 
-    def decode(self, S: np.ndarray, *, filename: str | None = None) -> EventList:
-        """Events from summed ratios: frames above ``threshold``, gaps shorter than
-        ``min_gap`` closed, events shorter than ``min_length`` dropped.
+    def decode(self, S: np.ndarray, *, filename: str | None = None,
+               thresholds: float | Sequence[float] | None = None) -> EventList:
+        """Events from summed ratios: frames above ``threshold`` (or ``thresholds``: one
+        for every class or one per class), gaps shorter than ``min_gap`` closed, events
+        shorter than ``min_length`` dropped.
 
         Examples
         --------
         >>> gmm.decode(gmm.scores("mix.wav")[0], filename="mix.wav")  # doctest: +SKIP
         """
         check_is_fitted(self, "models_")
-        hd = self._decoder(filename)
+        hd = self._decoder(filename, thresholds)
         return hd.process(S) + hd.flush()
 
     def stream(self, *, filename: str | None = None, decoder: str = "votes",
-               hysteresis: dict | None = None, threads: int | None = None
+               hysteresis: dict | None = None, threads: int | None = None,
+               thresholds: float | Sequence[float] | None = None
                ) -> GMMEventDetectorStream:
         """A detection stream of this model (see :class:`GMMEventDetectorStream`); the
         baseline has one decoder of its own, so ``decoder`` must be ``"votes"`` (the
-        default) and ``hysteresis`` None; ``threads`` is not used.
+        default) and ``hysteresis`` None; ``threads`` is not used; ``thresholds``
+        (one for every class or one per class) replace ``threshold``.
 
         Examples
         --------
@@ -282,7 +309,7 @@ class GMMEventDetector(Persistent, BaseEstimator):
         if decoder != "votes" or hysteresis:
             raise ValueError(f"--decoder {decoder} needs a CaR-forest model; "
                              "GMMEventDetector has its own decoding")
-        return GMMEventDetectorStream(self, filename=filename)
+        return GMMEventDetectorStream(self, filename=filename, thresholds=thresholds)
 
     def predict(self, recording: str | os.PathLike | np.ndarray, *,
                 filename: str | None = None) -> EventList:
@@ -370,6 +397,9 @@ class GMMEventDetectorStream:
         A fitted baseline.
     filename : str or None
         Name given to the events.
+    thresholds : float, sequence of float or None
+        Decision thresholds on the summed ratio, one for every class or one per class
+        (``None``: the model's ``threshold``).
 
     Examples
     --------
@@ -377,10 +407,13 @@ class GMMEventDetectorStream:
     >>> events = s.process(samples) + s.flush()  # doctest: +SKIP
     """
 
-    def __init__(self, model: GMMEventDetector, *, filename: str | None = None) -> None:
+    def __init__(self, model: GMMEventDetector, *, filename: str | None = None,
+                 thresholds: float | Sequence[float] | None = None) -> None:
         check_is_fitted(model, "models_")
         self.model = model
         self.filename = filename
+        self.thresholds = None if thresholds is None else \
+            per_class(thresholds, len(model.classes_))
         self.classes = list(model.classes_)
         self.score_hop = model.fconfig.hop_seconds
         self.fs = FeatureStream(model.fconfig)
@@ -409,7 +442,7 @@ class GMMEventDetectorStream:
         if filename is not None:
             self.filename = filename
         self.fs.reset()
-        self.hd = self.model._decoder(self.filename)
+        self.hd = self.model._decoder(self.filename, self.thresholds)
         self.llr = np.zeros((0, len(self.classes)))
         self.b0 = 0  # absolute frame of llr row 0
         self.n_in = 0  # frames received

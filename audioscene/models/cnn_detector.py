@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from ..decode.base import FrameScores
-from ..decode.hysteresis import HysteresisDecoder
+from ..decode.hysteresis import HysteresisDecoder, with_thresholds
 from ..estimator import Estimator, check_fitted
 from ..events import EventList
 from ..features.config import FeatureConfig
@@ -222,6 +222,9 @@ class CNNEventDetector(Persistent, Estimator):
     >>> det.predict("other.wav")  # doctest: +SKIP
     EventList(9 events, labels=[...])
     """
+
+    #: Range of the scores that detection thresholds apply to (posteriors).
+    score_range: tuple[float, float] | None = (0.0, 1.0)
 
     def __init__(self, feature_config: FeatureConfig | None = None, *,
                  channels: Sequence[int] = (16, 32, 32, 64, 64),
@@ -545,20 +548,40 @@ class CNNEventDetector(Persistent, Estimator):
             posteriors, annotations, durations, grid, self.classes_)
         return dict(zip(self.classes_, self.thresholds_.tolist()))
 
+    def detection_thresholds(self, decoder: str = "votes") -> np.ndarray:
+        """The per-class opening thresholds that ``thresholds`` of :meth:`stream`
+        replace (a copy of ``thresholds_``; ``decoder`` as in :meth:`stream`).
+
+        Examples
+        --------
+        >>> det.detection_thresholds().tolist()  # doctest: +SKIP
+        [0.3, 0.5, ...]
+        """
+        check_fitted(self, "network_")
+        if decoder not in ("votes", "hysteresis"):
+            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        return np.array(self.thresholds_, dtype=np.float64)
+
     def stream(self, *, filename: str | None = None, decoder: str = "votes",
-               hysteresis: dict | None = None, threads: int | None = None
+               hysteresis: dict | None = None, threads: int | None = None,
+               thresholds: float | Sequence[float] | None = None
                ) -> CNNEventDetectorStream:
         """A detection stream (the :class:`~audioscene.decode.base.DetectorStream`
         interface). ``decoder`` is accepted for the runners' sake: this model always
-        decodes by hysteresis, with ``hysteresis`` overriding its settings.
+        decodes by hysteresis, with ``hysteresis`` overriding its settings;
+        ``thresholds`` (one for every class or one per class) replace the opening
+        thresholds ``thresholds_`` (closing at ``low_ratio`` x them unless
+        ``hysteresis`` gives ``low``), as ``decode(..., high=thresholds)`` does offline.
 
         Examples
         --------
         >>> s = det.stream(filename="live")  # doctest: +SKIP
+        >>> s = det.stream(thresholds=0.7)  # doctest: +SKIP
         """
         if decoder not in ("votes", "hysteresis"):
             raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
-        return CNNEventDetectorStream(self, filename=filename, hysteresis=hysteresis)
+        return CNNEventDetectorStream(self, filename=filename,
+                                      hysteresis=with_thresholds(hysteresis, thresholds))
 
     # ------------------------------------------------------------------ persistence
     def to_record(self) -> ModelRecord:

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..decode.base import FrameScores
-from ..decode.hysteresis import HysteresisDecoder
+from ..decode.base import FrameScores, per_class
+from ..decode.hysteresis import HysteresisDecoder, with_thresholds
 from ..decode.votes import VoteCurves, VotePairer, accumulate_votes
 from ..estimator import Estimator, check_fitted
 from ..events import Event, EventList
@@ -112,6 +112,9 @@ class EventDetector(Persistent, Estimator):
     >>> det.predict("other.wav")  # doctest: +SKIP
     EventList(12 events, labels=[...])
     """
+
+    #: Range of the scores that detection thresholds apply to (P(present)).
+    score_range: tuple[float, float] | None = (0.0, 1.0)
 
     def __init__(self, feature_config: FeatureConfig | None = None,
                  segment_config: SegmentConfig | None = None, n_estimators: int = 20,
@@ -299,15 +302,21 @@ class EventDetector(Persistent, Estimator):
         return DetectionCurves(list(self.classes_), centres, presence,
                                np.arange(n_grid) * step, onset, offset, duration)
 
-    def decode(self, curves: DetectionCurves, *, filename: str | None = None) -> EventList:
+    def decode(self, curves: DetectionCurves, *, filename: str | None = None,
+               thresholds: float | Sequence[float] | None = None) -> EventList:
         """Events from vote curves: onset peaks, each paired with the best following
-        offset within the class's plausible durations, kept when present enough.
+        offset within the class's plausible durations, kept when present enough (mean
+        P(present) over the event at least the class's presence threshold:
+        ``thresholds``, one for every class or one per class, else
+        ``presence_threshold``).
 
         Examples
         --------
         >>> det.decode(det.curves("mix.wav"), filename="mix.wav")  # doctest: +SKIP
+        >>> det.decode(det.curves("mix.wav"), thresholds=0.7)  # doctest: +SKIP
         """
         n_grid = len(curves.grid)
+        pres_thr = self._presence_thresholds(thresholds)
         out: list[Event] = []
         for j in range(len(curves.classes)):
             if not len(curves.centres):
@@ -315,7 +324,7 @@ class EventDetector(Persistent, Estimator):
             pres = np.interp(curves.grid, curves.centres, curves.presence[:, j])
             # the streaming pairer fed the whole curves: offline and streaming decoding
             # are one implementation
-            vp = self._pairer(j)
+            vp = self._pairer(j, pres_thr[j])
             found = vp.push(0, curves.onset[:, j], curves.offset[:, j], pres) + \
                 vp.finish(n_grid)
             for a, b, c in found:
@@ -335,8 +344,33 @@ class EventDetector(Persistent, Estimator):
         """Bins of the vote grid for a recording of ``duration`` seconds."""
         return int(np.ceil(duration / self.grid_step)) + 1
 
-    def _pairer(self, j: int) -> VotePairer:
-        """A fresh :class:`~audioscene.decode.votes.VotePairer` for class ``j``."""
+    def _presence_thresholds(self, thresholds: float | Sequence[float] | None
+                             ) -> np.ndarray:
+        """Per-class presence thresholds: ``thresholds`` or ``presence_threshold``."""
+        return per_class(self.presence_threshold if thresholds is None else thresholds,
+                         len(self.classes_))
+
+    def detection_thresholds(self, decoder: str = "votes") -> np.ndarray:
+        """The per-class thresholds that ``thresholds`` of :meth:`stream` replace, as the
+        model holds them: ``votes``: ``presence_threshold`` (the mean P(present) an
+        event needs); ``hysteresis``: the opening threshold of the segments' P(present),
+        :class:`~audioscene.decode.hysteresis.HysteresisDecoder`'s default (0.5).
+
+        Examples
+        --------
+        >>> det.detection_thresholds().tolist()  # doctest: +SKIP
+        [0.5, 0.5, ...]
+        """
+        check_fitted(self, "forests_")
+        if decoder == "votes":
+            return self._presence_thresholds(None)
+        if decoder == "hysteresis":
+            return HysteresisDecoder(self.classes_, hop=1.0).high.copy()
+        raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+
+    def _pairer(self, j: int, presence_threshold: float | None = None) -> VotePairer:
+        """A fresh :class:`~audioscene.decode.votes.VotePairer` for class ``j``
+        (``presence_threshold``: default the model's)."""
         step = self.grid_step
         lo, hi = self.durations_[j]
         return VotePairer(min_bins=max(1, int(lo / step)),
@@ -344,7 +378,8 @@ class EventDetector(Persistent, Estimator):
                           gap=max(1, int(round(self.min_gap / step))),
                           half=max(1, int(round(self.peak_window / step))),
                           onset_threshold=self.onset_threshold,
-                          presence_threshold=self.presence_threshold)
+                          presence_threshold=self.presence_threshold
+                          if presence_threshold is None else presence_threshold)
 
     def _event(self, j: int, on_bin: int, off_bin: int, confidence: float,
                filename: str | None, duration: float | None = None) -> Event | None:
@@ -360,9 +395,10 @@ class EventDetector(Persistent, Estimator):
         return Event(t0, t1, self.classes_[j], float(confidence), filename)
 
     def stream(self, *, filename: str | None = None, decoder: str = "votes",
-               hysteresis: dict | None = None, threads: int | None = None
-               ) -> EventDetectorStream:
-        """A detection stream of this model (see :class:`EventDetectorStream`).
+               hysteresis: dict | None = None, threads: int | None = None,
+               thresholds: float | Sequence[float] | None = None) -> EventDetectorStream:
+        """A detection stream of this model (see :class:`EventDetectorStream`;
+        ``thresholds`` as there).
 
         Examples
         --------
@@ -370,7 +406,8 @@ class EventDetector(Persistent, Estimator):
         >>> events = s.process(block) + s.flush()  # doctest: +SKIP
         """
         return EventDetectorStream(self, filename=filename, decoder=decoder,
-                                   hysteresis=hysteresis, threads=threads)
+                                   hysteresis=hysteresis, threads=threads,
+                                   thresholds=thresholds)
 
     def predict(self, recording: Recording, *, filename: str | None = None) -> EventList:
         """Detect the events of one recording.
@@ -478,6 +515,13 @@ class EventDetectorStream:
         ``low``, ``median``, ``min_duration``, ``min_gap``).
     threads : int or None
         Threads applying the class forests to each block (``None``: one per core).
+    thresholds : float, sequence of float or None
+        Detection thresholds, one for every class or one per class (``None``: the
+        model's, :meth:`EventDetector.detection_thresholds`). ``votes``: the presence
+        threshold (an event is kept when its mean P(present) reaches it; as
+        ``EventDetector.decode(..., thresholds=...)``); ``hysteresis``: the opening
+        threshold ``high`` (then ``hysteresis`` must not hold one; ``low`` defaults to
+        it).
 
     Examples
     --------
@@ -491,7 +535,8 @@ class EventDetectorStream:
 
     def __init__(self, model: EventDetector, *, decoder: str = "votes",
                  filename: str | None = None, hysteresis: dict | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None,
+                 thresholds: float | Sequence[float] | None = None) -> None:
         check_fitted(model, "forests_")
         if decoder not in ("votes", "hysteresis"):
             raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
@@ -503,7 +548,11 @@ class EventDetectorStream:
         fc, sc = model.fconfig, model.sconfig
         self.score_hop = fc.hop_seconds * sc.hop  # seconds between segments
         self.classes = list(model.classes_)
-        self.hyst_params = dict(hysteresis or {})
+        votes = decoder == "votes"
+        self.hyst_params = dict(hysteresis or {}) if votes else \
+            with_thresholds(hysteresis, thresholds)
+        # presence thresholds of the vote pairers
+        self.presence = model._presence_thresholds(thresholds if votes else None)
         self._score_parts: list[FrameScores] = []
         workers = min(len(model.forests_), os.cpu_count() or 1) if threads is None else threads
         self._pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
@@ -547,7 +596,7 @@ class EventDetectorStream:
         self.curves = VoteCurves([f.trees_["values"] for f in m.forests_], step=m.grid_step,
                                  sigma0=m.sigma0, p_min=m.p_min, smooth=m.smooth,
                                  segment_hop=self.score_hop)
-        self.pairers = [m._pairer(j) for j in range(len(m.classes_))]
+        self.pairers = [m._pairer(j, self.presence[j]) for j in range(len(m.classes_))]
         first_centre = m.fconfig.frame_times(1)[0]
         self.hyst = HysteresisDecoder(m.classes_, hop=self.score_hop,
                                       offset=first_centre - self.score_hop / 2,

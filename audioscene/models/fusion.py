@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..decode.base import FrameScores
-from ..decode.hysteresis import HysteresisDecoder
+from ..decode.hysteresis import HysteresisDecoder, with_thresholds
 from ..estimator import Estimator, check_fitted
 from ..events import EventList
 from ..features.config import FeatureConfig
@@ -68,6 +68,10 @@ class FusionEventDetector(Persistent, Estimator):
     >>> fused.tune(F_val, ann_val, durations, [0.25, 0.5, 0.75], [0.3, 0.5])  # doctest: +SKIP
     >>> fused.predict("mix.wav")  # doctest: +SKIP
     """
+
+    #: Range of the scores that detection thresholds apply to (weighted means of two
+    #: probabilities).
+    score_range: tuple[float, float] | None = (0.0, 1.0)
 
     def __init__(self, carforest: EventDetector | None = None,
                  cnn: CNNEventDetector | None = None, *, weight: float = 0.5,
@@ -251,12 +255,30 @@ class FusionEventDetector(Persistent, Estimator):
         return {"weight": self.weight,
                 "thresholds": dict(zip(self.classes_, self.thresholds_.tolist()))}
 
+    def detection_thresholds(self, decoder: str = "votes") -> np.ndarray:
+        """The per-class opening thresholds that ``thresholds`` of :meth:`stream`
+        replace (a copy of ``thresholds_``; ``decoder`` as in :meth:`stream`).
+
+        Examples
+        --------
+        >>> fused.detection_thresholds().tolist()  # doctest: +SKIP
+        [0.2, 0.4, ...]
+        """
+        check_fitted(self, "thresholds_")
+        if decoder not in ("votes", "hysteresis"):
+            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        return np.array(self.thresholds_, dtype=np.float64)
+
     def stream(self, *, filename: str | None = None, decoder: str = "votes",
-               hysteresis: dict | None = None, threads: int | None = None
+               hysteresis: dict | None = None, threads: int | None = None,
+               thresholds: float | Sequence[float] | None = None
                ) -> FusionEventDetectorStream:
         """A detection stream (the :class:`~audioscene.decode.base.DetectorStream`
         interface); ``decoder`` is accepted for the runners' sake (this model always
-        decodes its fused scores by hysteresis, ``hysteresis`` overriding its settings).
+        decodes its fused scores by hysteresis, ``hysteresis`` overriding its settings);
+        ``thresholds`` (one for every class or one per class) replace the opening
+        thresholds ``thresholds_`` (closing at ``low_ratio`` x them unless
+        ``hysteresis`` gives ``low``), as ``decode(..., high=thresholds)`` does offline.
 
         Examples
         --------
@@ -264,7 +286,8 @@ class FusionEventDetector(Persistent, Estimator):
         """
         if decoder not in ("votes", "hysteresis"):
             raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
-        return FusionEventDetectorStream(self, filename=filename, hysteresis=hysteresis,
+        return FusionEventDetectorStream(self, filename=filename,
+                                         hysteresis=with_thresholds(hysteresis, thresholds),
                                          threads=threads)
 
     # ------------------------------------------------------------------ persistence

@@ -9,7 +9,7 @@ Examples
 --------
 >>> from audioscene.recipes import RECIPES
 >>> sorted(RECIPES)
-['dcase2016-task1', 'dcase2016-task2', 'dcase2016-task3', 'dcase2016-task4', 'esc10', 'task2-tagging']
+['bundled-models', 'classifier', 'dcase2016-task1', 'dcase2016-task2', 'dcase2016-task3', 'dcase2016-task4', 'detector', 'esc10', 'task2-tagging']
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from . import clips, tagging, task2, task3
+from . import bundle, clips, tagging, task2, task3, user
 
 __all__ = ["RECIPES", "default_config", "load_config", "run_recipe", "merge"]
 
@@ -35,6 +35,9 @@ RECIPES: dict[str, Callable[..., dict[str, Any]]] = {
     "dcase2016-task1": clips.run,
     "dcase2016-task4": tagging.run_task4,
     "task2-tagging": tagging.run_task2_tagging,
+    "classifier": user.run_classifier,
+    "detector": user.run_detector,
+    "bundled-models": bundle.run,
 }
 
 

@@ -38,7 +38,7 @@ from ..models.clip import ClipClassifier
 from ..models.clip_baselines import ForestClipClassifier, GMMClassifier
 from .common import write_json
 
-__all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table"]
+__all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table", "clip_network"]
 
 def _parse_folds(v: Any) -> list[int] | None:
     if v is None or v == "":
@@ -122,7 +122,18 @@ def plot_confusion(res: SceneResult, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def _cnn(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv") -> ClipClassifier:
+def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv"
+                 ) -> ClipClassifier:
+    """The unfitted clip network of a configuration: ``allconv`` with ``cfg["cnn"]``, or
+    ``lte-cnn`` with ``cfg["lte"]`` and ``cfg["lte_cnn"]`` (seed ``cfg["seed"]``).
+
+    Examples
+    --------
+    >>> from audioscene.recipes import default_config
+    >>> cfg = default_config("esc10")
+    >>> clip_network(cfg, FeatureConfig.from_dict(cfg["features"])).backend
+    'allconv'
+    """
     if backend == "allconv":
         return ClipClassifier(backend=backend, feature_config=fcfg,
                               random_state=int(cfg["seed"]), **cfg["cnn"])
@@ -176,7 +187,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         tr_f = _parse_folds(cfg["train_folds"])
         items = [it for it in ds if tr_f is None or it.fold in tr_f]
         F = frames_for([it.path for it in items], fcfg, jobs=jobs)
-        clf = _cnn(cfg, fcfg, str(cfg["backend"])).fit(
+        clf = clip_network(cfg, fcfg, str(cfg["backend"])).fit(
             [F[it.path] for it in items], [it.label for it in items],
             groups=[it.recording or it.stem for it in items])
         clf.save(out / "model")
@@ -215,7 +226,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             Xtr = [feats[s][it.path] for it in train]
             Xte = [feats[s][it.path] for it in test]
             if s in ("cnn", "lte-cnn"):
-                model: Any = _cnn(cfg, fcfg, "allconv" if s == "cnn" else "lte-cnn").fit(
+                model: Any = clip_network(cfg, fcfg, "allconv" if s == "cnn" else "lte-cnn").fit(
                     Xtr, y_tr, groups=[it.recording or it.stem for it in train])
                 model.save(out / "models" / (f"fold{k}" if s == "cnn" else f"lte_fold{k}"))
                 if s == "lte-cnn":
