@@ -148,7 +148,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     ----------
     cfg : dict
         The ``bundled-models`` configuration: ``classifier`` and ``detector`` settings
-        merged over those recipes' own, and ``install``.
+        merged over those recipes' own, ``seed`` (both models') and ``install``.
     data : Path
         The data root holding ``esc10`` (and ``backgrounds``).
     out : Path
@@ -174,9 +174,12 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     train, test = layout_esc10(Path(data), out / "esc10-folders")
     command = (f"audioscene recipe bundled-models --data {data} --out {out}"
                + (" --set install=true" if cfg["install"] else ""))
-    ccfg = merge(default_config("classifier"), {**cfg["classifier"], "test": str(test)})
+    seed = int(cfg["seed"])
+    ccfg = merge(default_config("classifier"), {**cfg["classifier"], "seed": seed,
+                                                "test": str(test)})
     c_res = user.run_classifier(ccfg, data=train, out=out / "esc10-classifier", log=log)
-    dcfg = merge(default_config("detector"), {**cfg["detector"], "test": str(test)})
+    dcfg = merge(default_config("detector"), {**cfg["detector"], "seed": seed,
+                                              "test": str(test)})
     bg = Path(backgrounds) if backgrounds else Path(data) / "backgrounds"
     d_res = user.run_detector(dcfg, data=train, out=out / "esc10-detector", backgrounds=bg,
                               log=log)
