@@ -176,11 +176,8 @@ def run(out: str | Path = "demo_out", *, seed: int = 0, minutes: float = 5.0
 
     est_path = out / "detected.csv"
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(test_wav),
-                        "--model", str(out / "model"), "-o", str(est_path), "--format", "csv"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"audioscene detect failed: {r.stderr}")
+    _cli("detect", str(test_wav), "--model", str(out / "model"), "-o", str(est_path),
+         "--format", "csv")
     wall = time.perf_counter() - t0
     est = EventList.read(est_path)
     print(f"3. streamed it through `audioscene detect {test_wav.name} --model "

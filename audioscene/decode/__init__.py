@@ -20,6 +20,6 @@ __getattr__, __dir__, __all__ = lazy.attach(
         "votes": ["accumulate_votes", "pick_peaks", "pair_events", "peak_mass", "vote_reach",
                   "VoteCurves", "VotePairer"],
         "hysteresis": ["HysteresisDecoder", "hysteresis_events", "with_thresholds"],
-        "base": ["FrameScores", "DetectorStream", "per_class"],
+        "base": ["FrameScores", "DetectorStream", "per_class", "check_decoder", "DECODERS"],
     },
 )

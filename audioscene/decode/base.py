@@ -11,7 +11,25 @@ import numpy as np
 
 from ..events import EventList
 
-__all__ = ["FrameScores", "DetectorStream", "per_class"]
+__all__ = ["FrameScores", "DetectorStream", "per_class", "check_decoder", "DECODERS"]
+
+#: The decoders a detection stream may be asked for (``stream(decoder=...)``).
+DECODERS = ("votes", "hysteresis")
+
+
+def check_decoder(decoder: str) -> None:
+    """Raise ValueError unless ``decoder`` is one of :data:`DECODERS`.
+
+    Examples
+    --------
+    >>> check_decoder("votes")
+    >>> check_decoder("peaks")
+    Traceback (most recent call last):
+    ...
+    ValueError: decoder must be 'votes' or 'hysteresis', got 'peaks'
+    """
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
 
 
 def per_class(value: float | Sequence[float], n_classes: int, name: str = "thresholds"

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..decode.base import DetectorStream, FrameScores
+from ..decode.base import DetectorStream, FrameScores, check_decoder
 from ..events import EventList
 
 __all__ = ["StreamingDetector"]
@@ -67,8 +67,7 @@ class StreamingDetector:
                  thresholds: float | Sequence[float] | None = None) -> None:
         if not callable(getattr(model, "stream", None)):
             raise TypeError(f"{type(model).__name__} is not a detector (it has no stream())")
-        if decoder not in ("votes", "hysteresis"):
-            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        check_decoder(decoder)
         self.model = model
         self.decoder = decoder
         extra = {} if thresholds is None else {"thresholds": thresholds}

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..decode.base import FrameScores
+from ..decode.base import FrameScores, check_decoder
 from ..decode.hysteresis import HysteresisDecoder, with_thresholds
 from ..estimator import Estimator, check_fitted
 from ..events import EventList
@@ -558,8 +558,7 @@ class CNNEventDetector(Persistent, Estimator):
         [0.3, 0.5, ...]
         """
         check_fitted(self, "network_")
-        if decoder not in ("votes", "hysteresis"):
-            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        check_decoder(decoder)
         return np.array(self.thresholds_, dtype=np.float64)
 
     def stream(self, *, filename: str | None = None, decoder: str = "votes",
@@ -578,8 +577,7 @@ class CNNEventDetector(Persistent, Estimator):
         >>> s = det.stream(filename="live")  # doctest: +SKIP
         >>> s = det.stream(thresholds=0.7)  # doctest: +SKIP
         """
-        if decoder not in ("votes", "hysteresis"):
-            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        check_decoder(decoder)
         return CNNEventDetectorStream(self, filename=filename,
                                       hysteresis=with_thresholds(hysteresis, thresholds))
 

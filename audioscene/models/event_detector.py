@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from ..decode.base import FrameScores, per_class
+from ..decode.base import FrameScores, check_decoder, per_class
 from ..decode.hysteresis import HysteresisDecoder, with_thresholds
 from ..decode.votes import VoteCurves, VotePairer, accumulate_votes
 from ..estimator import Estimator, check_fitted
@@ -538,8 +538,7 @@ class EventDetectorStream:
                  threads: int | None = None,
                  thresholds: float | Sequence[float] | None = None) -> None:
         check_fitted(model, "forests_")
-        if decoder not in ("votes", "hysteresis"):
-            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        check_decoder(decoder)
         self.model = model
         self.decoder = decoder
         self.filename = filename

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..decode.base import FrameScores
+from ..decode.base import FrameScores, check_decoder
 from ..decode.hysteresis import HysteresisDecoder, with_thresholds
 from ..estimator import Estimator, check_fitted
 from ..events import EventList
@@ -265,8 +265,7 @@ class FusionEventDetector(Persistent, Estimator):
         [0.2, 0.4, ...]
         """
         check_fitted(self, "thresholds_")
-        if decoder not in ("votes", "hysteresis"):
-            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        check_decoder(decoder)
         return np.array(self.thresholds_, dtype=np.float64)
 
     def stream(self, *, filename: str | None = None, decoder: str = "votes",
@@ -284,8 +283,7 @@ class FusionEventDetector(Persistent, Estimator):
         --------
         >>> s = fused.stream(filename="live")  # doctest: +SKIP
         """
-        if decoder not in ("votes", "hysteresis"):
-            raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        check_decoder(decoder)
         return FusionEventDetectorStream(self, filename=filename,
                                          hysteresis=with_thresholds(hysteresis, thresholds),
                                          threads=threads)

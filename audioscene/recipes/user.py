@@ -102,19 +102,28 @@ def split_by_recording(items: Sequence[Item], rng: np.random.Generator,
     for r, it in zip(rec, items):
         votes.setdefault(r, Counter())[str(it.label)] += 1
     owner = {r: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for r, c in votes.items()}
-    side = dict.fromkeys(owner, "train")
+    side: dict[str, str] = {}
     for label in sorted({str(it.label) for it in items}):
-        left = sorted(r for r, o in owner.items() if o == label)
-        if len(left) < need:
-            raise DatasetError(f"class {label!r}: {len(left)} recording(s); at least {need} "
+        owned = [r for r, o in owner.items() if o == label]
+        if len(owned) < need:
+            raise DatasetError(f"class {label!r}: {len(owned)} recording(s); at least {need} "
                                f"are needed ({', '.join(['train', *(n for n, _ in fractions)])})")
-        for name, frac in fractions:
-            mask = split_groups(left, frac, rng)
-            for r, m in zip(left, mask):
-                if m:
-                    side[r] = name
-            left = [r for r, m in zip(left, mask) if not m]
+        side.update(_sides(owned, fractions, rng))
     return [side[r] for r in rec]
+
+
+def _sides(names: Sequence[str], fractions: Sequence[tuple[str, float]],
+           rng: np.random.Generator) -> dict[str, str]:
+    """The side of each distinct name: in the order of ``fractions``, about that fraction
+    of the names left (:func:`split_groups`); the rest ``"train"``."""
+    side: dict[str, str] = {}
+    left = sorted(set(names))
+    for name, frac in fractions:
+        mask = split_groups(left, frac, rng)
+        side.update((r, name) for r, m in zip(left, mask) if m)
+        left = [r for r, m in zip(left, mask) if not m]
+    side.update(dict.fromkeys(left, "train"))
+    return side
 
 
 def _check_counts(counts: dict[str, int], minimum: int, what: str) -> None:
@@ -296,20 +305,6 @@ class _Material:
                           for e in ev.with_filename(n)])
 
 
-def _split_three(groups: list[str], cfg: dict[str, Any], rng: np.random.Generator,
-                 has_test: bool) -> list[str]:
-    """'train' / 'validation' / 'test' per item (whole recordings on one side)."""
-    side = np.array(["train"] * len(groups), dtype=object)
-    rest = np.arange(len(groups))
-    if not has_test:
-        m = split_groups(groups, float(cfg["test_fraction"]), rng)
-        side[m] = "test"
-        rest = np.flatnonzero(~m)
-    m = split_groups([groups[i] for i in rest], float(cfg["validation_fraction"]), rng)
-    side[rest[m]] = "validation"
-    return side.tolist()
-
-
 def run_detector(cfg: dict[str, Any], *, data: Path, out: Path,
                  backgrounds: Path | None = None, log: Any = print, **_: Any) -> dict[str, Any]:
     """Train, tune and evaluate an event detector on a user's data (module docstring).
@@ -368,7 +363,8 @@ def run_detector(cfg: dict[str, Any], *, data: Path, out: Path,
             raise DatasetError(f"{data}: {len(set(recs))} annotated recording(s); at least "
                                f"{need} are needed (training, validation"
                                f"{'' if has_test else ', test'})")
-        sides["annotated"] = list(zip(annotated, _split_three(recs, cfg, rng, has_test)))
+        side_of = _sides(recs, fractions, rng)
+        sides["annotated"] = [(it, side_of[r]) for it, r in zip(annotated, recs)]
     if isolated is not None:
         sides["isolated"] = list(zip(isolated, split_by_recording(
             list(isolated), rng, fractions, need=len(fractions) + 1)))
@@ -419,20 +415,20 @@ def run_detector(cfg: dict[str, Any], *, data: Path, out: Path,
             files = list_audio(backgrounds, recursive=True)
             if not files:
                 raise DatasetError(f"{backgrounds}: no background recordings")
-            bg_side = (["train"] * len(files) if len(files) < 3 else
-                       _split_three([str(f) for f in files], {**cfg, "test_fraction": 0.25,
-                                    "validation_fraction": 0.25}, rng, False))
-            bgs: dict[str, list[np.ndarray]] = {k: [] for k in mats}
-            for f, side in zip(files, bg_side):
-                bgs[side].append(load(f, sr=sr)[0])
             if len(files) < 3:
-                bgs = {k: bgs["train"] for k in mats}
+                shared = [load(f, sr=sr)[0] for f in files]
+                bgs = dict.fromkeys(mats, shared)
                 bg_note = (f"{len(files)} background recording(s): shared by training, "
                            "validation and test mixtures")
             else:
-                bg_count = {k: sum(b == k for b in bg_side) for k in mats}
-                bg_note = ("background recordings split by file: " + ", ".join(
-                    f"{sum(b == k for b in bg_side)} {k}" for k in mats))
+                side_of = _sides([str(f) for f in files], [("test", 0.25), ("validation", 0.25)],
+                                 rng)
+                bgs = {k: [] for k in mats}
+                for f in files:
+                    bgs[side_of[str(f)]].append(load(f, sr=sr)[0])
+                bg_count = {k: len(bgs[k]) for k in mats}
+                bg_note = ("background recordings split by file: "
+                           + ", ".join(f"{bg_count[k]} {k}" for k in mats))
         else:
             bgs = quiet
             bg_note = "backgrounds: the quiet parts of each split's annotated recordings"
