@@ -66,6 +66,54 @@ def test_same_seed_same_model_other_seed_differs() -> None:
     assert not np.allclose(a.predict_proba(X), c.predict_proba(X))
 
 
+
+def _weights(clf: ClipClassifier) -> dict[str, np.ndarray]:
+    out = {k: v.numpy() for k, v in clf.network_.state_dict().items()}
+    out.update(mean=clf.mean_, scale=clf.scale_)
+    return out
+
+
+def _assert_same_model(a: ClipClassifier, b: ClipClassifier) -> None:
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        np.testing.assert_array_equal(wa[k], wb[k], err_msg=k)
+    assert a.history_ == [{**h, "seconds": a.history_[i]["seconds"]}
+                          for i, h in enumerate(b.history_)]
+    assert a.best_epoch_ == b.best_epoch_
+
+
+@pytest.mark.parametrize("with_groups", [False, True])
+def test_clip_order_does_not_change_the_model(with_groups: bool) -> None:
+    X, y = _toy()
+    groups = [f"rec{i // 2}" for i in range(len(X))] if with_groups else None
+    params = {"net_params": SMALL, "max_epochs": 3, "batch_size": 8, "progress": False,
+              "mixup": 0.3}
+    a = ClipClassifier(**params).fit(X, y, groups=groups)
+    p = np.random.default_rng(1).permutation(len(X))
+    b = ClipClassifier(**params).fit([X[i] for i in p], [y[i] for i in p],
+                                     groups=None if groups is None else [groups[i] for i in p])
+    _assert_same_model(a, b)
+    # a different set of clips is a different model
+    c = ClipClassifier(**params).fit(X[1:], y[1:],
+                                     groups=None if groups is None else groups[1:])
+    assert not np.array_equal(_weights(a)["mean"], _weights(c)["mean"])
+
+
+def test_tag_order_and_clip_order_do_not_change_a_tagger() -> None:
+    X, y = _toy()
+    tags = [(lab, "x") if i % 4 == 0 else (lab,) for i, lab in enumerate(y)]
+    params = {"multi_label": True, "net_params": SMALL, "max_epochs": 2, "batch_size": 8,
+              "progress": False}
+    a = ClipClassifier(**params).fit(X, tags)
+    p = np.random.default_rng(2).permutation(len(X))
+    b = ClipClassifier(**params).fit([X[i] for i in p], [tuple(reversed(tags[i])) for i in p])
+    _assert_same_model(a, b)
+    Yb = np.array([[t in tg for t in a.classes_] for tg in tags], dtype=int)
+    c = ClipClassifier(**params).fit([X[i] for i in p], Yb[p], classes=list(a.classes_))
+    _assert_same_model(a, c)
+
+
 def test_save_load_identity_without_pickle(tmp_path: Path) -> None:
     clf, X, _ = _fit(max_epochs=3, mixup=0.4)
     clf.save(tmp_path / "m")

@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import time
 from collections.abc import Sequence
@@ -45,7 +46,7 @@ from ..features.core import check_frames, extract_file
 from ..persist import ModelRecord, Persistent
 from .nets import NETWORKS, load_network_arrays, network_arrays
 
-__all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames"]
+__all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames", "canonical_order"]
 
 #: Default clip features: 64 log-mel bands at 22.05 kHz, 46 ms window, 23 ms hop.
 CNN_FEATURES = FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
@@ -74,6 +75,60 @@ def as_frames(X: Sequence[Any], cfg: FeatureConfig, n_features: int | None,
         else:
             out.append(check_frames(x, f"X[{i}]", n_features))
     return out
+
+
+def canonical_order(frames: Sequence[np.ndarray], y: Any,
+                    groups: Sequence[Any] | None = None) -> np.ndarray:
+    """A permutation that puts clips in an order fixed by their content alone.
+
+    Clips are sorted by a hash of their float32 frames (and shape), then by label (or
+    sorted tags) and recording id, so any reordering of the same ``(clip, label,
+    group)`` triples gives the same sequence; clips equal in all three are
+    interchangeable. :meth:`ClipClassifier.fit` trains in this order, which makes the
+    fitted model independent of the order in which clips are listed.
+
+    Parameters
+    ----------
+    frames : sequence of ndarray
+        ``(frames x features)`` arrays.
+    y : array-like
+        One label, one tuple of tags, or one binary row per clip.
+    groups : sequence or None
+        Recording id per clip.
+
+    Returns
+    -------
+    ndarray
+        Indices into ``frames``: ``frames[order[0]]`` comes first.
+
+    Examples
+    --------
+    >>> a, b = np.zeros((2, 3)), np.ones((2, 3))
+    >>> o1, o2 = canonical_order([a, b], ["x", "y"]), canonical_order([b, a], ["y", "x"])
+    >>> [["x", "y"][i] for i in o1] == [["y", "x"][i] for i in o2]
+    True
+    """
+    y_arr = y if isinstance(y, list) else np.asarray(y)
+
+    def label_key(i: int) -> str:
+        v = y_arr[i]
+        if isinstance(v, np.ndarray):
+            return v.astype(np.float32).tobytes().hex()
+        if isinstance(v, (tuple, list, set, frozenset)):
+            return "\x1f".join(sorted(map(str, v)))
+        return str(v)
+
+    keys = []
+    for i, f in enumerate(frames):
+        a = np.ascontiguousarray(f, dtype=np.float32)
+        h = hashlib.blake2b(str(a.shape).encode() + a.tobytes(), digest_size=16).hexdigest()
+        keys.append((h, label_key(i), "" if groups is None else str(groups[i])))
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
+def _take(y: Any, order: np.ndarray) -> Any:
+    """``y`` in ``order``: a list stays a list, anything else becomes an array."""
+    return [y[i] for i in order] if isinstance(y, list) else np.asarray(y)[order]
 
 
 def _batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator | None
@@ -156,7 +211,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         Beta(mixup, mixup) blending of clip pairs; 0 disables it.
     random_state : int
         Seeds the split, initialisation, batch order and augmentation: the same seed
-        gives the same model.
+        and the same clips give the same model, in whatever order the clips are listed.
     progress : bool
         Show a tqdm bar per epoch.
     embedder : LabelTreeEmbedder or None
@@ -314,6 +369,9 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             classes: Sequence[Any] | None = None) -> ClipClassifier:
         """Train on clips ``X`` (arrays or audio paths) with labels ``y``.
 
+        The clips are first put in :func:`canonical_order`, so listing the same clips,
+        labels and groups in another order gives the same model, weight for weight.
+
         Parameters
         ----------
         X : list of ndarray or paths
@@ -346,6 +404,11 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             raise ValueError("all clips must have the same number of features per frame")
         if len(y) != len(frames):
             raise ValueError(f"X has {len(frames)} clips but y has {len(y)} labels")
+        if groups is not None and len(groups) != len(frames):
+            raise ValueError(f"X has {len(frames)} clips but groups has {len(groups)} ids")
+        order = canonical_order(frames, y, groups)
+        frames, y = [frames[i] for i in order], _take(y, order)
+        groups = None if groups is None else [groups[i] for i in order]
         n_fit = len(frames)
         val_frames = None
         if validation_data is not None:
@@ -353,6 +416,8 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             val_frames = as_frames(X_val, self.fconfig, frames[0].shape[1], self.progress)
             if len(y_val) != len(val_frames):
                 raise ValueError("validation_data: X and y differ in length")
+            v_order = canonical_order(val_frames, y_val)
+            val_frames, y_val = [val_frames[i] for i in v_order], _take(y_val, v_order)
         self.embedder_ = None
         if self.embedder is not None:
             if self.multi_label:
