@@ -5,6 +5,7 @@ absence is a failure."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,3 +39,20 @@ def dev_mixture(shared_data: Path) -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def run_cli(capsys: pytest.CaptureFixture) -> Callable[[list[str]], tuple[int, str, str]]:
+    """``run_cli(args)`` runs ``audioscene args`` in this process and returns the exit
+    status (argparse usage errors included), standard output and standard error."""
+    from audioscene.cli import main
+
+    def run(args: list[str]) -> tuple[int, str, str]:
+        try:
+            code = main(args)
+        except SystemExit as exc:  # argparse usage errors
+            code = int(exc.code)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from audioscene.audio import load
-from audioscene.cli import _windows, main
+from audioscene.cli import _windows
 from audioscene.features import extract, extract_file
 from audioscene.models import ClipClassifier
 from audioscene.models.clip import CNN_FEATURES
@@ -44,18 +45,9 @@ def models(clips: dict[str, list[Path]], tmp_path_factory: pytest.TempPathFactor
     return {"single": out / "single", "multi": out / "multi"}
 
 
-def _run(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    try:
-        code = main(args)
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_a_window_row_is_the_classification_of_that_cut(clips: dict, models: dict,
                                                         tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture) -> None:
+                                                        run_cli: Callable) -> None:
     clf = ClipClassifier.load(models["single"])
     src = clips["dog"][0]
     y, _ = load(src, sr=SR)
@@ -76,8 +68,8 @@ def test_a_window_row_is_the_classification_of_that_cut(clips: dict, models: dic
     sf.write(tail, y[99225:], SR, subtype="FLOAT")
     np.testing.assert_array_equal(rows[-1][2], clf.predict_proba([tail])[0])
     # the command line prints the same numbers (to 4 decimals) with the times
-    code, out, err = _run(["classify", str(src), "--model", str(models["single"]),
-                           "--window", "1", "--hop", "0.5"], capsys)
+    code, out, err = run_cli(["classify", str(src), "--model", str(models["single"]),
+                              "--window", "1", "--hop", "0.5"])
     assert code == 0, err
     lines = [ln.split("\t") for ln in out.splitlines()]
     assert lines[0] == ["file", "start", "end", "label", "dog", "rain"]
@@ -144,10 +136,10 @@ def test_windows_hold_at_most_one_window_and_one_block(clips: dict, models: dict
 
 
 def test_top_k_for_classify_and_tag(clips: dict, models: dict, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture) -> None:
+                                    run_cli: Callable) -> None:
     src = [str(clips["dog"][1]), str(clips["rain"][1])]
-    code, out, err = _run(["classify", *src, "--model", str(models["single"]), "--top-k", "2",
-                           "--format", "csv"], capsys)
+    code, out, err = run_cli(["classify", *src, "--model", str(models["single"]), "--top-k", "2",
+                              "--format", "csv"])
     assert code == 0, err
     lines = [ln.split(",") for ln in out.splitlines()]
     assert lines[0] == ["file", "label", "top_k", "dog", "rain"] and len(lines) == 3
@@ -157,8 +149,8 @@ def test_top_k_for_classify_and_tag(clips: dict, models: dict, tmp_path: Path,
         assert [c for c, _ in pairs] == sorted(probs, key=lambda c: -float(probs[c]))
         assert ln[1] == pairs[0][0] and all(v == probs[c] for c, v in pairs)
     # json: a list of {label, probability}; K above the number of classes gives them all
-    code, out, err = _run(["classify", src[0], "--model", str(models["single"]), "--top-k",
-                           "5", "--format", "json", "--window", "2.5"], capsys)
+    code, out, err = run_cli(["classify", src[0], "--model", str(models["single"]), "--top-k",
+                              "5", "--format", "json", "--window", "2.5"])
     assert code == 0, err
     recs = json.loads(out)
     assert [(r["start"], r["end"]) for r in recs] == [(0.0, 2.5), (2.5, 5.0)]
@@ -169,17 +161,17 @@ def test_top_k_for_classify_and_tag(clips: dict, models: dict, tmp_path: Path,
     tagger = ClipClassifier.load(models["multi"])
     P = tagger.predict_proba(src)
     for k in (1, 2):
-        code, out, err = _run(["tag", *src, "--model", str(models["multi"]), "--top-k", str(k),
-                               "--threshold", "0", "--format", "json"], capsys)
+        code, out, err = run_cli(["tag", *src, "--model", str(models["multi"]), "--top-k", str(k),
+                                  "--threshold", "0", "--format", "json"])
         assert code == 0, err
         for rec, p in zip(json.loads(out), P):
             order = [tagger.classes_[j] for j in np.argsort(-p, kind="stable")]
             assert rec["tags"] == order[:k]
-    code, out, err = _run(["tag", src[0], "--model", str(models["multi"]), "--top-k", "3",
-                           "--threshold", "1.01"], capsys)
+    code, out, err = run_cli(["tag", src[0], "--model", str(models["multi"]), "--top-k", "3",
+                              "--threshold", "1.01"])
     assert out.splitlines()[1].split("\t")[1] == ""  # none passes the threshold
-    code, out, err = _run(["tag", src[0], "--model", str(models["multi"]), "--window", "2",
-                           "--hop", "1.5", "--top-k", "2", "--threshold", "0"], capsys)
+    code, out, err = run_cli(["tag", src[0], "--model", str(models["multi"]), "--window", "2",
+                              "--hop", "1.5", "--top-k", "2", "--threshold", "0"])
     lines = [ln.split("\t") for ln in out.splitlines()]
     assert code == 0 and lines[0] == ["file", "start", "end", "tags", "dog", "outdoor", "rain"]
     # the 0.501 s from 4.5 s are under half a 2 s window: no row
@@ -201,26 +193,26 @@ def test_top_k_for_classify_and_tag(clips: dict, models: dict, tmp_path: Path,
 @pytest.mark.parametrize("cmd", ["classify", "tag"])
 def test_bad_window_hop_and_top_k_are_one_line_and_exit_2(
         argv: list[str], text: str, cmd: str, clips: dict, models: dict, tmp_path: Path,
-        capsys: pytest.CaptureFixture) -> None:
+        run_cli: Callable) -> None:
     model = models["single" if cmd == "classify" else "multi"]
     out_file = tmp_path / "o.tsv"
-    code, out, err = _run([cmd, str(clips["dog"][0]), "--model", str(model), "-o",
-                           str(out_file), *argv], capsys)
+    code, out, err = run_cli([cmd, str(clips["dog"][0]), "--model", str(model), "-o",
+                              str(out_file), *argv])
     errors = [ln for ln in err.splitlines() if "error:" in ln]
     assert code == 2 and len(errors) == 1 and text in errors[0], err
     assert "Traceback" not in err and out == "" and not out_file.exists()
 
 
 def test_windowed_batch_reports_bad_inputs_and_keeps_the_others(
-        clips: dict, models: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+        clips: dict, models: dict, tmp_path: Path, run_cli: Callable) -> None:
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio")
     short = tmp_path / "short.wav"
     sf.write(short, np.zeros(500, np.float32), SR)  # under one frame (1024 samples)
     out_file = tmp_path / "t.json"
-    code, out, err = _run(["classify", str(bad), str(clips["dog"][0]), str(short),
-                           "--model", str(models["single"]), "--window", "2", "--format",
-                           "json", "-o", str(out_file)], capsys)
+    code, out, err = run_cli(["classify", str(bad), str(clips["dog"][0]), str(short),
+                              "--model", str(models["single"]), "--window", "2", "--format",
+                              "json", "-o", str(out_file)])
     assert code == 1
     assert "bad.wav: not a readable audio file" in err
     assert "short.wav: shorter than one frame (500 samples" in err

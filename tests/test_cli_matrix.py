@@ -5,22 +5,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
-
-from audioscene.cli import main
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
-    try:
-        code = main(args)
-    except SystemExit as exc:  # argparse usage errors
-        code = int(exc.code)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
@@ -108,14 +98,14 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_matrix(case: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_bad_input_matrix(case: str, tmp_path: Path, run_cli: Callable) -> None:
     argv, code, text = CASES[case]
     (tmp_path / "file.txt").write_text("x")
     (tmp_path / "bad.yaml").write_text("recipe: esc10\ncnn: {max_epochs: [\n")
     (tmp_path / "ref.txt").write_text("1.0\t2.0\tdog\n")
     (tmp_path / "emptydir").mkdir()
     before = sorted(p.name for p in tmp_path.iterdir())
-    got, out, err = _run([a.replace("{tmp}", str(tmp_path)) for a in argv], capsys)
+    got, out, err = run_cli([a.replace("{tmp}", str(tmp_path)) for a in argv])
     lines = err.strip().splitlines()
     assert got == code, err
     assert lines and text.replace("{tmp}", str(tmp_path)) in lines[-1], err
@@ -124,9 +114,9 @@ def test_bad_input_matrix(case: str, tmp_path: Path, capsys: pytest.CaptureFixtu
 
 
 def test_synth_skips_a_bad_event_file(events_dir: Path, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture) -> None:
-    code, out, err = _run(["synth", "-o", str(tmp_path / "o"), "--events", str(events_dir),
-                           "-n", "2", "--duration", "5", "--sr", "16000"], capsys)
+                                      run_cli: Callable) -> None:
+    code, out, err = run_cli(["synth", "-o", str(tmp_path / "o"), "--events", str(events_dir),
+                              "-n", "2", "--duration", "5", "--sr", "16000"])
     assert code == 1
     errors = [x for x in err.splitlines() if x.startswith("audioscene: error:")]
     assert len(errors) == 1 and "knock002.wav: not a readable audio file" in errors[0]
@@ -142,30 +132,30 @@ def test_cli_subprocess_has_no_traceback_on_bad_setting(tmp_path: Path) -> None:
     assert "expected an integer" in r.stderr
 
 
-def test_help_names_every_recipe_and_only_real_options(capsys: pytest.CaptureFixture) -> None:
+def test_help_names_every_recipe_and_only_real_options(run_cli: Callable) -> None:
     from audioscene.recipes import RECIPES
 
     for cmd in ("recipe", "train"):
-        code, out, _ = _run([cmd, "--help"], capsys)
+        code, out, _ = run_cli([cmd, "--help"])
         assert code == 0
         text = " ".join(out.split())
         assert all(name in text for name in RECIPES), text
-    code, out, _ = _run(["classify", "--help"], capsys)
+    code, out, _ = run_cli(["classify", "--help"])
     assert "--threshold" not in out
-    code, out, _ = _run(["tag", "--help"], capsys)
+    code, out, _ = run_cli(["tag", "--help"])
     assert "--threshold" in out
-    code, out, _ = _run(["features", "--help"], capsys)
+    code, out, _ = run_cli(["features", "--help"])
     assert out.count("default:") >= 7
 
 
 def test_truncated_input_is_one_warning_line(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture) -> None:
+                                             run_cli: Callable) -> None:
     y = np.zeros(32000, np.float32)
     sf.write(tmp_path / "cut.wav", y, 16000, subtype="PCM_16")
     data = (tmp_path / "cut.wav").read_bytes()
     (tmp_path / "cut.wav").write_bytes(data[: len(data) // 2])
-    code, out, err = _run(["features", str(tmp_path / "cut.wav"), "-o", str(tmp_path / "f"),
-                           "--sr", "16000", "--n-fft", "512", "--hop-length", "256"], capsys)
+    code, out, err = run_cli(["features", str(tmp_path / "cut.wav"), "-o", str(tmp_path / "f"),
+                              "--sr", "16000", "--n-fft", "512", "--hop-length", "256"])
     assert code == 0
     warns = [x for x in err.splitlines() if "truncated" in x]
     assert len(warns) == 1 and warns[0].startswith("audioscene: warning: ")

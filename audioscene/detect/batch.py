@@ -351,12 +351,12 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
             printed[0] = True
         events.extend(new)
 
-    for b in blocks(job.source, block_length=block_length, sr=sd.sr):
-        emit(sd.process(b.samples))
-        n += len(b.samples)
-        bar.update(len(b.samples) / sd.sr)
-    emit(sd.flush())
-    bar.close()
+    with bar:  # closed (and cleared) also when a file fails part-way
+        for b in blocks(job.source, block_length=block_length, sr=sd.sr):
+            emit(sd.process(b.samples))
+            n += len(b.samples)
+            bar.update(len(b.samples) / sd.sr)
+        emit(sd.flush())
     _check_length(job.source, n, model.fconfig)
     if echo == "csv" and not printed[0]:  # a table with its header, even without rows
         sys.stdout.write(EventList().to_text(format="csv"))
