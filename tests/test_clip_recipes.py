@@ -198,8 +198,19 @@ def test_task2_tagging_recipe_plumbing(shared_data: Path, tmp_path: Path) -> Non
     out = tmp_path / "tag"
     res = run_recipe("task2-tagging", data=shared_data, out=out, log=lambda *a: None,
                      overrides=[*TINY_CNN, "synth.train_mixtures=3", "synth.validation_mixtures=1",
-                                "synth.duration=20", "gmm.n_components=2"])
+                                "synth.duration=20", "gmm.n_components=2", "folds.k=2",
+                                "folds.duration=60", "folds.events_per_class=[1]",
+                                "folds.ebr_db=[0.0]", "folds.polyphony=[0]"])
     assert res["n_train_chunks"] == 15 and res["n_val_chunks"] == 5
+    folds = res["folds"]
+    assert folds["k"] == 2 and folds["n_test_chunks"] == 15
+    for s in ("cnn", "gmm"):
+        per = [f[s]["mean_eer"] for f in folds["per_fold"]]
+        assert folds["summary"][s]["mean_eer"]["mean"] == pytest.approx(np.mean(per))
+        assert (out / "folds" / "fold1" / "scores" / f"{s}.tsv").is_file()
+    assert len(list((out / "folds" / "fold0" / "reference").glob("*.txt"))) == 1
+    md = (out / "results.md").read_text()
+    assert md.index("Unseen recordings") < md.index("Seen recordings")
     assert res["n_clips"] >= 18 * 25  # dev mixtures are about two minutes each
     assert len(res["tags"]) == 11 and all(res["positives"][t] > 0 for t in res["tags"])
     for s in ("cnn", "gmm"):

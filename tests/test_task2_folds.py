@@ -138,3 +138,86 @@ def test_each_fold_trains_and_tunes_without_its_test_recordings(
     assert len(tested) == len(set(tested))
     assert {task2_label(Path(name)) for name in tested} == set(source_files(
         shared_data / "dcase2016_task2" / "dcase2016_task2_train"))
+
+
+def test_each_tagging_fold_trains_without_its_test_recordings(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task2-tagging recipe: the same spy on what each fold's training mixtures and
+    test mixtures were rendered from; what the networks learn is not under test."""
+    import numpy as np
+
+    import audioscene.recipes.tagging as tagging
+
+    loaded: dict[int, str] = {}
+    log: list[tuple[str, set[int], int]] = []
+    phase = ["?"]
+    real_load, real_tag_load = synth.load, tagging.load
+
+    def spy_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        y, sr = real_load(path, *a, **k)
+        loaded[id(y)] = Path(path).name
+        return y, sr
+
+    def spy_tag_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        y, sr = real_tag_load(path, *a, **k)
+        loaded[id(y)] = Path(path).name
+        return y, sr
+
+    real_render = synth.render
+
+    def spy_render(background, events, **k):  # noqa: ANN001, ANN003, ANN202
+        log.append((phase[0], {id(e.audio) for e in events}, id(background)))
+        return real_render(background, events, **k)
+
+    real_random, real_script = tagging.random_scene, task2.script_scene
+
+    def spy_random(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        phase[0] = "train"
+        return real_random(*a, **k)
+
+    def spy_script(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        phase[0] = "test"
+        return real_script(*a, **k)
+
+    class Constant:  # a stand-in for a trained system: the same score for every tag
+        def decision_function(self, X):  # noqa: ANN001, ANN202
+            return np.zeros((len(X), 11))
+
+    fits: list[int] = []
+
+    def fake_fit(cfg, systems, X, Y, tags, **k):  # noqa: ANN001, ANN003, ANN202
+        fits.append(len(Y))
+        return {s: Constant() for s in systems}
+
+    monkeypatch.setattr(synth, "load", spy_load)
+    monkeypatch.setattr(tagging, "load", spy_tag_load)
+    monkeypatch.setattr(synth, "render", spy_render)
+    monkeypatch.setattr(tagging, "random_scene", spy_random)
+    monkeypatch.setattr(task2, "script_scene", spy_script)
+    monkeypatch.setattr(tagging, "_fit_systems", fake_fit)
+    monkeypatch.setattr(tagging, "_features",
+                        lambda pieces, sr, configs, jobs: {s: [np.zeros((2, 2))] * len(pieces)
+                                                           for s in configs})
+    _, cfg = load_config("task2-tagging", [
+        "systems=[gmm]", "synth.train_mixtures=3", "synth.validation_mixtures=1",
+        "synth.duration=20", "folds.duration=40", "folds.events_per_class=[1]",
+        "folds.ebr_db=[0.0]", "folds.polyphony=[0, 1]"])
+    res = tagging.run_task2_tagging(cfg, data=shared_data, out=tmp_path, log=lambda *a: None)
+    assert len(fits) == 5  # four folds, then every recording for the seen row
+    assert res["folds"]["k"] == 4 and len(res["folds"]["per_fold"]) == 4
+    folds: list[dict[str, list]] = []
+    for ph, ev, bg in log:
+        if ph == "train" and (not folds or folds[-1]["test"]):
+            folds.append({"train": [], "test": []})
+        folds[-1][ph].append((ev, bg))
+    assert len(folds) == 5 and not folds[4]["test"]  # the seen row renders no test mixture
+    tested: list[str] = []
+    for f in folds[:4]:
+        train_rec = {loaded[i] for ev, _ in f["train"] for i in ev}
+        test_rec = {loaded[i] for ev, _ in f["test"] for i in ev}
+        assert train_rec and test_rec and not train_rec & test_rec
+        assert not {loaded[bg] for _, bg in f["train"]} & {loaded[bg] for _, bg in f["test"]}
+        tested += sorted(test_rec)
+    assert len(tested) == len(set(tested))
+    assert {task2_label(Path(name)) for name in tested} == set(source_files(
+        shared_data / "dcase2016_task2" / "dcase2016_task2_train"))

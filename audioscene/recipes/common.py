@@ -17,7 +17,7 @@ from ..events import EventList
 from ..io_utils import atomic_write_text
 
 __all__ = ["tune", "write_event_lists", "sed_table", "class_table", "write_json",
-           "load_backgrounds", "find_backgrounds", "write_score_table", "score_results",
+           "find_backgrounds", "write_score_table", "score_results",
            "psds_table"]
 
 def _criterion(res: SEDResult, name: str) -> float:
@@ -159,24 +159,3 @@ def find_backgrounds(data: Path, backgrounds: Path | None) -> list[Path]:
     if bg_dir is None or not bg_dir.is_dir():
         raise DatasetError(f"{data}: no backgrounds folder; pass --backgrounds DIR")
     return list_audio(bg_dir)
-
-
-def load_backgrounds(data: Path, backgrounds: Path | None, *, sr: int, n_validation: int
-                     ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Background recordings for synthesis (:func:`find_backgrounds`), split into
-    training and held-out validation ones (the last ``n_validation`` by file name).
-
-    Examples
-    --------
-    >>> train_bgs, val_bgs = load_backgrounds(Path("../shared/data"), None, sr=44100,
-    ...                                       n_validation=8)  # doctest: +SKIP
-    """
-    from ..audio import load
-    from ..datasets import DatasetError
-
-    files = find_backgrounds(data, backgrounds)
-    if len(files) <= n_validation:
-        raise DatasetError(f"{files[0].parent if files else data}: need more than "
-                           f"{n_validation} background recordings")
-    bgs = [load(p, sr=sr)[0] for p in files]
-    return bgs[:-n_validation], bgs[-n_validation:]

@@ -3,12 +3,23 @@
 * ``dcase2016-task4`` (:func:`run_task4`): 5-fold cross-validation on the official
   CHiME-Home layout; the multi-label network against the GMM baseline
   (:class:`~audioscene.models.GMMTagger`).
-* ``task2-tagging`` (:func:`run_task2_tagging`): tagging measured on real sounds. The
-  DCASE 2016 task 2 development mixtures are cut into chunks (4 s by default); a chunk's
-  tags are the classes with at least ``min_overlap`` seconds of an event in it. Both
-  systems train on chunks of mixtures synthesised from the isolated task 2 training
-  sounds over background recordings, choose their epoch on chunks of mixtures made over
-  held-out backgrounds, and are evaluated on the development chunks only.
+* ``task2-tagging`` (:func:`run_task2_tagging`): tagging of DCASE 2016 task 2 mixtures
+  cut into chunks (4 s by default); a chunk's tags are the classes with at least
+  ``min_overlap`` seconds of an event in it. Both systems train on chunks of mixtures
+  synthesised from isolated task 2 training sounds over background recordings, and the
+  network chooses its epoch on chunks of mixtures made over held-out backgrounds.
+
+  1. **Source-disjoint folds (the headline).** The isolated recordings are split into
+     ``folds.k`` folds by recording, as in the ``dcase2016-task2`` recipe
+     (:func:`~audioscene.recipes.task2.recording_folds`). Fold ``i`` trains on the
+     other folds' recordings over training backgrounds, chooses its epoch over
+     validation backgrounds, and is tested on chunks of mixtures rendered from fold
+     ``i``'s recordings with the official scripts' statistics over backgrounds held out
+     for it (:func:`~audioscene.recipes.task2.fold_backgrounds`). EER per tag and mean,
+     per fold and as mean and spread over folds.
+  2. **Seen recordings.** Both systems are trained again on every training recording
+     and evaluated on the chunks of the development mixtures, which are rendered from
+     the same recordings.
 """
 
 from __future__ import annotations
@@ -23,8 +34,8 @@ from joblib import Parallel, delayed
 from tqdm import tqdm
 
 from ..audio import load
-from ..datasets import load_dataset, read_task2
-from ..datasets.synth import load_sources, random_scene
+from ..datasets import DatasetError, load_dataset, read_task2
+from ..datasets.synth import load_sources, random_scene, source_files
 from ..evaluate import TaggingResult, tagging_eer
 from ..events import EventList
 from ..features import FeatureConfig, extract
@@ -32,7 +43,8 @@ from ..io_utils import atomic_open, atomic_write_text
 from ..models.clip import ClipClassifier
 from ..models.clip_baselines import GMMTagger
 from .clips import frames_for, plan_folds
-from .common import load_backgrounds, write_json
+from .common import find_backgrounds, write_json
+from .task2 import fmt_mean_sd, fold_backgrounds, fold_mixtures, mean_sd, recording_folds
 
 __all__ = ["run_task4", "run_task2_tagging", "chunk_tags", "eer_table"]
 
@@ -187,7 +199,7 @@ def run_task4(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
 
 def _report(out: Path, systems: Sequence[str], tags: Sequence[str], names: Sequence[str],
             Y: np.ndarray, scores: dict[str, np.ndarray], t0: float, log: Any,
-            extra: dict[str, Any] | None = None) -> dict[str, Any]:
+            extra: dict[str, Any] | None = None, head: Sequence[str] = ()) -> dict[str, Any]:
     res = {s: tagging_eer(Y, scores[s], tags) for s in systems}
     for s in systems:
         _write_scores(out / "scores" / f"{s}.tsv", names, tags, Y, scores[s])
@@ -197,7 +209,7 @@ def _report(out: Path, systems: Sequence[str], tags: Sequence[str], names: Seque
                "seconds": round(time.time() - t0, 1)}
     write_json(out / "results.json", results)
     table = eer_table(res)
-    atomic_write_text(out / "results.md", table)
+    atomic_write_text(out / "results.md", "\n".join([*head, table]))
     log(table)
     return results
 
@@ -224,10 +236,29 @@ def _extract(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
     return extract(y, cfg, sr=sr)[0].astype(np.float32)
 
 
+def _tagging_summary(per_fold: list[dict[str, TaggingResult]], tags: Sequence[str]
+                     ) -> dict[str, Any]:
+    """Mean and spread over folds of each system's mean EER and of every tag's EER."""
+    return {name: {"mean_eer": mean_sd([r[name].mean_eer for r in per_fold]),
+                   "eer": {t: mean_sd([r[name].eer[t] for r in per_fold]) for t in tags}}
+            for name in per_fold[0]}
+
+
+def _summary_table(summary: dict[str, Any], tags: Sequence[str]) -> str:
+    names = list(summary)
+    lines = ["| tag | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for t in tags:
+        lines.append(f"| {t} | " + " | ".join(fmt_mean_sd(summary[n]["eer"][t], False)
+                                              for n in names) + " |")
+    lines.append("| **mean** | " + " | ".join(
+        f"**{fmt_mean_sd(summary[n]['mean_eer'], False)}**" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
                       backgrounds: Path | None = None, log: Any = print,
                       train_only: bool = False, **_: Any) -> dict[str, Any]:
-    """Tagging of 4 s chunks of the DCASE 2016 task 2 mixtures (see the module docstring).
+    """Tagging of 4 s chunks of DCASE 2016 task 2 mixtures (see the module docstring).
 
     Parameters
     ----------
@@ -236,40 +267,54 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
     data : Path
         Root holding ``dcase2016_task2/`` (and ``backgrounds/``).
     out : Path
-        Output folder: ``model/``, ``results.md``, ``results.json``, ``scores/``.
+        Output folder: ``model/``, ``results.md``, ``results.json``, ``scores/`` (the
+        development chunks), ``folds/fold<i>/`` (each fold's test annotations in
+        ``reference/`` and its chunk scores in ``scores/``).
     backgrounds : Path or None
         Background recordings (default ``<data>/backgrounds``).
     train_only : bool
-        Stop after training and saving the network.
+        Skip the folds, train the network on every training recording and save it.
 
     Returns
     -------
     dict
-        EER per tag and mean per system on the development chunks.
+        EER per tag and mean per system: on the source-disjoint folds (``folds``: per
+        fold, and mean and spread) and on the development chunks (``systems``).
+
+    Examples
+    --------
+    >>> from audioscene.recipes import load_config
+    >>> _, cfg = load_config("task2-tagging")
+    >>> run_task2_tagging(cfg, data=Path("../shared/data"), out=Path("runs/tag"))  # doctest: +SKIP
     """
     t0 = time.time()
     out = Path(out)
     data = Path(data)
     seed = int(cfg["seed"])
     s = cfg["synth"]
+    f = cfg["folds"]
+    k = 0 if train_only else int(f["k"])
     systems = list(cfg["systems"]) if not train_only else ["cnn"]
     train = read_task2(data, "train")
     tags = list(train.classes)
     sr = int(s["sr"])
-    train_bgs, val_bgs = load_backgrounds(data, backgrounds, sr=sr,
-                                          n_validation=int(s["validation_backgrounds"]))
-    sources = load_sources(train.root, sr=sr)
+    files = source_files(train.root)
+    sources = load_sources(train.root, sr=sr)  # aligned with `files` (same order)
+    bg_files = find_backgrounds(data, backgrounds)
+    all_bgs = [load(p, sr=sr)[0] for p in bg_files]
+    n_val_bg = int(s["validation_backgrounds"])
+    if len(all_bgs) <= n_val_bg:
+        raise DatasetError(f"{len(all_bgs)} background recordings: need more than {n_val_bg}")
     configs = {"cnn": FeatureConfig.from_dict(cfg["features"]),
                "gmm": FeatureConfig.from_dict(cfg["gmm"]["features"])}
-    configs = {k: v for k, v in configs.items() if k in systems}
-    rng = np.random.default_rng(seed)
+    configs = {name: c for name, c in configs.items() if name in systems}
     chunk, mo, jobs = float(cfg["chunk"]), float(cfg["min_overlap"]), int(cfg["jobs"])
 
-    def synth(n: int, pool: list[np.ndarray], desc: str
-              ) -> tuple[dict[str, list[np.ndarray]], np.ndarray]:
+    def synth(srcs: dict, pool: list[np.ndarray], n: int, rng: np.random.Generator,
+              desc: str) -> tuple[dict[str, list[np.ndarray]], np.ndarray]:
         pieces, Ys = [], []
         for _ in tqdm(range(n), desc=desc, unit="mixture"):
-            scape = random_scene(sources, pool, sr=sr, duration=float(s["duration"]),
+            scape = random_scene(srcs, pool, sr=sr, duration=float(s["duration"]),
                                  events_per_minute=float(s["events_per_minute"]),
                                  ebr_db=tuple(s["ebr_db"]), max_polyphony=int(s["max_polyphony"]),
                                  rng=rng)
@@ -278,15 +323,73 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
             Ys.append(y)
         return _features(pieces, sr, configs, jobs), np.concatenate(Ys)
 
-    X_tr, Y_tr = synth(int(s["train_mixtures"]), train_bgs, "train mixtures")
-    X_va, Y_va = synth(int(s["validation_mixtures"]), val_bgs, "validation mixtures")
-    log(f"training chunks: {len(Y_tr)}, validation chunks: {len(Y_va)}")
-    models = _fit_systems(cfg, systems, X_tr, Y_tr, tags, X_val=X_va, Y_val=Y_va)
+    def train_on(srcs: dict, train_bgs: list[np.ndarray], val_bgs: list[np.ndarray],
+                 rng: np.random.Generator, tag: str) -> tuple[dict[str, Any], int, int]:
+        X_tr, Y_tr = synth(srcs, train_bgs, int(s["train_mixtures"]), rng,
+                           f"{tag}train mixtures")
+        X_va, Y_va = synth(srcs, val_bgs, int(s["validation_mixtures"]), rng,
+                           f"{tag}validation mixtures")
+        log(f"{tag}training chunks: {len(Y_tr)}, validation chunks: {len(Y_va)}")
+        return (_fit_systems(cfg, systems, X_tr, Y_tr, tags, X_val=X_va, Y_val=Y_va),
+                len(Y_tr), len(Y_va))
+
+    results: dict[str, Any] = {"chunk": chunk, "min_overlap": mo}
+    report: list[str] = []
+    if k > 0:
+        fold_of = recording_folds(files, k)
+        per_fold: list[dict[str, TaggingResult]] = []
+        membership: dict[str, Any] = {}
+        for i in range(k):
+            held = {c: [y for y, g in zip(sources[c], fold_of[c]) if g == i] for c in sources}
+            rest = {c: [y for y, g in zip(sources[c], fold_of[c]) if g != i] for c in sources}
+            te, tr, va = fold_backgrounds(len(all_bgs), k, i, int(f["backgrounds"]), n_val_bg)
+            membership[f"fold{i}"] = {
+                "test_recordings": {c: [p.name for p, g in zip(files[c], fold_of[c]) if g == i]
+                                    for c in files},
+                "test_backgrounds": [bg_files[j].name for j in te],
+                "validation_backgrounds": [bg_files[j].name for j in va],
+                "training_backgrounds": [bg_files[j].name for j in tr]}
+            log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in held.values())} "
+                f"recordings and {len(te)} backgrounds never used for training or tuning")
+            rng = np.random.default_rng([seed, i + 1])
+            models, _, _ = train_on(rest, [all_bgs[j] for j in tr], [all_bgs[j] for j in va],
+                                    rng, f"fold{i}-")
+            folder = out / "folds" / f"fold{i}"
+            names, pieces, Ys = [], [], []
+            for name, audio, _, events, _ in fold_mixtures(
+                    held, [all_bgs[j] for j in te], f, sr, rng, i, folder / "reference"):
+                p, Y = _chunks(audio, sr, events, chunk, tags, mo)
+                pieces += p
+                Ys.append(Y)
+                names += [f"{name}@{j * chunk:g}" for j in range(len(p))]
+            X_te, Y_te = _features(pieces, sr, configs, jobs), np.concatenate(Ys)
+            res = {}
+            for sname in systems:
+                S = _scores(models[sname], X_te[sname])
+                _write_scores(folder / "scores" / f"{sname}.tsv", names, tags, Y_te, S)
+                res[sname] = tagging_eer(Y_te, S, tags)
+            per_fold.append(res)
+            log(f"fold {i + 1}:\n" + eer_table(res))
+        summary = _tagging_summary(per_fold, tags)
+        results["folds"] = {"k": k, "membership": membership, "summary": summary,
+                            "n_test_chunks": int(len(Y_te)),
+                            "per_fold": [{n: r.to_dict() for n, r in res.items()}
+                                         for res in per_fold]}
+        report += [f"## Unseen recordings: {k} source-disjoint folds (EER, mean ± sd over "
+                   "folds)\n",
+                   f"Each fold is tested on {len(Y_te)} chunks of mixtures rendered from "
+                   "isolated recordings and background recordings that its training and "
+                   "tuning never used (membership in `results.json`, `folds.membership`).\n",
+                   _summary_table(summary, tags), ""]
+        log("\nsource-disjoint folds (mean ± sd):\n" + _summary_table(summary, tags))
+
+    # seen recordings: every training recording, the development mixtures
+    models, n_tr, n_va = train_on(sources, all_bgs[:-n_val_bg], all_bgs[-n_val_bg:],
+                                  np.random.default_rng(seed), "")
     if "cnn" in models:
         models["cnn"].save(out / "model")
     if train_only:
-        return {"model": str(out / "model"), "n_train": int(len(Y_tr))}
-
+        return {"model": str(out / "model"), "n_train": n_tr}
     dev = read_task2(data, "dev")
     names, pieces, Ys = [], [], []
     for it in dev:
@@ -298,6 +401,8 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
     X_dev = _features(pieces, sr, configs, jobs)
     Y_dev = np.concatenate(Ys)
     scores = {sname: _scores(models[sname], X_dev[sname]) for sname in systems}
+    report += ["## Seen recordings: the development mixtures, with every training "
+               "recording\n"]
     return _report(out, systems, tags, names, Y_dev, scores, t0, log,
-                   extra={"chunk": chunk, "min_overlap": mo,
-                          "n_train_chunks": int(len(Y_tr)), "n_val_chunks": int(len(Y_va))})
+                   extra={**results, "n_train_chunks": n_tr, "n_val_chunks": n_va},
+                   head=report)

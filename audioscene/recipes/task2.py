@@ -58,7 +58,8 @@ from .common import (
     write_score_table,
 )
 
-__all__ = ["run", "recording_folds", "backends", "BACKENDS"]
+__all__ = ["run", "recording_folds", "fold_backgrounds", "fold_mixtures", "mean_sd",
+           "fmt_mean_sd", "backends", "BACKENDS"]
 
 def _frames(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
     return extract(y, cfg, sr=sr)[0]
@@ -272,12 +273,41 @@ def _evaluate(items: Iterable[tuple[str, np.ndarray, int, EventList, float]],
     return res, psds
 
 
-def _fold_items(held_out: dict[str, list[np.ndarray]], bgs: list[np.ndarray], f: dict,
-                sr: int, rng: np.random.Generator, fold: int, ref_dir: Path
-                ) -> Iterator[tuple[str, np.ndarray, int, EventList, float]]:
-    """A fold's test mixtures, rendered one at a time (every combination of the
-    official scripts' statistics), each over the next held-out background; each
-    annotation is also written to ``ref_dir``."""
+def fold_backgrounds(n: int, k: int, fold: int, n_test: int, n_validation: int
+                     ) -> tuple[list[int], list[int], list[int]]:
+    """Indices of the background recordings (sorted by name) that test, train and
+    validate fold ``fold`` of ``k``: every ``k``-th one from ``fold`` tests it (at most
+    ``n_test``); of the others, the last ``n_validation`` validate and the rest train.
+
+    Examples
+    --------
+    >>> fold_backgrounds(12, 4, 1, 2, 3)
+    ([1, 5], [0, 2, 3, 4, 6, 7, 8], [9, 10, 11])
+    """
+    test = [j for j in range(n) if j % k == fold][:n_test]
+    other = [j for j in range(n) if j not in test]
+    if len(other) <= n_validation or not test:
+        raise DatasetError(f"{n} background recordings are too few for {k} folds of "
+                           f"{n_test} and {n_validation} for validation")
+    return test, other[:-n_validation], other[-n_validation:]
+
+
+def fold_mixtures(held_out: dict[str, list[np.ndarray]], bgs: list[np.ndarray], f: dict,
+                  sr: int, rng: np.random.Generator, fold: int, ref_dir: Path
+                  ) -> Iterator[tuple[str, np.ndarray, int, EventList, float]]:
+    """A fold's test mixtures, rendered one at a time: every combination of the official
+    scripts' statistics in ``f`` (``events_per_class``, ``ebr_db``, ``polyphony``,
+    ``duration``), each over the next of ``bgs``. Yields ``(name, audio, sr, events,
+    duration)``; each annotation is also written to ``ref_dir/<name>.txt``.
+
+    Examples
+    --------
+    >>> f = {"events_per_class": [1], "ebr_db": [0.0], "polyphony": [0], "duration": 60.0}
+    >>> items = fold_mixtures(held, bgs, f, 44100, np.random.default_rng(0), 0,
+    ...                       Path("ref"))  # doctest: +SKIP
+    >>> next(items)[0]  # doctest: +SKIP
+    'fold0_ebr_+0_nec_1_poly_0'
+    """
     combos = itertools.product(f["events_per_class"], f["ebr_db"], f["polyphony"])
     for i, (nec, ebr, poly) in enumerate(combos):
         scape = script_scene(held_out, bgs[i % len(bgs)], sr=sr, duration=f["duration"],
@@ -295,13 +325,29 @@ _HEADLINE = (("event_onset", "f1", "event onset F1 %", True),
              ("segment_based", "error_rate", "segment ER", False))
 
 
-def _mean_sd(values: list[float | None]) -> dict[str, Any]:
+def mean_sd(values: list[float | None]) -> dict[str, Any]:
+    """Mean and sample standard deviation over folds (``None`` values left out), with the
+    values themselves.
+
+    Examples
+    --------
+    >>> mean_sd([0.5, None, 0.7])["mean"]
+    0.6
+    """
     v = [x for x in values if x is not None]
     return {"mean": float(np.mean(v)) if v else None,
             "sd": float(np.std(v, ddof=1)) if len(v) > 1 else None, "per_fold": values}
 
 
-def _fmt(stat: dict[str, Any], pct: bool) -> str:
+def fmt_mean_sd(stat: dict[str, Any], pct: bool) -> str:
+    """``mean ± sd`` of a :func:`mean_sd` result, in percent (one decimal) or as a
+    plain number (two decimals).
+
+    Examples
+    --------
+    >>> fmt_mean_sd(mean_sd([0.5, 0.7]), True)
+    '60.0 ± 14.1'
+    """
     if stat["mean"] is None:
         return "-"
     k = 100.0 if pct else 1.0
@@ -315,15 +361,15 @@ def _fold_summary(per_fold: list[dict[str, SEDResult]], psds: list[dict[str, Any
     out: dict[str, Any] = {}
     for name in per_fold[0]:
         rs = [r[name] for r in per_fold]
-        m = {f"{kind}.{attr}": _mean_sd([getattr(getattr(r, kind).overall, attr) for r in rs])
+        m = {f"{kind}.{attr}": mean_sd([getattr(getattr(r, kind).overall, attr) for r in rs])
              for kind, attr, _, _ in _HEADLINE}
-        m["class_onset_f1"] = {c: _mean_sd([r.event_onset.class_wise[c].f1 for r in rs])
+        m["class_onset_f1"] = {c: mean_sd([r.event_onset.class_wise[c].f1 for r in rs])
                                for c in classes}
-        m["class_segment_er"] = {c: _mean_sd([r.segment_based.class_wise[c].error_rate
+        m["class_segment_er"] = {c: mean_sd([r.segment_based.class_wise[c].error_rate
                                               for r in rs]) for c in classes}
         if all(p is not None for p in psds):
-            m["psds1"] = _mean_sd([p[name].psds1 for p in psds])
-            m["psds2"] = _mean_sd([p[name].psds2 for p in psds])
+            m["psds1"] = mean_sd([p[name].psds1 for p in psds])
+            m["psds2"] = mean_sd([p[name].psds2 for p in psds])
         out[name] = m
     return out
 
@@ -334,7 +380,7 @@ def _fold_tables(summary: dict[str, Any], classes: list[str]) -> list[str]:
     head = "| system | " + " | ".join(cols) + (" | PSDS1 | PSDS2 |" if has_psds else " |")
     lines = [head, "|---|" + "---|" * (len(cols) + 2 * has_psds)]
     for name, m in summary.items():
-        cells = [_fmt(m[f"{kind}.{attr}"], pct) for kind, attr, _, pct in _HEADLINE]
+        cells = [fmt_mean_sd(m[f"{kind}.{attr}"], pct) for kind, attr, _, pct in _HEADLINE]
         if has_psds:
             cells += [f"{m[k]['mean']:.3f} ± {m[k]['sd'] or 0:.3f}" for k in ("psds1", "psds2")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -344,8 +390,9 @@ def _fold_tables(summary: dict[str, Any], classes: list[str]) -> list[str]:
                  "|---|" + "---|" * (2 * len(names))]
     for c in classes:
         per_class.append(f"| {c} | " + " | ".join(
-            _fmt(summary[n]["class_onset_f1"][c], True) for n in names) + " | " + " | ".join(
-            _fmt(summary[n]["class_segment_er"][c], False) for n in names) + " |")
+            fmt_mean_sd(summary[n]["class_onset_f1"][c], True) for n in names) + " | "
+            + " | ".join(fmt_mean_sd(summary[n]["class_segment_er"][c], False)
+                         for n in names) + " |")
     return lines + [""] + per_class
 
 
@@ -408,27 +455,23 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
         for i in range(k):
             held = {c: [y for y, g in zip(sources[c], fold_of[c]) if g == i] for c in sources}
             rest = {c: [y for y, g in zip(sources[c], fold_of[c]) if g != i] for c in sources}
-            test_idx = [j for j in range(len(all_bgs)) if j % k == i][: int(f["backgrounds"])]
-            other = [j for j in range(len(all_bgs)) if j not in test_idx]
-            if len(other) <= n_val_bg or not test_idx:
-                raise DatasetError(f"{len(all_bgs)} background recordings are too few for "
-                                   f"{k} folds of {f['backgrounds']} and {n_val_bg} for "
-                                   "validation")
+            test_idx, tr_idx, va_idx = fold_backgrounds(len(all_bgs), k, i,
+                                                        int(f["backgrounds"]), n_val_bg)
             membership[f"fold{i}"] = {
                 "test_recordings": {c: [p.name for p, g in zip(files[c], fold_of[c]) if g == i]
                                     for c in files},
                 "test_backgrounds": [bg_files[j].name for j in test_idx],
-                "validation_backgrounds": [bg_files[j].name for j in other[-n_val_bg:]],
-                "training_backgrounds": [bg_files[j].name for j in other[:-n_val_bg]]}
+                "validation_backgrounds": [bg_files[j].name for j in va_idx],
+                "training_backgrounds": [bg_files[j].name for j in tr_idx]}
             log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in held.values())} "
                 f"recordings and {len(test_idx)} backgrounds never used for training or tuning")
             rng = np.random.default_rng([seed, i + 1])
-            systems, tuning = _train(cfg, rest, [all_bgs[j] for j in other[:-n_val_bg]],
-                                     [all_bgs[j] for j in other[-n_val_bg:]], classes, rng,
+            systems, tuning = _train(cfg, rest, [all_bgs[j] for j in tr_idx],
+                                     [all_bgs[j] for j in va_idx], classes, rng,
                                      log, tag=f"fold{i}-")
             results["tuning"][f"fold{i}"] = tuning
             folder = out / "folds" / f"fold{i}"
-            items = _fold_items(held, [all_bgs[j] for j in test_idx], f, s["sr"], rng, i,
+            items = fold_mixtures(held, [all_bgs[j] for j in test_idx], f, s["sr"], rng, i,
                                 folder / "reference")
             res, psds = _evaluate(items, systems, cfg, folder, classes, f"fold{i}-test")
             per_fold.append(res)
