@@ -167,7 +167,7 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
          "--set", "synth.duration=30", "--set", "cnn.max_epochs=1",
          "--set", "cnn.channels=[8, 8]", "--set", "cnn.dilations=[1, 2]",
          "--set", "cnn.threshold_grid=[0.3, 0.6]", "--set", "baseline.enabled=false",
-         "--set", "psds=false", "--set", "folds.k=0"],
+         "--set", "psds=false", "--set", "folds.k=0", "--set", "synth.augment.enabled=true"],
         capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     run = tmp_path / "run"

@@ -113,3 +113,41 @@ def test_task2_training_sounds_over_real_backgrounds(shared_data: Path) -> None:
     bgs = [load(p, sr=SR)[0] for p in sorted((shared_data / "backgrounds").glob("*.wav"))[:2]]
     s = random_scene(src, bgs, sr=SR, duration=30.0, n_events=8, ebr_db=0.0, rng=0)
     assert 6 <= len(s.events) <= 8 and set(s.events.labels) <= set(src)
+
+
+def test_augment_event_alterations() -> None:
+    from audioscene.datasets.synth import augment_event
+
+    x = procedural_event("chirp", sr=16000, rng=3)
+    off = {"speed": (1.0, 1.0), "eq_db": 0.0, "reverb": 0.0}
+    np.testing.assert_array_equal(augment_event(x, 16000, np.random.default_rng(0), **off), x)
+    # speed: f times faster is len / f samples
+    fast = augment_event(x, 16000, np.random.default_rng(0), **{**off, "speed": (1.25, 1.25)})
+    assert abs(len(fast) - len(x) / 1.25) <= 1
+    # equaliser and room keep the length and change the sound; the same rng repeats
+    for kw in ({"eq_db": 6.0}, {"reverb": 1.0}):
+        a = augment_event(x, 16000, np.random.default_rng(5), **{**off, **kw})
+        b = augment_event(x, 16000, np.random.default_rng(5), **{**off, **kw})
+        assert len(a) == len(x) and a.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+        assert not np.allclose(a, x, atol=1e-3)
+    # a room spreads energy later in time: the last quarter gains energy
+    wet = augment_event(x, 16000, np.random.default_rng(1),
+                        **{**off, "reverb": 1.0, "rt60": (0.8, 0.8), "drr_db": (0.0, 0.0)})
+    q = len(x) // 4
+    assert rms(wet[-q:]) / rms(wet) > rms(x[-q:]) / rms(x)
+
+
+def test_random_scene_augments_every_placed_event() -> None:
+    rng = np.random.default_rng(0)
+    src = {"beep": [procedural_event("beep", sr=8000, rng=rng)]}
+    bg = [procedural_background("brown", sr=8000, duration=3.0, rng=rng)]
+    seen: list[int] = []
+
+    def half(x: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        seen.append(len(x))
+        return x[: len(x) // 2]
+
+    s = random_scene(src, bg, sr=8000, duration=20.0, n_events=4, rng=1, augment=half)
+    assert len(seen) == 4 and len(s.events) == 4
+    assert all(abs(e.duration - (seen[0] // 2) / 8000) < 1e-9 for e in s.events)

@@ -36,7 +36,13 @@ from tqdm import tqdm
 
 from ..audio import info, load
 from ..datasets import DatasetError, read_task2
-from ..datasets.synth import load_sources, random_scene, script_scene, source_files
+from ..datasets.synth import (
+    augment_event,
+    load_sources,
+    random_scene,
+    script_scene,
+    source_files,
+)
 from ..evaluate import SEDResult, sed_metrics
 from ..events import EventList
 from ..features import FeatureConfig, extract
@@ -86,15 +92,24 @@ def recording_folds(files: dict[str, list[Path]], k: int) -> dict[str, list[int]
 
 
 def _synth(sources: dict, backgrounds: list, n: int, s: dict[str, Any], rng: np.random.Generator,
-           configs: list[FeatureConfig], desc: str) -> tuple[list[list[np.ndarray]], list[EventList]]:
-    """Render ``n`` mixtures and keep only their frame features (one list per config)."""
+           configs: list[FeatureConfig], desc: str, augment: bool = False
+           ) -> tuple[list[list[np.ndarray]], list[EventList]]:
+    """Render ``n`` mixtures and keep only their frame features (one list per config);
+    with ``augment``, every event sound is altered first (``synth.augment``)."""
     frames: list[list[np.ndarray]] = [[] for _ in configs]
     annotations = []
+    a = s["augment"]
+    alter = None
+    if augment and a["enabled"]:
+        def alter(x: np.ndarray, r: np.random.Generator) -> np.ndarray:
+            return augment_event(x, s["sr"], r, speed=tuple(a["speed"]), eq_db=a["eq_db"],
+                                 reverb=a["reverb"], rt60=tuple(a["rt60"]),
+                                 drr_db=tuple(a["drr_db"]))
     for i in tqdm(range(n), desc=desc):
         scape = random_scene(sources, backgrounds, sr=s["sr"], duration=s["duration"],
                              events_per_minute=s["events_per_minute"],
                              ebr_db=tuple(s["ebr_db"]), max_polyphony=s["max_polyphony"],
-                             rng=rng)
+                             rng=rng, augment=alter)
         for k, cfg in enumerate(configs):
             frames[k].append(_frames(scape.audio, s["sr"], cfg))
         annotations.append(scape.events.with_filename(f"{desc}{i:03d}"))
@@ -136,7 +151,7 @@ def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
     bcfg = FeatureConfig.from_dict(cfg["baseline"]["features"])
     configs = [fcfg] + ([bcfg] if cfg["baseline"]["enabled"] else [])
     tr_frames, tr_ann = _synth(sources, train_bgs, int(s["train_mixtures"]), s, rng, configs,
-                               f"{tag}train")
+                               f"{tag}train", augment=True)
     va_frames, va_ann = _synth(sources, val_bgs, int(s["validation_mixtures"]), s, rng,
                                configs, f"{tag}val")
     va_names = [f"{tag}val{i:03d}" for i in range(len(va_ann))]
