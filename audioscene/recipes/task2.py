@@ -10,7 +10,7 @@
    over background recordings held out for fold ``i`` (every ``k``-th file by name),
    with the statistics of the official event scripts (:func:`~audioscene.datasets.synth
    .script_scene`). Metrics are reported per fold and as mean and spread over folds.
-2. **Seen recordings.** Every system is trained again on mixtures of all the training
+2. **Seen recordings** (``seen: true``, the default). Every system is trained again on mixtures of all the training
    recordings (backgrounds: all but the last ``synth.validation_backgrounds`` files,
    which render the validation mixtures) and evaluated on every official-layout set under
    the data root (``dcase2016_task2_dev``, and ``dcase2016_task2_test`` when present).
@@ -448,6 +448,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     s = cfg["synth"]
     f = cfg["folds"]
     k = int(f["k"])
+    if k == 0 and not cfg["seen"]:
+        raise ValueError("folds.k is 0 and seen is false: nothing to run")
     train = read_task2(data, "train")
     classes = train.classes
     files = source_files(train.root)
@@ -505,6 +507,12 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
                    *_fold_tables(summary, classes), ""]
         log("\nsource-disjoint folds (mean ± sd):\n" + "\n".join(_fold_tables(summary,
                                                                              classes)))
+
+    if not cfg["seen"]:  # the folds alone (no model is saved)
+        results["seconds"]["total"] = time.perf_counter() - t_start
+        write_json(out / "results.json", results)
+        atomic_write_text(out / "results.md", "\n".join(report) + "\n")
+        return results
 
     # seen recordings: every training recording, the official sets
     train_bgs, val_bgs = all_bgs[:-n_val_bg], all_bgs[-n_val_bg:]
