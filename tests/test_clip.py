@@ -112,6 +112,22 @@ def test_tag_order_and_clip_order_do_not_change_a_tagger() -> None:
     Yb = np.array([[t in tg for t in a.classes_] for tg in tags], dtype=int)
     c = ClipClassifier(**params).fit([X[i] for i in p], Yb[p], classes=list(a.classes_))
     _assert_same_model(a, c)
+    # tags as arrays of strings
+    d = ClipClassifier(**params).fit([X[i] for i in p], [np.array(tags[i]) for i in p])
+    _assert_same_model(a, d)
+
+
+def test_validation_order_does_not_change_the_model() -> None:
+    X, y = _toy()
+    Xv, yv = _toy(12, seed=9)
+    params = {"net_params": SMALL, "max_epochs": 3, "batch_size": 8, "progress": False,
+              "validation_fraction": 0.0, "patience": 1}
+    a = ClipClassifier(**params).fit(X, y, validation_data=(Xv, yv))
+    p = np.random.default_rng(4).permutation(len(Xv))
+    b = ClipClassifier(**params).fit(X, y, validation_data=([Xv[i] for i in p],
+                                                            [yv[i] for i in p]))
+    _assert_same_model(a, b)
+    assert [h["val_loss"] for h in a.history_] == [h["val_loss"] for h in b.history_]
 
 
 def test_save_load_identity_without_pickle(tmp_path: Path) -> None:

@@ -112,8 +112,10 @@ def canonical_order(frames: Sequence[np.ndarray], y: Any,
 
     def label_key(i: int) -> str:
         v = y_arr[i]
-        if isinstance(v, np.ndarray):
+        if isinstance(v, np.ndarray) and v.dtype.kind in "biuf":  # a binary tag row
             return v.astype(np.float32).tobytes().hex()
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
         if isinstance(v, (tuple, list, set, frozenset)):
             return "\x1f".join(sorted(map(str, v)))
         return str(v)
