@@ -151,3 +151,12 @@ def test_random_scene_augments_every_placed_event() -> None:
     s = random_scene(src, bg, sr=8000, duration=20.0, n_events=4, rng=1, augment=half)
     assert len(seen) == 4 and len(s.events) == 4
     assert all(abs(e.duration - (seen[0] // 2) / 8000) < 1e-9 for e in s.events)
+
+
+@pytest.mark.parametrize("bad", [{"speed": (1.1, 0.9)}, {"speed": (0.0, 1.0)},
+                                 {"rt60": (0.0, 0.5)}, {"drr_db": (6.0, 0.0)}])
+def test_augment_event_refuses_bad_ranges(bad: dict) -> None:
+    from audioscene.datasets.synth import augment_event
+
+    with pytest.raises(ValueError, match="must be a range"):
+        augment_event(np.ones(100, np.float32), 8000, np.random.default_rng(0), **bad)

@@ -219,3 +219,35 @@ def test_each_tagging_fold_trains_without_its_test_recordings(
     assert len(tested) == len(set(tested))
     assert {task2_label(Path(name)) for name in tested} == set(source_files(
         shared_data / "dcase2016_task2" / "dcase2016_task2_train"))
+
+
+def test_augmentation_alters_training_mixtures_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """synth.augment alters every event of the mixtures rendered with augment=True (the
+    training ones) and none of the others (validation)."""
+    import numpy as np
+
+    from audioscene.datasets.synth import procedural_background, procedural_event
+    from audioscene.features import FeatureConfig
+
+    calls: list[int] = []
+    real = task2.augment_event
+
+    def counting(x, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(len(x))
+        return real(x, *a, **k)
+
+    monkeypatch.setattr(task2, "augment_event", counting)
+    _, cfg = load_config("dcase2016-task2", ["synth.augment.enabled=true", "synth.sr=8000",
+                                             "synth.duration=20"])
+    s = cfg["synth"]
+    src = {k: [procedural_event(k, sr=8000, rng=0)] for k in ("beep", "knock")}
+    bgs = [procedural_background("pink", sr=8000, duration=5.0, rng=0)]
+    fc = [FeatureConfig(sr=8000, n_fft=256, hop_length=128, n_mels=16)]
+    _, ann = task2._synth(src, bgs, 2, s, np.random.default_rng(0), fc, "t", augment=True)
+    assert len(calls) == sum(len(a) for a in ann) > 0
+    calls.clear()
+    task2._synth(src, bgs, 2, s, np.random.default_rng(0), fc, "v", augment=False)
+    assert calls == []
+    s_off = {**s, "augment": {**s["augment"], "enabled": False}}
+    task2._synth(src, bgs, 2, s_off, np.random.default_rng(0), fc, "t", augment=True)
+    assert calls == []

@@ -190,13 +190,21 @@ def augment_event(x: np.ndarray, sr: int, rng: np.random.Generator, *,
         Sample rate.
     rng : np.random.Generator
         Randomness.
-    speed, eq_db, reverb, rt60, drr_db
-        Ranges of the three alterations (``speed=(1, 1)``, ``eq_db=0`` or ``reverb=0``
-        turns one off).
+    speed : (float, float)
+        Range of the speed factor (``(1, 1)`` turns it off).
+    eq_db : float
+        Largest equaliser gain or cut in dB (0 turns it off).
+    reverb : float
+        Probability of the room (0 turns it off).
+    rt60 : (float, float)
+        Range of the room's decay time in seconds.
+    drr_db : (float, float)
+        Range of the direct-to-reverberant ratio in dB.
 
     Returns
     -------
     np.ndarray
+        A new array, also when nothing was altered.
 
     Examples
     --------
@@ -209,12 +217,15 @@ def augment_event(x: np.ndarray, sr: int, rng: np.random.Generator, *,
     import librosa
     from scipy.signal import fftconvolve
 
-    y = np.asarray(x, dtype=np.float32)
+    y = np.array(x, dtype=np.float32)  # a copy, altered or not
     if y.ndim != 1:
         raise ValueError(f"expected mono samples, got shape {y.shape}")
+    for name, (lo, hi), low in (("speed", speed, 0.0), ("rt60", rt60, 0.0),
+                                ("drr_db", drr_db, -np.inf)):
+        if not low < lo <= hi:
+            raise ValueError(f"{name} must be a range (low, high) with "
+                             f"{'0 < ' if low == 0 else ''}low <= high, got {(lo, hi)}")
     f = float(rng.uniform(*speed)) if speed[1] > speed[0] else float(speed[0])
-    if f <= 0:
-        raise ValueError(f"speed must be positive, got {speed}")
     if f != 1.0 and len(y) > 1:
         y = librosa.resample(y, orig_sr=sr, target_sr=sr / f).astype(np.float32)
     if eq_db > 0 and len(y) > 1:
@@ -233,6 +244,7 @@ def augment_event(x: np.ndarray, sr: int, rng: np.random.Generator, *,
             drr = float(rng.uniform(*drr_db))
             y = (y + wet * (r_dry / r_wet) * 10 ** (-drr / 20)).astype(np.float32)
     return y
+
 
 def random_scene(sources: Mapping[str, Sequence[np.ndarray]],
                  backgrounds: Sequence[np.ndarray], *, sr: int, duration: float,

@@ -10,8 +10,9 @@
    over background recordings held out for fold ``i`` (every ``k``-th file by name),
    with the statistics of the official event scripts (:func:`~audioscene.datasets.synth
    .script_scene`). Metrics are reported per fold and as mean and spread over folds.
-2. **Seen recordings** (``seen: true``, the default). Every system is trained again on mixtures of all the training
-   recordings (backgrounds: all but the last ``synth.validation_backgrounds`` files,
+2. **Seen recordings** (``seen: true``, the default). Every system is trained again on
+   mixtures of all the training recordings (backgrounds: all but the last
+   ``synth.validation_backgrounds`` files,
    which render the validation mixtures) and evaluated on every official-layout set under
    the data root (``dcase2016_task2_dev``, and ``dcase2016_task2_test`` when present).
    The dev mixtures are rendered from the same isolated recordings as the training
@@ -294,6 +295,29 @@ def fold_backgrounds(n: int, k: int, fold: int, n_test: int, n_validation: int
     validate fold ``fold`` of ``k``: every ``k``-th one from ``fold`` tests it (at most
     ``n_test``); of the others, the last ``n_validation`` validate and the rest train.
 
+    Parameters
+    ----------
+    n : int
+        Number of background recordings.
+    k : int
+        Number of folds.
+    fold : int
+        The fold, ``0 <= fold < k``.
+    n_test : int
+        Most test backgrounds of the fold.
+    n_validation : int
+        Validation backgrounds.
+
+    Returns
+    -------
+    (list of int, list of int, list of int)
+        Test, training and validation indices, disjoint.
+
+    Raises
+    ------
+    DatasetError
+        When no test background or no training background is left.
+
     Examples
     --------
     >>> fold_backgrounds(12, 4, 1, 2, 3)
@@ -312,16 +336,42 @@ def fold_mixtures(held_out: dict[str, list[np.ndarray]], bgs: list[np.ndarray], 
                   ) -> Iterator[tuple[str, np.ndarray, int, EventList, float]]:
     """A fold's test mixtures, rendered one at a time: every combination of the official
     scripts' statistics in ``f`` (``events_per_class``, ``ebr_db``, ``polyphony``,
-    ``duration``), each over the next of ``bgs``. Yields ``(name, audio, sr, events,
-    duration)``; each annotation is also written to ``ref_dir/<name>.txt``.
+    ``duration``), each over the next of ``bgs``.
+
+    Parameters
+    ----------
+    held_out : dict of label to list of ndarray
+        The fold's isolated recordings (mono, at ``sr``).
+    bgs : list of ndarray
+        The fold's test backgrounds.
+    f : dict
+        The statistics (the recipe's ``folds`` settings).
+    sr : int
+        Sample rate.
+    rng : np.random.Generator
+        Randomness of the event choice and placement.
+    fold : int
+        The fold (in the mixture names).
+    ref_dir : Path
+        Where each mixture's annotation is written (``<name>.txt``).
+
+    Yields
+    ------
+    (str, ndarray, int, EventList, float)
+        Name, audio, rate, annotation and duration of each mixture.
 
     Examples
     --------
-    >>> f = {"events_per_class": [1], "ebr_db": [0.0], "polyphony": [0], "duration": 60.0}
-    >>> items = fold_mixtures(held, bgs, f, 44100, np.random.default_rng(0), 0,
-    ...                       Path("ref"))  # doctest: +SKIP
-    >>> next(items)[0]  # doctest: +SKIP
-    'fold0_ebr_+0_nec_1_poly_0'
+    >>> from audioscene.datasets.synth import procedural_background, procedural_event
+    >>> held = {k: [procedural_event(k, sr=8000, rng=0)] for k in ("beep", "knock")}
+    >>> bgs = [procedural_background("pink", sr=8000, duration=5.0, rng=0)]
+    >>> f = {"events_per_class": [1], "ebr_db": [0.0], "polyphony": [0], "duration": 10.0}
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     name, audio, sr, events, dur = next(fold_mixtures(
+    ...         held, bgs, f, 8000, np.random.default_rng(0), 0, Path(d)))
+    >>> name, len(audio) / sr, sorted(e.label for e in events)
+    ('fold0_ebr_+0_nec_1_poly_0', 10.0, ['beep', 'knock'])
     """
     combos = itertools.product(f["events_per_class"], f["ebr_db"], f["polyphony"])
     for i, (nec, ebr, poly) in enumerate(combos):
@@ -341,32 +391,55 @@ _HEADLINE = (("event_onset", "f1", "event onset F1 %", True),
 
 
 def mean_sd(values: list[float | None]) -> dict[str, Any]:
-    """Mean and sample standard deviation over folds (``None`` values left out), with the
-    values themselves.
+    """Mean and sample standard deviation over folds, with the values themselves.
+
+    Parameters
+    ----------
+    values : list of float or None
+        One value per fold; ``None`` and NaN (undefined in that fold) are left out.
+
+    Returns
+    -------
+    dict
+        ``mean`` (None when no value is defined), ``sd`` (None with fewer than two) and
+        ``per_fold`` (the values as given).
 
     Examples
     --------
     >>> mean_sd([0.5, None, 0.7])["mean"]
     0.6
     """
-    v = [x for x in values if x is not None]
+    v = [float(x) for x in values if x is not None and not np.isnan(x)]
     return {"mean": float(np.mean(v)) if v else None,
             "sd": float(np.std(v, ddof=1)) if len(v) > 1 else None, "per_fold": values}
 
 
-def fmt_mean_sd(stat: dict[str, Any], pct: bool) -> str:
-    """``mean ± sd`` of a :func:`mean_sd` result, in percent (one decimal) or as a
-    plain number (two decimals).
+def fmt_mean_sd(stat: dict[str, Any], pct: bool, digits: int | None = None) -> str:
+    """``mean ± sd`` of a :func:`mean_sd` result: ``-`` when no value is defined, the
+    mean alone when there is no spread.
+
+    Parameters
+    ----------
+    stat : dict
+        A :func:`mean_sd` result.
+    pct : bool
+        In percent (x 100).
+    digits : int or None
+        Decimals; default 1 in percent, else 2.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
-    >>> fmt_mean_sd(mean_sd([0.5, 0.7]), True)
-    '60.0 ± 14.1'
+    >>> fmt_mean_sd(mean_sd([0.5, 0.7]), True), fmt_mean_sd(mean_sd([0.05]), False, 3)
+    ('60.0 ± 14.1', '0.050')
     """
     if stat["mean"] is None:
         return "-"
     k = 100.0 if pct else 1.0
-    d = 1 if pct else 2
+    d = digits if digits is not None else (1 if pct else 2)
     sd = "" if stat["sd"] is None else f" ± {k * stat['sd']:.{d}f}"
     return f"{k * stat['mean']:.{d}f}{sd}"
 
@@ -412,7 +485,7 @@ def _fold_tables(summary: dict[str, Any], classes: list[str]) -> list[str]:
 
 
 def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None = None,
-        log: Any = print, **_: Any) -> dict[str, Any]:
+        log: Any = print, train_only: bool = False, **_: Any) -> dict[str, Any]:
     """Run the recipe (see the module docstring); returns the results.
 
     Parameters
@@ -424,12 +497,16 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     out : Path
         Output folder: ``folds/fold<i>/reference/`` and ``folds/fold<i>/<system>/``
         (``car-forest``, ``cnn``, ``fusion``, ``gmm-baseline``: event lists and score
-        tables), ``model/`` (the first back-end), ``model-<system>/`` (the others),
-        ``baseline/``, ``<set>/<system>/``, ``results.json``, ``results.md``.
+        tables), ``results.json``, ``results.md``; with ``seen: true``, also
+        ``model/`` (the first back-end), ``model-<system>/`` (the others),
+        ``baseline/`` and ``<set>/<system>/``.
     backgrounds : Path or None
         Background recordings for synthesis (default: ``<data>/backgrounds``).
     log : callable
         Where progress lines go.
+    train_only : bool
+        Set by ``audioscene train``: the whole recipe runs all the same, but it must
+        save a model, so ``seen: false`` is refused.
 
     Returns
     -------
@@ -450,6 +527,9 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     k = int(f["k"])
     if k == 0 and not cfg["seen"]:
         raise ValueError("folds.k is 0 and seen is false: nothing to run")
+    if train_only and not cfg["seen"]:
+        raise ValueError("seen is false: no model would be trained to save; use "
+                         "'audioscene recipe' for the folds alone")
     train = read_task2(data, "train")
     classes = train.classes
     files = source_files(train.root)
