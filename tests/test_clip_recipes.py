@@ -203,7 +203,7 @@ def test_task2_tagging_recipe_plumbing(shared_data: Path, tmp_path: Path) -> Non
                                 "folds.ebr_db=[0.0]", "folds.polyphony=[0]"])
     assert res["n_train_chunks"] == 15 and res["n_val_chunks"] == 5
     folds = res["folds"]
-    assert folds["k"] == 2 and folds["n_test_chunks"] == 15
+    assert folds["k"] == 2 and folds["n_test_chunks"] == [15, 15]
     for s in ("cnn", "gmm"):
         per = [f[s]["mean_eer"] for f in folds["per_fold"]]
         assert folds["summary"][s]["mean_eer"]["mean"] == pytest.approx(np.mean(per))

@@ -248,10 +248,10 @@ def _summary_table(summary: dict[str, Any], tags: Sequence[str]) -> str:
     names = list(summary)
     lines = ["| tag | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for t in tags:
-        lines.append(f"| {t} | " + " | ".join(fmt_mean_sd(summary[n]["eer"][t], False)
+        lines.append(f"| {t} | " + " | ".join(fmt_mean_sd(summary[n]["eer"][t], False, 3)
                                               for n in names) + " |")
     lines.append("| **mean** | " + " | ".join(
-        f"**{fmt_mean_sd(summary[n]['mean_eer'], False)}**" for n in names) + " |")
+        f"**{fmt_mean_sd(summary[n]['mean_eer'], False, 3)}**" for n in names) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -324,10 +324,11 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
         return _features(pieces, sr, configs, jobs), np.concatenate(Ys)
 
     def train_on(srcs: dict, train_bgs: list[np.ndarray], val_bgs: list[np.ndarray],
-                 rng: np.random.Generator, tag: str) -> tuple[dict[str, Any], int, int]:
-        X_tr, Y_tr = synth(srcs, train_bgs, int(s["train_mixtures"]), rng,
+                 rngs: Sequence[np.random.Generator], tag: str
+                 ) -> tuple[dict[str, Any], int, int]:
+        X_tr, Y_tr = synth(srcs, train_bgs, int(s["train_mixtures"]), rngs[0],
                            f"{tag}train mixtures")
-        X_va, Y_va = synth(srcs, val_bgs, int(s["validation_mixtures"]), rng,
+        X_va, Y_va = synth(srcs, val_bgs, int(s["validation_mixtures"]), rngs[1],
                            f"{tag}validation mixtures")
         log(f"{tag}training chunks: {len(Y_tr)}, validation chunks: {len(Y_va)}")
         return (_fit_systems(cfg, systems, X_tr, Y_tr, tags, X_val=X_va, Y_val=Y_va),
@@ -338,6 +339,7 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
     if k > 0:
         fold_of = recording_folds(files, k)
         per_fold: list[dict[str, TaggingResult]] = []
+        n_test: list[int] = []
         membership: dict[str, Any] = {}
         for i in range(k):
             held = {c: [y for y, g in zip(sources[c], fold_of[c]) if g == i] for c in sources}
@@ -351,13 +353,15 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
                 "training_backgrounds": [bg_files[j].name for j in tr]}
             log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in held.values())} "
                 f"recordings and {len(te)} backgrounds never used for training or tuning")
-            rng = np.random.default_rng([seed, i + 1])
+            # one random stream each for the training, validation and test mixtures: a
+            # change to how training mixtures are made leaves the others as they were
+            rngs = np.random.default_rng([seed, i + 1]).spawn(3)
             models, _, _ = train_on(rest, [all_bgs[j] for j in tr], [all_bgs[j] for j in va],
-                                    rng, f"fold{i}-")
+                                    rngs, f"fold{i}-")
             folder = out / "folds" / f"fold{i}"
             names, pieces, Ys = [], [], []
             for name, audio, _, events, _ in fold_mixtures(
-                    held, [all_bgs[j] for j in te], f, sr, rng, i, folder / "reference"):
+                    held, [all_bgs[j] for j in te], f, sr, rngs[2], i, folder / "reference"):
                 p, Y = _chunks(audio, sr, events, chunk, tags, mo)
                 pieces += p
                 Ys.append(Y)
@@ -369,15 +373,17 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
                 _write_scores(folder / "scores" / f"{sname}.tsv", names, tags, Y_te, S)
                 res[sname] = tagging_eer(Y_te, S, tags)
             per_fold.append(res)
+            n_test.append(int(len(Y_te)))
             log(f"fold {i + 1}:\n" + eer_table(res))
         summary = _tagging_summary(per_fold, tags)
         results["folds"] = {"k": k, "membership": membership, "summary": summary,
-                            "n_test_chunks": int(len(Y_te)),
+                            "n_test_chunks": n_test,
                             "per_fold": [{n: r.to_dict() for n, r in res.items()}
                                          for res in per_fold]}
         report += [f"## Unseen recordings: {k} source-disjoint folds (EER, mean ± sd over "
                    "folds)\n",
-                   f"Each fold is tested on {len(Y_te)} chunks of mixtures rendered from "
+                   f"Each fold is tested on {'/'.join(map(str, sorted(set(n_test))))} "
+                   "chunks of mixtures rendered from "
                    "isolated recordings and background recordings that its training and "
                    "tuning never used (membership in `results.json`, `folds.membership`).\n",
                    _summary_table(summary, tags), ""]
@@ -385,7 +391,7 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
 
     # seen recordings: every training recording, the development mixtures
     models, n_tr, n_va = train_on(sources, all_bgs[:-n_val_bg], all_bgs[-n_val_bg:],
-                                  np.random.default_rng(seed), "")
+                                  np.random.default_rng(seed).spawn(2), "")
     if "cnn" in models:
         models["cnn"].save(out / "model")
     if train_only:
