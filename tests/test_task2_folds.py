@@ -44,25 +44,28 @@ def test_script_scene_has_the_official_statistics(shared_data: Path) -> None:
         assert most == 1 if poly == 0 else most <= 2
 
 
-def test_each_fold_trains_and_tunes_without_its_test_recordings(
-        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    loaded: dict[int, str] = {}  # id of a loaded array -> its file
-    log: list[tuple[str, set[int], int]] = []  # (phase, event arrays, background) per mixture
+def _spy_synthesis(monkeypatch: pytest.MonkeyPatch, recipe: object
+                   ) -> tuple[dict[int, str], list[tuple[str, set[int], int]]]:
+    """Spies on what a recipe module's mixtures are rendered from. Returns ``loaded``
+    (id of every array read from a file -> the file's name) and ``log`` (per rendered
+    mixture: "train" for random_scene mixtures, training and validation, or "test" for
+    script_scene ones; the ids of its event arrays; the id of its background)."""
+    loaded: dict[int, str] = {}
+    log: list[tuple[str, set[int], int]] = []
     phase = ["?"]
 
-    real_load = synth.load
+    def remember(real):  # noqa: ANN001, ANN202
+        def spy(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+            y, sr = real(path, *a, **k)
+            loaded[id(y)] = Path(path).name
+            return y, sr
+        return spy
 
-    def spy_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
-        y, sr = real_load(path, *a, **k)
-        loaded[id(y)] = Path(path).name
-        return y, sr
-
-    real_audio_load = audioscene.audio.load
-
-    def spy_audio_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
-        y, sr = real_audio_load(path, *a, **k)
-        loaded[id(y)] = Path(path).name
-        return y, sr
+    def in_phase(name, real):  # noqa: ANN001, ANN202
+        def spy(*a, **k):  # noqa: ANN002, ANN003, ANN202
+            phase[0] = name
+            return real(*a, **k)
+        return spy
 
     real_render = synth.render
 
@@ -70,21 +73,40 @@ def test_each_fold_trains_and_tunes_without_its_test_recordings(
         log.append((phase[0], {id(e.audio) for e in events}, id(background)))
         return real_render(background, events, **k)
 
-    real_random, real_script = task2.random_scene, task2.script_scene
-
-    def spy_random(*a, **k):  # noqa: ANN002, ANN003, ANN202
-        phase[0] = "train"
-        return real_random(*a, **k)
-
-    def spy_script(*a, **k):  # noqa: ANN002, ANN003, ANN202
-        phase[0] = "test"
-        return real_script(*a, **k)
-
-    monkeypatch.setattr(synth, "load", spy_load)
-    monkeypatch.setattr(task2, "load", spy_audio_load)
+    monkeypatch.setattr(synth, "load", remember(synth.load))
+    monkeypatch.setattr(recipe, "load", remember(recipe.load))
     monkeypatch.setattr(synth, "render", spy_render)
-    monkeypatch.setattr(task2, "random_scene", spy_random)
-    monkeypatch.setattr(task2, "script_scene", spy_script)
+    monkeypatch.setattr(recipe, "random_scene", in_phase("train", recipe.random_scene))
+    monkeypatch.setattr(task2, "script_scene", in_phase("test", task2.script_scene))
+    return loaded, log
+
+
+def _check_folds(loaded: dict[int, str], log: list[tuple[str, set[int], int]], k: int,
+                 shared: Path) -> None:
+    """A fold is its training (and validation) mixtures, then its test mixtures: no
+    recording or background of a fold's test mixtures is in its training ones, and every
+    recording a test mixture used belongs to exactly one fold."""
+    folds: list[dict[str, list]] = []
+    for ph, ev, bg in log:
+        if ph == "train" and (not folds or folds[-1]["test"]):
+            folds.append({"train": [], "test": []})
+        folds[-1][ph].append((ev, bg))
+    assert len(folds) >= k and all(not f["test"] for f in folds[k:])  # then the seen row
+    tested: list[str] = []
+    for f in folds[:k]:
+        train_rec = {loaded[i] for ev, _ in f["train"] for i in ev}
+        test_rec = {loaded[i] for ev, _ in f["test"] for i in ev}
+        assert train_rec and test_rec and not train_rec & test_rec
+        assert not {loaded[bg] for _, bg in f["train"]} & {loaded[bg] for _, bg in f["test"]}
+        tested += sorted(test_rec)
+    assert len(tested) == len(set(tested))
+    assert {task2_label(Path(name)) for name in tested} == set(source_files(
+        shared / "dcase2016_task2" / "dcase2016_task2_train"))
+
+
+def test_each_fold_trains_and_tunes_without_its_test_recordings(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded, log = _spy_synthesis(monkeypatch, task2)
 
     def fake_evaluate(items, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
         for _ in items:  # render every test mixture; detection is not under test here
@@ -115,27 +137,7 @@ def test_each_fold_trains_and_tunes_without_its_test_recordings(
     assert len(calls) == 4 and res["sets"] == {} and not (tmp_path / "model").exists()
     with pytest.raises(ValueError, match="nothing to run"):
         task2.run({**cfg, "folds": {**cfg["folds"], "k": 0}}, data=shared_data, out=tmp_path)
-
-    # split the log into folds: a fold is its training mixtures, then its test mixtures
-    folds: list[dict[str, list]] = []
-    for ph, ev, bg in log:
-        if ph == "train" and (not folds or folds[-1]["test"]):
-            folds.append({"train": [], "test": []})
-        folds[-1][ph].append((ev, bg))
-    assert len(folds) == 4
-    tested: list[str] = []
-    for f in folds:
-        train_rec = {loaded[i] for ev, _ in f["train"] for i in ev}
-        test_rec = {loaded[i] for ev, _ in f["test"] for i in ev}
-        assert train_rec and test_rec and not train_rec & test_rec
-        train_bg = {loaded[bg] for _, bg in f["train"]}
-        test_bg = {loaded[bg] for _, bg in f["test"]}
-        assert not train_bg & test_bg
-        tested += sorted(test_rec)
-    # every recording a test mixture used belongs to exactly one fold
-    assert len(tested) == len(set(tested))
-    assert {task2_label(Path(name)) for name in tested} == set(source_files(
-        shared_data / "dcase2016_task2" / "dcase2016_task2_train"))
+    _check_folds(loaded, log, 4, shared_data)
 
 
 def test_each_tagging_fold_trains_without_its_test_recordings(
@@ -146,36 +148,7 @@ def test_each_tagging_fold_trains_without_its_test_recordings(
 
     import audioscene.recipes.tagging as tagging
 
-    loaded: dict[int, str] = {}
-    log: list[tuple[str, set[int], int]] = []
-    phase = ["?"]
-    real_load, real_tag_load = synth.load, tagging.load
-
-    def spy_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
-        y, sr = real_load(path, *a, **k)
-        loaded[id(y)] = Path(path).name
-        return y, sr
-
-    def spy_tag_load(path, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
-        y, sr = real_tag_load(path, *a, **k)
-        loaded[id(y)] = Path(path).name
-        return y, sr
-
-    real_render = synth.render
-
-    def spy_render(background, events, **k):  # noqa: ANN001, ANN003, ANN202
-        log.append((phase[0], {id(e.audio) for e in events}, id(background)))
-        return real_render(background, events, **k)
-
-    real_random, real_script = tagging.random_scene, task2.script_scene
-
-    def spy_random(*a, **k):  # noqa: ANN002, ANN003, ANN202
-        phase[0] = "train"
-        return real_random(*a, **k)
-
-    def spy_script(*a, **k):  # noqa: ANN002, ANN003, ANN202
-        phase[0] = "test"
-        return real_script(*a, **k)
+    loaded, log = _spy_synthesis(monkeypatch, tagging)
 
     class Constant:  # a stand-in for a trained system: the same score for every tag
         def decision_function(self, X):  # noqa: ANN001, ANN202
@@ -187,11 +160,6 @@ def test_each_tagging_fold_trains_without_its_test_recordings(
         fits.append(len(Y))
         return {s: Constant() for s in systems}
 
-    monkeypatch.setattr(synth, "load", spy_load)
-    monkeypatch.setattr(tagging, "load", spy_tag_load)
-    monkeypatch.setattr(synth, "render", spy_render)
-    monkeypatch.setattr(tagging, "random_scene", spy_random)
-    monkeypatch.setattr(task2, "script_scene", spy_script)
     monkeypatch.setattr(tagging, "_fit_systems", fake_fit)
     monkeypatch.setattr(tagging, "_features",
                         lambda pieces, sr, configs, jobs: {s: [np.zeros((2, 2))] * len(pieces)
@@ -203,22 +171,8 @@ def test_each_tagging_fold_trains_without_its_test_recordings(
     res = tagging.run_task2_tagging(cfg, data=shared_data, out=tmp_path, log=lambda *a: None)
     assert len(fits) == 5  # four folds, then every recording for the seen row
     assert res["folds"]["k"] == 4 and len(res["folds"]["per_fold"]) == 4
-    folds: list[dict[str, list]] = []
-    for ph, ev, bg in log:
-        if ph == "train" and (not folds or folds[-1]["test"]):
-            folds.append({"train": [], "test": []})
-        folds[-1][ph].append((ev, bg))
-    assert len(folds) == 5 and not folds[4]["test"]  # the seen row renders no test mixture
-    tested: list[str] = []
-    for f in folds[:4]:
-        train_rec = {loaded[i] for ev, _ in f["train"] for i in ev}
-        test_rec = {loaded[i] for ev, _ in f["test"] for i in ev}
-        assert train_rec and test_rec and not train_rec & test_rec
-        assert not {loaded[bg] for _, bg in f["train"]} & {loaded[bg] for _, bg in f["test"]}
-        tested += sorted(test_rec)
-    assert len(tested) == len(set(tested))
-    assert {task2_label(Path(name)) for name in tested} == set(source_files(
-        shared_data / "dcase2016_task2" / "dcase2016_task2_train"))
+    assert sum(1 for ph, _, _ in log if ph == "train") == 5 * (3 + 1)
+    _check_folds(loaded, log, 4, shared_data)
 
 
 def test_augmentation_alters_training_mixtures_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,7 +44,7 @@ from ..models.clip import ClipClassifier
 from ..models.clip_baselines import GMMTagger
 from .clips import frames_for, plan_folds
 from .common import find_backgrounds, write_json
-from .task2 import fmt_mean_sd, fold_backgrounds, fold_mixtures, mean_sd, recording_folds
+from .task2 import fmt_mean_sd, fold_mixtures, mean_sd, split_fold
 
 __all__ = ["run_task4", "run_task2_tagging", "chunk_tags", "eer_table"]
 
@@ -337,31 +337,24 @@ def run_task2_tagging(cfg: dict[str, Any], *, data: Path, out: Path,
     results: dict[str, Any] = {"chunk": chunk, "min_overlap": mo}
     report: list[str] = []
     if k > 0:
-        fold_of = recording_folds(files, k)
         per_fold: list[dict[str, TaggingResult]] = []
         n_test: list[int] = []
         membership: dict[str, Any] = {}
         for i in range(k):
-            held = {c: [y for y, g in zip(sources[c], fold_of[c]) if g == i] for c in sources}
-            rest = {c: [y for y, g in zip(sources[c], fold_of[c]) if g != i] for c in sources}
-            te, tr, va = fold_backgrounds(len(all_bgs), k, i, int(f["backgrounds"]), n_val_bg)
-            membership[f"fold{i}"] = {
-                "test_recordings": {c: [p.name for p, g in zip(files[c], fold_of[c]) if g == i]
-                                    for c in files},
-                "test_backgrounds": [bg_files[j].name for j in te],
-                "validation_backgrounds": [bg_files[j].name for j in va],
-                "training_backgrounds": [bg_files[j].name for j in tr]}
-            log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in held.values())} "
-                f"recordings and {len(te)} backgrounds never used for training or tuning")
+            sp = split_fold(files, sources, bg_files, k, i, int(f["backgrounds"]), n_val_bg)
+            membership[f"fold{i}"] = sp.membership
+            log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in sp.held.values())} "
+                f"recordings and {len(sp.test)} backgrounds never used for training or tuning")
             # one random stream each for the training, validation and test mixtures: a
             # change to how training mixtures are made leaves the others as they were
             rngs = np.random.default_rng([seed, i + 1]).spawn(3)
-            models, _, _ = train_on(rest, [all_bgs[j] for j in tr], [all_bgs[j] for j in va],
-                                    rngs, f"fold{i}-")
+            models, _, _ = train_on(sp.rest, [all_bgs[j] for j in sp.train],
+                                    [all_bgs[j] for j in sp.validation], rngs, f"fold{i}-")
             folder = out / "folds" / f"fold{i}"
             names, pieces, Ys = [], [], []
             for name, audio, _, events, _ in fold_mixtures(
-                    held, [all_bgs[j] for j in te], f, sr, rngs[2], i, folder / "reference"):
+                    sp.held, [all_bgs[j] for j in sp.test], f, sr, rngs[2], i,
+                    folder / "reference"):
                 p, Y = _chunks(audio, sr, events, chunk, tags, mo)
                 pieces += p
                 Ys.append(Y)

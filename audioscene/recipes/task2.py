@@ -30,7 +30,7 @@ import itertools
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -65,8 +65,8 @@ from .common import (
     write_score_table,
 )
 
-__all__ = ["run", "recording_folds", "fold_backgrounds", "fold_mixtures", "mean_sd",
-           "fmt_mean_sd", "backends", "BACKENDS"]
+__all__ = ["run", "recording_folds", "fold_backgrounds", "split_fold", "FoldSplit",
+           "fold_mixtures", "mean_sd", "fmt_mean_sd", "backends", "BACKENDS"]
 
 def _frames(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
     return extract(y, cfg, sr=sr)[0]
@@ -331,6 +331,71 @@ def fold_backgrounds(n: int, k: int, fold: int, n_test: int, n_validation: int
     return test, other[:-n_validation], other[-n_validation:]
 
 
+class FoldSplit(NamedTuple):
+    """What fold ``i`` of :func:`split_fold` is tested on and trained on."""
+
+    #: label -> the fold's isolated recordings (its test sounds)
+    held: dict[str, list[np.ndarray]]
+    #: label -> the other folds' recordings (its training and validation sounds)
+    rest: dict[str, list[np.ndarray]]
+    #: indices of the test backgrounds (:func:`fold_backgrounds`)
+    test: list[int]
+    #: indices of the training backgrounds
+    train: list[int]
+    #: indices of the validation backgrounds
+    validation: list[int]
+    #: file names of the fold's test recordings and of its three sets of backgrounds
+    membership: dict[str, Any]
+
+
+def split_fold(files: dict[str, list[Path]], sources: dict[str, list[np.ndarray]],
+               bg_files: list[Path], k: int, fold: int, n_test: int, n_validation: int
+               ) -> FoldSplit:
+    """Fold ``fold`` of ``k`` source-disjoint folds: its recordings
+    (:func:`recording_folds`) and its backgrounds (:func:`fold_backgrounds`).
+
+    Parameters
+    ----------
+    files : dict of label to list of Path
+        Each class's isolated recordings, sorted by name.
+    sources : dict of label to list of ndarray
+        Their samples, in the same order.
+    bg_files : list of Path
+        The background recordings, sorted by name.
+    k : int
+        Number of folds.
+    fold : int
+        The fold, ``0 <= fold < k``.
+    n_test : int
+        Most test backgrounds of the fold.
+    n_validation : int
+        Validation backgrounds.
+
+    Returns
+    -------
+    FoldSplit
+
+    Examples
+    --------
+    >>> files = {"a": [Path(f"a{i}.wav") for i in range(4)]}
+    >>> sources = {"a": [np.full(3, i) for i in range(4)]}
+    >>> bgs = [Path(f"bg{i}.wav") for i in range(8)]
+    >>> f = split_fold(files, sources, bgs, 2, 1, 2, 2)
+    >>> f.membership["test_recordings"], [int(x[0]) for x in f.rest["a"]], f.test
+    ({'a': ['a2.wav', 'a3.wav']}, [0, 1], [1, 3])
+    """
+    fold_of = recording_folds(files, k)
+    held = {c: [y for y, g in zip(sources[c], fold_of[c]) if g == fold] for c in sources}
+    rest = {c: [y for y, g in zip(sources[c], fold_of[c]) if g != fold] for c in sources}
+    te, tr, va = fold_backgrounds(len(bg_files), k, fold, n_test, n_validation)
+    membership = {
+        "test_recordings": {c: [p.name for p, g in zip(files[c], fold_of[c]) if g == fold]
+                            for c in files},
+        "test_backgrounds": [bg_files[j].name for j in te],
+        "validation_backgrounds": [bg_files[j].name for j in va],
+        "training_backgrounds": [bg_files[j].name for j in tr]}
+    return FoldSplit(held, rest, te, tr, va, membership)
+
 def fold_mixtures(held_out: dict[str, list[np.ndarray]], bgs: list[np.ndarray], f: dict,
                   sr: int, rng: np.random.Generator, fold: int, ref_dir: Path
                   ) -> Iterator[tuple[str, np.ndarray, int, EventList, float]]:
@@ -545,31 +610,22 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     report = [f"# DCASE 2016 task 2: {', '.join(shown)}\n"]
 
     if k > 0:
-        fold_of = recording_folds(files, k)
         per_fold: list[dict[str, SEDResult]] = []
         per_fold_psds: list[dict[str, Any] | None] = []
         membership: dict[str, Any] = {}
         for i in range(k):
-            held = {c: [y for y, g in zip(sources[c], fold_of[c]) if g == i] for c in sources}
-            rest = {c: [y for y, g in zip(sources[c], fold_of[c]) if g != i] for c in sources}
-            test_idx, tr_idx, va_idx = fold_backgrounds(len(all_bgs), k, i,
-                                                        int(f["backgrounds"]), n_val_bg)
-            membership[f"fold{i}"] = {
-                "test_recordings": {c: [p.name for p, g in zip(files[c], fold_of[c]) if g == i]
-                                    for c in files},
-                "test_backgrounds": [bg_files[j].name for j in test_idx],
-                "validation_backgrounds": [bg_files[j].name for j in va_idx],
-                "training_backgrounds": [bg_files[j].name for j in tr_idx]}
-            log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in held.values())} "
-                f"recordings and {len(test_idx)} backgrounds never used for training or tuning")
+            sp = split_fold(files, sources, bg_files, k, i, int(f["backgrounds"]), n_val_bg)
+            membership[f"fold{i}"] = sp.membership
+            log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in sp.held.values())} "
+                f"recordings and {len(sp.test)} backgrounds never used for training or tuning")
             rng = np.random.default_rng([seed, i + 1])
-            systems, tuning = _train(cfg, rest, [all_bgs[j] for j in tr_idx],
-                                     [all_bgs[j] for j in va_idx], classes, rng,
+            systems, tuning = _train(cfg, sp.rest, [all_bgs[j] for j in sp.train],
+                                     [all_bgs[j] for j in sp.validation], classes, rng,
                                      log, tag=f"fold{i}-")
             results["tuning"][f"fold{i}"] = tuning
             folder = out / "folds" / f"fold{i}"
-            items = fold_mixtures(held, [all_bgs[j] for j in test_idx], f, s["sr"], rng, i,
-                                folder / "reference")
+            items = fold_mixtures(sp.held, [all_bgs[j] for j in sp.test], f, s["sr"], rng, i,
+                                  folder / "reference")
             res, psds = _evaluate(items, systems, cfg, folder, classes, f"fold{i}-test")
             per_fold.append(res)
             per_fold_psds.append(psds)
