@@ -396,6 +396,7 @@ def split_fold(files: dict[str, list[Path]], sources: dict[str, list[np.ndarray]
         "training_backgrounds": [bg_files[j].name for j in tr]}
     return FoldSplit(held, rest, te, tr, va, membership)
 
+
 def fold_mixtures(held_out: dict[str, list[np.ndarray]], bgs: list[np.ndarray], f: dict,
                   sr: int, rng: np.random.Generator, fold: int, ref_dir: Path
                   ) -> Iterator[tuple[str, np.ndarray, int, EventList, float]]:
