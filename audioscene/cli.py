@@ -387,8 +387,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     left_out: set[str] = set()
 
     def leave_out(q: Path, exc: BaseException) -> None:  # one bad list of a folder
-        fails.add(q, f"{exc} (recording {q.stem!r} left out of the evaluation)")
-        left_out.add(q.stem)
+        from .events import event_list_stem
+
+        stem = event_list_stem(q)  # the recording's name, as read_event_lists gives it
+        fails.add(q, f"{exc} (recording {stem!r} left out of the evaluation)")
+        left_out.add(stem)
 
     try:
         if args.pairs:

@@ -380,6 +380,18 @@ def test_evaluate_cli_bad_list_in_a_folder_is_left_out(tmp_path: Path,
     assert "est/b.txt:2:" in errors[0] and "recording 'b' left out" in errors[0]
     doc = json.loads((tmp_path / "m.json").read_text())
     assert doc["files"] == ["a"] and doc["event_onset"]["overall"]["f1"] == 1.0
+    # Audacity label files (b.labels.txt): the recording is 'b', left out on both sides
+    for d in ("ref2", "est2"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "a.labels.txt").write_text("1.0\t2.0\tdog\n")
+        (tmp_path / d / "b.labels.txt").write_text("3.0\t4.0\tdog\n")
+    (tmp_path / "ref2" / "b.labels.txt").write_text("3.0\tfour\tdog\n")
+    code = main(["evaluate", "--ref", str(tmp_path / "ref2"), "--est", str(tmp_path / "est2"),
+                 "--json", str(tmp_path / "m2.json")])
+    err = capsys.readouterr().err
+    assert code == 1 and "recording 'b' left out" in err
+    doc = json.loads((tmp_path / "m2.json").read_text())
+    assert doc["files"] == ["a"] and doc["event_onset"]["overall"]["precision"] == 1.0
     # an event without a label is named with its line
     (tmp_path / "one.txt").write_text("1.0\t2.0\tdog\n3.0\t4.0\n")
     code = main(["evaluate", "--ref", str(tmp_path / "one.txt"), "--est",
