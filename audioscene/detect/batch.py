@@ -169,16 +169,14 @@ def split_existing(jobs: Sequence[Job]) -> tuple[list[Job], list[Job]]:
     return todo, done
 
 
-def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bool,
-              skip_existing: bool = False) -> tuple[list[Job], list[tuple[str, str]]]:
+def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bool
+              ) -> tuple[list[Job], list[tuple[str, str]]]:
     """Expand files, folders (recursive) and globs into jobs; returns (jobs, refused
     inputs with the reason: nothing matched, or their output would overwrite an earlier
     input's).
 
     ``output``: a file when there is exactly one input and it has a suffix, otherwise a
     folder that mirrors each input's path below the folder or glob it came from.
-    ``skip_existing`` drops the jobs whose events output exists (:func:`split_existing`
-    gives them, to count them).
 
     Examples
     --------
@@ -234,8 +232,6 @@ def plan_jobs(inputs: Sequence[str], *, output: str | None, fmt: str, scores: bo
             continue
         taken.update(dict.fromkeys(keys, src))
         jobs.append(Job(src, str(ev), None if sc is None else str(sc), name))
-    if skip_existing:
-        jobs = split_existing(jobs)[0]
     return jobs, missing
 
 

@@ -70,10 +70,9 @@ class StreamingDetector:
         check_decoder(decoder)
         self.model = model
         self.decoder = decoder
-        extra = {} if thresholds is None else {"thresholds": thresholds}
         self.stream: DetectorStream = model.stream(filename=filename, decoder=decoder,
                                                    hysteresis=hysteresis, threads=threads,
-                                                   **extra)
+                                                   thresholds=thresholds)
 
     @property
     def sr(self) -> int:

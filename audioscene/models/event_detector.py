@@ -362,15 +362,13 @@ class EventDetector(Persistent, Estimator):
         [0.5, 0.5, ...]
         """
         check_fitted(self, "forests_")
+        check_decoder(decoder)
         if decoder == "votes":
             return self._presence_thresholds(None)
-        if decoder == "hysteresis":
-            return HysteresisDecoder(self.classes_, hop=1.0).high.copy()
-        raise ValueError(f"decoder must be 'votes' or 'hysteresis', got {decoder!r}")
+        return HysteresisDecoder(self.classes_, hop=1.0).high.copy()
 
-    def _pairer(self, j: int, presence_threshold: float | None = None) -> VotePairer:
-        """A fresh :class:`~audioscene.decode.votes.VotePairer` for class ``j``
-        (``presence_threshold``: default the model's)."""
+    def _pairer(self, j: int, presence_threshold: float) -> VotePairer:
+        """A fresh :class:`~audioscene.decode.votes.VotePairer` for class ``j``."""
         step = self.grid_step
         lo, hi = self.durations_[j]
         return VotePairer(min_bins=max(1, int(lo / step)),
@@ -378,8 +376,7 @@ class EventDetector(Persistent, Estimator):
                           gap=max(1, int(round(self.min_gap / step))),
                           half=max(1, int(round(self.peak_window / step))),
                           onset_threshold=self.onset_threshold,
-                          presence_threshold=self.presence_threshold
-                          if presence_threshold is None else presence_threshold)
+                          presence_threshold=presence_threshold)
 
     def _event(self, j: int, on_bin: int, off_bin: int, confidence: float,
                filename: str | None, duration: float | None = None) -> Event | None:
