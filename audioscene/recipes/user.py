@@ -49,6 +49,7 @@ from ..features import FeatureConfig, extract
 from ..io_utils import atomic_write_text
 from .clips import clip_network, frames_for, plot_confusion
 from .common import class_table, sed_table, tune, write_json
+from .tagging import eer_table
 
 __all__ = ["run_classifier", "run_detector", "split_groups", "split_by_recording",
            "quiet_parts"]
@@ -171,8 +172,7 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
     if cfg["test"]:
         test_ds = read_training_data(cfg["test"], multi_label=multi, warn=log)
         train, test = list(ds), list(test_ds)
-        unknown = sorted(({t for it in test for t in it.tags} if multi
-                          else {it.label for it in test}) - set(ds.classes))
+        unknown = sorted(set(test_ds.classes) - set(ds.classes))
         if unknown:
             raise DatasetError(f"{cfg['test']}: classes not in the training data: {unknown}")
     elif multi:
@@ -211,9 +211,7 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
         Y = np.array([[c in it.tags for c in classes] for it in test], dtype=int)
         res = tagging_eer(Y, P, classes)
         results["tagging"] = res.to_dict()
-        body = ["| tag | EER |", "|---|---|"] + [f"| {c} | {v:.3f} |" for c, v in
-                                                  res.eer.items()]
-        body.append(f"| **mean** | **{res.mean_eer:.3f}** |")
+        body = eer_table({"EER": res}).splitlines()
         head = f"mean equal error rate on the held-out files: **{res.mean_eer:.3f}**"
         for it, p in zip(test, P):
             rows.append([str(it.path), ";".join(it.tags),
