@@ -11,7 +11,8 @@ Three layouts are read, each into a :class:`~audioscene.datasets.Dataset`:
 * **file lists** (:func:`read_file_list`): a CSV or TSV of ``file,label`` rows (``file,
   tag;tag`` for multi-label data), an optional header row and an optional third column
   ``recording``; relative paths are relative to the list's folder. A row whose file is
-  missing is left out with one line saying so; the rest is read.
+  missing is left out, with one line saying so to ``warn`` when given (the command line
+  prints it); the rest is read.
 * **detector data** (:func:`read_detector_data`): audio files with an annotation file of
   the same stem in the same folder, or in a sibling folder named ``annotation``,
   ``annotations``, ``labels`` or ``meta`` (any event-list format the package reads:
