@@ -125,9 +125,19 @@ def test_each_fold_trains_and_tunes_without_its_test_recordings(
         return real_train(cfg, sources, *a, **k)
 
     monkeypatch.setattr(task2, "_train", spy_train)
+    real_synth = task2._synth
+    spans: list[tuple[str, int, int]] = []  # (desc, first, end) of each _synth in `log`
+
+    def spy_synth(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        first = len(log)
+        out = real_synth(*a, **k)
+        spans.append((a[6], first, len(log)))
+        return out
+
+    monkeypatch.setattr(task2, "_synth", spy_synth)
     _, cfg = load_config("dcase2016-task2", [
-        "synth.train_mixtures=4", "synth.validation_mixtures=1", "synth.duration=30",
-        "synth.events_per_minute=60",
+        "synth.train_mixtures=4", "synth.validation_mixtures=2", "synth.duration=30",
+        "synth.events_per_minute=60", "synth.validation_recordings=2",
         "forest.n_estimators=1", "forest.max_depth=4", "tuning.onset_threshold=[4.0]",
         "tuning.presence_threshold=[0.6]", "baseline.enabled=false", "psds=false",
         "folds.duration=40", "folds.events_per_class=[1]", "folds.ebr_db=[0.0]",
@@ -138,6 +148,31 @@ def test_each_fold_trains_and_tunes_without_its_test_recordings(
     with pytest.raises(ValueError, match="nothing to run"):
         task2.run({**cfg, "folds": {**cfg["folds"], "k": 0}}, data=shared_data, out=tmp_path)
     _check_folds(loaded, log, 4, shared_data)
+    # validation mixtures: only the last 2 recordings (by name) of each class of the
+    # fold's own training recordings, none of which its training mixtures used
+    assert [d for d, _, _ in spans] == [f"fold{i}-{p}" for i in range(4)
+                                        for p in ("train", "val")]
+    files = source_files(shared_data / "dcase2016_task2" / "dcase2016_task2_train")
+    for i in range(4):
+        (_, a, b), (_, c, d) = spans[2 * i], spans[2 * i + 1]
+        train_rec = {loaded[j] for _, ev, _ in log[a:b] for j in ev}
+        val_rec = {loaded[j] for _, ev, _ in log[c:d] for j in ev}
+        rest = {lab: [p.name for p, g in zip(ps, recording_folds(files, 4)[lab]) if g != i]
+                for lab, ps in files.items()}
+        allowed = {n for names in rest.values() for n in names[-2:]}
+        assert val_rec and val_rec <= allowed and not val_rec & train_rec
+        assert train_rec <= {n for names in rest.values() for n in names[:-2]}
+
+
+def test_validation_recordings_split() -> None:
+    src = {"a": [0, 1, 2, 3], "b": [4, 5]}
+    assert task2.validation_recordings(src, 0) == (src, src)
+    assert task2.validation_recordings(src, 1) == ({"a": [0, 1, 2], "b": [4]},
+                                                   {"a": [3], "b": [5]})
+    with pytest.raises(ValueError, match="no training recording for \\['b'\\]"):
+        task2.validation_recordings(src, 2)
+    with pytest.raises(ValueError, match=">= 0"):
+        task2.validation_recordings(src, -1)
 
 
 def test_each_tagging_fold_trains_without_its_test_recordings(

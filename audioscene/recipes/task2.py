@@ -5,11 +5,14 @@
    (``dcase2016_task2_train``, 16 per class) are split into ``folds.k`` folds by
    recording: contiguous runs of each class's sorted file names. For fold ``i``, every
    system is trained on mixtures synthesised from the other folds' recordings, their
-   thresholds are tuned on validation mixtures of those recordings, and they are tested
-   on mixtures rendered from fold ``i``'s recordings (never heard in training or tuning)
-   over background recordings held out for fold ``i`` (every ``k``-th file by name),
-   with the statistics of the official event scripts (:func:`~audioscene.datasets.synth
-   .script_scene`). Metrics are reported per fold and as mean and spread over folds.
+   thresholds are tuned on validation mixtures of those recordings (with
+   ``synth.validation_recordings`` above 0, of the last ones of each class, which the
+   training mixtures then leave out), and they are tested on mixtures rendered from fold
+   ``i``'s recordings (never heard in training or tuning) over background recordings
+   held out for fold ``i`` (every ``k``-th file by name), with the statistics of the
+   official event scripts (:func:`~audioscene.datasets.synth.script_scene`). The
+   training, validation and test mixtures of a fold draw from three separate random
+   streams. Metrics are reported per fold and as mean and spread over folds.
 2. **Seen recordings** (``seen: true``, the default). Every system is trained again on
    mixtures of all the training recordings (backgrounds: all but the last
    ``synth.validation_backgrounds`` files,
@@ -66,7 +69,7 @@ from .common import (
 )
 
 __all__ = ["run", "recording_folds", "fold_backgrounds", "split_fold", "FoldSplit",
-           "fold_mixtures", "mean_sd", "fmt_mean_sd", "backends", "BACKENDS"]
+           "validation_recordings", "fold_mixtures", "mean_sd", "fmt_mean_sd", "backends", "BACKENDS"]
 
 def _frames(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
     return extract(y, cfg, sr=sr)[0]
@@ -140,20 +143,63 @@ def backends(cfg: dict[str, Any]) -> list[str]:
     return names
 
 
+def validation_recordings(sources: dict[str, list[Any]], n: int
+                          ) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """Split each class's recordings into training and validation recordings: the last
+    ``n`` of each class validate, the others train; ``n = 0`` keeps every recording for
+    both (the validation mixtures then replay training recordings).
+
+    Parameters
+    ----------
+    sources : dict of label to list
+        Each class's recordings, in file-name order.
+    n : int
+        Validation recordings per class.
+
+    Returns
+    -------
+    (dict, dict)
+        Training and validation recordings per class.
+
+    Raises
+    ------
+    ValueError
+        When a class would keep no training recording.
+
+    Examples
+    --------
+    >>> validation_recordings({"a": [0, 1, 2, 3], "b": [4, 5]}, 1)
+    ({'a': [0, 1, 2], 'b': [4]}, {'a': [3], 'b': [5]})
+    """
+    if n < 0:
+        raise ValueError(f"validation recordings must be >= 0, got {n}")
+    if n == 0:
+        return sources, sources
+    short = [c for c, v in sources.items() if len(v) <= n]
+    if short:
+        raise ValueError(f"{n} validation recordings per class leave no training recording "
+                         f"for {short}")
+    return ({c: v[:-n] for c, v in sources.items()}, {c: v[-n:] for c, v in sources.items()})
+
+
 def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
-           classes: list[str], rng: np.random.Generator, log: Any, tag: str = ""
-           ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Synthesise training and validation mixtures from ``sources`` over the given
-    backgrounds, train every configured system and tune its thresholds on the validation
-    mixtures only. Returns the systems (report name -> model) and the tuning record."""
+           classes: list[str], rngs: tuple[np.random.Generator, np.random.Generator],
+           log: Any, tag: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Synthesise training and validation mixtures (from ``rngs[0]`` and ``rngs[1]``)
+    from ``sources`` over the given backgrounds, train every configured system and tune
+    its thresholds on the validation mixtures only. With ``synth.validation_recordings``
+    above 0 the validation mixtures are rendered from recordings that training never
+    heard (:func:`validation_recordings`). Returns the systems (report name -> model) and
+    the tuning record."""
     seed = int(cfg["seed"])
     s = cfg["synth"]
     fcfg = FeatureConfig.from_dict(cfg["features"])
     bcfg = FeatureConfig.from_dict(cfg["baseline"]["features"])
     configs = [fcfg] + ([bcfg] if cfg["baseline"]["enabled"] else [])
-    tr_frames, tr_ann = _synth(sources, train_bgs, int(s["train_mixtures"]), s, rng, configs,
-                               f"{tag}train", augment=True)
-    va_frames, va_ann = _synth(sources, val_bgs, int(s["validation_mixtures"]), s, rng,
+    tr_src, va_src = validation_recordings(sources, int(s["validation_recordings"]))
+    tr_frames, tr_ann = _synth(tr_src, train_bgs, int(s["train_mixtures"]), s, rngs[0],
+                               configs, f"{tag}train", augment=True)
+    va_frames, va_ann = _synth(va_src, val_bgs, int(s["validation_mixtures"]), s, rngs[1],
                                configs, f"{tag}val")
     va_names = [f"{tag}val{i:03d}" for i in range(len(va_ann))]
     va_ref = EventList([e for ev in va_ann for e in ev])
@@ -619,14 +665,16 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
             membership[f"fold{i}"] = sp.membership
             log(f"\nfold {i + 1}/{k}: testing on {sum(len(v) for v in sp.held.values())} "
                 f"recordings and {len(sp.test)} backgrounds never used for training or tuning")
-            rng = np.random.default_rng([seed, i + 1])
+            # one random stream each for the training, validation and test mixtures: a
+            # change to how training mixtures are made leaves the others as they were
+            rngs = np.random.default_rng([seed, i + 1]).spawn(3)
             systems, tuning = _train(cfg, sp.rest, [all_bgs[j] for j in sp.train],
-                                     [all_bgs[j] for j in sp.validation], classes, rng,
-                                     log, tag=f"fold{i}-")
+                                     [all_bgs[j] for j in sp.validation], classes,
+                                     (rngs[0], rngs[1]), log, tag=f"fold{i}-")
             results["tuning"][f"fold{i}"] = tuning
             folder = out / "folds" / f"fold{i}"
-            items = fold_mixtures(sp.held, [all_bgs[j] for j in sp.test], f, s["sr"], rng, i,
-                                  folder / "reference")
+            items = fold_mixtures(sp.held, [all_bgs[j] for j in sp.test], f, s["sr"],
+                                  rngs[2], i, folder / "reference")
             res, psds = _evaluate(items, systems, cfg, folder, classes, f"fold{i}-test")
             per_fold.append(res)
             per_fold_psds.append(psds)
@@ -653,8 +701,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
 
     # seen recordings: every training recording, the official sets
     train_bgs, val_bgs = all_bgs[:-n_val_bg], all_bgs[-n_val_bg:]
-    systems, tuning = _train(cfg, sources, train_bgs, val_bgs, classes,
-                             np.random.default_rng(seed), log)
+    g = np.random.default_rng(seed)  # one stream for training and validation mixtures
+    systems, tuning = _train(cfg, sources, train_bgs, val_bgs, classes, (g, g), log)
     results["tuning"].update(tuning)
     results["seconds"].update({k.removesuffix("_seconds"): v for k, v in tuning.items()
                                if k.endswith("_seconds")})
