@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -69,7 +69,7 @@ from .common import (
 )
 
 __all__ = ["run", "recording_folds", "fold_backgrounds", "split_fold", "FoldSplit",
-           "validation_recordings", "fold_mixtures", "mean_sd", "fmt_mean_sd", "backends", "BACKENDS"]
+           "validation_recordings", "fit_detector", "fold_mixtures", "mean_sd", "fmt_mean_sd", "backends", "BACKENDS"]
 
 def _frames(y: np.ndarray, sr: int, cfg: FeatureConfig) -> np.ndarray:
     return extract(y, cfg, sr=sr)[0]
@@ -182,6 +182,110 @@ def validation_recordings(sources: dict[str, list[Any]], n: int
     return ({c: v[:-n] for c, v in sources.items()}, {c: v[-n:] for c, v in sources.items()})
 
 
+def fit_detector(backend: str, cfg: dict[str, Any],
+                 train: tuple[Sequence[np.ndarray], Sequence[EventList]],
+                 validation: tuple[Sequence[np.ndarray], Sequence[EventList], Sequence[str],
+                                   Sequence[float]],
+                 classes: list[str], *, log: Any = print, tag: str = ""
+                 ) -> tuple[Any, dict[str, Any]]:
+    """Train one detection back-end on frame features and choose its thresholds on
+    validation material only.
+
+    ``carforest``: one CaR-forest per class (``forest``, ``segments``, ``decoding``), then
+    the best onset and presence thresholds of the ``tuning`` grid by ``tuning.criterion``.
+    ``cnn``: the frame-posterior CNN (``cnn``), its epoch chosen on the validation loss,
+    then each class's opening threshold from ``cnn.threshold_grid`` (best onset F1); with
+    ``cnn.min_gap_grid``, the merging gap is chosen first (best overall onset F1, each gap
+    with its own per-class thresholds).
+
+    Parameters
+    ----------
+    backend : str
+        ``"carforest"`` or ``"cnn"``.
+    cfg : dict
+        Recipe settings: ``features``, ``seed``, and the back-end's sections above.
+    train : (list of ndarray, list of EventList)
+        Training frames (one array per recording or mixture) and their annotations.
+    validation : (list of ndarray, list of EventList, list of str, list of float)
+        Validation frames, annotations, names and durations (seconds).
+    classes : list of str
+        The classes, in model order.
+    log : callable
+        Where the chosen settings are reported.
+    tag : str
+        Prefix of the log lines.
+
+    Returns
+    -------
+    model : EventDetector or CNNEventDetector
+        The trained model, with the chosen thresholds set.
+    record : dict
+        ``thresholds`` (the chosen settings), ``fit_seconds``, and ``grid`` (every
+        CaR-forest combination tried) or ``history`` (the CNN's epochs).
+
+    Examples
+    --------
+    >>> from audioscene.recipes import load_config
+    >>> _, cfg = load_config("dcase2016-task2")
+    >>> model, record = fit_detector("cnn", cfg, (frames, events), (vf, ve, names, durs),
+    ...                              classes)  # doctest: +SKIP
+    """
+    seed = int(cfg["seed"])
+    fcfg = FeatureConfig.from_dict(cfg["features"])
+    va_frames, va_events, va_names, va_durs = validation
+    plain = [ev.with_filename(None) for ev in va_events]
+    va_ref = EventList([e for n, ev in zip(va_names, plain) for e in ev.with_filename(n)])
+    va_dur = dict(zip(va_names, va_durs))
+    if backend == "carforest":
+        det = EventDetector(feature_config=fcfg,
+                            segment_config=SegmentConfig(**cfg["segments"]),
+                            random_state=seed, **cfg["forest"], **cfg["decoding"])
+        t0 = time.perf_counter()
+        det.fit_frames(list(train[0]), list(train[1]), classes=classes, progress=True)
+        t_fit = time.perf_counter() - t0
+        log(f"{tag}CaR-forest: {len(classes)} forests trained in {t_fit:.0f} s")
+        curves = [det.curves_from_frames(F) for F in va_frames]
+
+        def decode_car(params: dict[str, Any]) -> EventList:
+            det.set_params(**params)
+            return EventList([e for name, c in zip(va_names, curves)
+                              for e in det.decode(c, filename=name)])
+
+        t = cfg["tuning"]
+        best, rows = tune(decode_car, {"onset_threshold": t["onset_threshold"],
+                                       "presence_threshold": t["presence_threshold"]},
+                          va_ref, va_dur, criterion=t["criterion"])
+        det.set_params(**best)
+        log(f"{tag}CaR-forest thresholds chosen on validation: {best}")
+        return det, {"thresholds": best, "grid": rows, "fit_seconds": t_fit}
+    if backend != "cnn":
+        raise ValueError(f"backend must be 'carforest' or 'cnn', got {backend!r}")
+    c = dict(cfg["cnn"])
+    grid = c.pop("threshold_grid")
+    gaps = c.pop("min_gap_grid", None)
+    cnn = CNNEventDetector(feature_config=fcfg, random_state=seed, progress=True, **c)
+    t0 = time.perf_counter()
+    cnn.fit_frames(list(train[0]), list(train[1]), validation=(list(va_frames), plain),
+                   classes=classes)
+    t_fit = time.perf_counter() - t0
+    post = [cnn.posteriors(F) for F in va_frames]
+    chosen: dict[str, Any] = {}
+    if gaps:
+        def decode_gap(params: dict[str, Any]) -> EventList:
+            cnn.set_params(**params)
+            cnn.tune_thresholds(post, plain, list(va_durs), grid)
+            return EventList([e for n, P in zip(va_names, post)
+                              for e in cnn.decode(P, filename=n)])
+
+        chosen, _ = tune(decode_gap, {"min_gap": [float(g) for g in gaps]}, va_ref, va_dur)
+        cnn.set_params(**chosen)
+    chosen = {**chosen, **cnn.tune_thresholds(post, plain, list(va_durs), grid)}
+    log(f"{tag}CNN: {len(cnn.history_)} epochs in {t_fit:.0f} s (best epoch "
+        f"{cnn.best_epoch_ + 1}); {'min_gap and ' if gaps else ''}per-class thresholds "
+        f"chosen on validation: {chosen}")
+    return cnn, {"thresholds": chosen, "fit_seconds": t_fit, "history": cnn.history_}
+
+
 def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
            classes: list[str], rngs: tuple[np.random.Generator, np.random.Generator],
            log: Any, tag: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
@@ -208,46 +312,20 @@ def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
     systems: dict[str, Any] = {}
     record: dict[str, Any] = {}
 
+    validation = (va_frames[0], va_ann, va_names, [float(s["duration"])] * len(va_ann))
     if "carforest" in backends(cfg):
-        det = EventDetector(feature_config=fcfg,
-                            segment_config=SegmentConfig(**cfg["segments"]),
-                            random_state=seed, **cfg["forest"], **cfg["decoding"])
-        t0 = time.perf_counter()
-        det.fit_frames(tr_frames[0], tr_ann, classes=classes, progress=True)
-        t_fit = time.perf_counter() - t0
-        log(f"{tag}CaR-forest: {len(classes)} forests trained in {t_fit:.0f} s")
-        va_curves = [det.curves_from_frames(F) for F in va_frames[0]]
-
-        def decode_car(params: dict[str, Any]) -> EventList:
-            det.set_params(**params)
-            return EventList([e for name, c in zip(va_names, va_curves)
-                              for e in det.decode(c, filename=name)])
-
-        best, rows = tune(decode_car, {"onset_threshold": t["onset_threshold"],
-                                       "presence_threshold": t["presence_threshold"]},
-                          va_ref, va_dur, criterion=t["criterion"])
-        det.set_params(**best)
-        log(f"{tag}CaR-forest thresholds chosen on validation mixtures: {best}")
+        det, rec = fit_detector("carforest", cfg, (tr_frames[0], tr_ann), validation, classes,
+                                log=log, tag=tag)
         systems["CaR-forest"] = det
-        record.update({"carforest": best, "carforest_grid": rows,
-                       "carforest_fit_seconds": t_fit})
+        record.update({"carforest": rec["thresholds"], "carforest_grid": rec["grid"],
+                       "carforest_fit_seconds": rec["fit_seconds"]})
 
     if "cnn" in backends(cfg):
-        c = dict(cfg["cnn"])
-        grid = c.pop("threshold_grid")
-        cnn = CNNEventDetector(feature_config=fcfg, random_state=seed, progress=True, **c)
-        t0 = time.perf_counter()
-        cnn.fit_frames(tr_frames[0], tr_ann, validation=(va_frames[0], va_ann),
-                       classes=classes)
-        t_fit = time.perf_counter() - t0
-        va_post = [cnn.posteriors(F) for F in va_frames[0]]
-        chosen = cnn.tune_thresholds(va_post, [ev.with_filename(None) for ev in va_ann],
-                                     [s["duration"]] * len(va_ann), grid)
-        log(f"{tag}CNN: {len(cnn.history_)} epochs in {t_fit:.0f} s (best epoch "
-            f"{cnn.best_epoch_ + 1}); per-class thresholds chosen on validation mixtures: "
-            f"{chosen}")
+        cnn, rec = fit_detector("cnn", cfg, (tr_frames[0], tr_ann), validation, classes,
+                                log=log, tag=tag)
         systems["CNN"] = cnn
-        record.update({"cnn": chosen, "cnn_fit_seconds": t_fit, "cnn_history": cnn.history_})
+        record.update({"cnn": rec["thresholds"], "cnn_fit_seconds": rec["fit_seconds"],
+                       "cnn_history": rec["history"]})
 
     if "fusion" in backends(cfg):
         c = cfg["cnn"]

@@ -48,8 +48,9 @@ from ..events import EventList
 from ..features import FeatureConfig, extract
 from ..io_utils import atomic_write_text
 from .clips import clip_network, frames_for, plot_confusion
-from .common import class_table, sed_table, tune, write_json
+from .common import class_table, sed_table, write_json
 from .tagging import eer_table
+from .task2 import fit_detector
 
 __all__ = ["run_classifier", "run_detector", "split_groups", "split_by_recording",
            "quiet_parts"]
@@ -332,9 +333,6 @@ def run_detector(cfg: dict[str, Any], *, data: Path, out: Path,
     >>> run_detector(default_config("detector"), data=Path("my_recordings"),
     ...              out=Path("runs/det"))  # doctest: +SKIP
     """
-    from ..models.cnn_detector import CNNEventDetector
-    from ..models.event_detector import EventDetector
-
     t0 = time.time()
     out = Path(out)
     backend = str(cfg["backend"])
@@ -461,51 +459,10 @@ def run_detector(cfg: dict[str, Any], *, data: Path, out: Path,
     log(f"{len(classes)} classes; recordings + mixtures: {len(tr.frames)} training, "
         f"{len(va.frames)} validation, {len(te.frames)} test")
 
-    va_ref = va.reference()
-    va_dur = dict(zip(va.names, va.durations))
-    if backend == "cnn":
-        c = dict(cfg["cnn"])
-        grid, gaps = c.pop("threshold_grid"), c.pop("min_gap_grid")
-        model: Any = CNNEventDetector(feature_config=fcfg, random_state=int(cfg["seed"]),
-                                      progress=True, **c)
-        model.fit_frames(tr.frames, tr.events, validation=(va.frames, va.events),
-                         classes=classes)
-        va_post = [model.posteriors(F) for F in va.frames]
-        # the shortest gap between events, then each class's threshold, on validation
-        best_f1, best_gap = -1.0, float(gaps[0])
-        for gap in gaps:
-            model.set_params(min_gap=float(gap))
-            model.tune_thresholds(va_post, va.events, va.durations, grid)
-            est = EventList([e for n, P in zip(va.names, va_post)
-                             for e in model.decode(P, filename=n)])
-            f1 = sed_metrics(va_ref, est, durations=va_dur,
-                             labels=classes).event_onset.overall.f1 or 0.0
-            if f1 > best_f1:
-                best_f1, best_gap = f1, float(gap)
-        model.set_params(min_gap=best_gap)
-        tuned: dict[str, Any] = model.tune_thresholds(va_post, va.events, va.durations, grid)
-        tuned = {"min_gap": best_gap, **tuned}
-        log(f"CNN: best epoch {model.best_epoch_ + 1} of {len(model.history_)}; min_gap and "
-            f"per-class thresholds chosen on validation: {tuned}")
-    else:
-        from ..features.segments import SegmentConfig
-
-        model = EventDetector(feature_config=fcfg, segment_config=SegmentConfig(**cfg["segments"]),
-                              random_state=int(cfg["seed"]), **cfg["forest"], **cfg["decoding"])
-        model.fit_frames(tr.frames, tr.events, classes=classes, progress=True)
-        curves = [model.curves_from_frames(F) for F in va.frames]
-
-        def decode(params: dict[str, Any]) -> EventList:
-            model.set_params(**params)
-            return EventList([e for n, cv in zip(va.names, curves)
-                              for e in model.decode(cv, filename=n)])
-
-        t = cfg["tuning"]
-        tuned, _rows = tune(decode, {"onset_threshold": t["onset_threshold"],
-                                     "presence_threshold": t["presence_threshold"]},
-                            va_ref, va_dur, criterion=t["criterion"])
-        model.set_params(**tuned)
-        log(f"CaR-forest thresholds chosen on validation: {tuned}")
+    model, record = fit_detector(backend, cfg, (tr.frames, tr.events),
+                                 (va.frames, va.events, va.names, va.durations), classes,
+                                 log=log)
+    tuned = record["thresholds"]
     model.save(out / "model")
 
     def detect(F: np.ndarray, n: str) -> EventList:
