@@ -43,10 +43,16 @@ def per_class(value: float | Sequence[float], n_classes: int, name: str = "thres
     [0.3, 0.3]
     >>> per_class([0.2, 0.4], 2).tolist()
     [0.2, 0.4]
+    >>> per_class([0.2, 0.4], 3, "high thresholds")
+    Traceback (most recent call last):
+    ...
+    ValueError: 2 high thresholds for 3 classes: give one value, or one per class
     """
     v = np.asarray(value, dtype=np.float64)
     if v.ndim and v.shape != (n_classes,):
-        raise ValueError(f"{name}: {v.size} values for {n_classes} classes")
+        got = f"{v.shape[0]} {name}" if v.ndim == 1 else f"{name} of shape {v.shape}"
+        raise ValueError(f"{got} for {n_classes} classes: give one value, or one "
+                         "per class")
     return np.array(np.broadcast_to(v, (n_classes,)))
 
 

@@ -12,6 +12,7 @@ import numba
 import numpy as np
 
 from ..events import Event, EventList
+from .base import per_class
 
 __all__ = ["HysteresisDecoder", "hysteresis_events", "with_thresholds"]
 
@@ -107,12 +108,8 @@ class HysteresisDecoder:
                  low: float | Sequence[float] | None = None, median: int = 1, min_duration: float = 0.0,
                  min_gap: float = 0.0, offset: float = 0.0, filename: str | None = None) -> None:
         low = high if low is None else low
-        C = len(classes)
-        for name, v in (("high", high), ("low", low)):
-            if np.ndim(v) and np.shape(v) != (C,):
-                raise ValueError(f"{name}: {np.shape(v)[0]} thresholds for {C} classes")
-        hi = np.array(np.broadcast_to(np.asarray(high, np.float64), (C,)))
-        lo = np.array(np.broadcast_to(np.asarray(low, np.float64), (C,)))
+        hi = per_class(high, len(classes), "high thresholds")
+        lo = per_class(low, len(classes), "low thresholds")
         if np.any(lo > hi):
             raise ValueError(f"low ({low}) must not exceed high ({high})")
         if median < 1 or median % 2 == 0:
