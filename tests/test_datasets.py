@@ -20,6 +20,7 @@ from audioscene.datasets import (
     read_task4,
     task2_label,
 )
+from audioscene.datasets.readers import list_audio
 
 
 def _wav(path: Path, seconds: float = 0.2, sr: int = 16000) -> None:
@@ -192,6 +193,19 @@ def test_esc10_real(shared_data: Path) -> None:
 def test_task2_label() -> None:
     assert task2_label("keysDrop001.wav") == "keys"
     assert task2_label(Path("x/clearthroat077.wav")) == "clearthroat"
+
+
+def test_list_audio_skips_hidden_names(tmp_path: Path) -> None:
+    # AppleDouble files (._x.wav), other dot-files and hidden folders are not recordings
+    for name in ("b.wav", "sub/a.ogg", "._b.wav", ".hidden.wav", "sub/._a.ogg",
+                 ".cache/c.wav", "notes.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    found = list_audio(tmp_path, recursive=True)
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["b.wav", "sub/a.ogg"]
+    assert [p.name for p in list_audio(tmp_path)] == ["b.wav"]
+    # only names below the folder count: a hidden folder itself is listed
+    assert [p.name for p in list_audio(tmp_path / ".cache")] == ["c.wav"]
 
 
 def test_annotated_layout_finds_audio_by_stem(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ..events import EventFormatError, EventList, event_list_stem
-from .readers import AUDIO_EXTENSIONS, Dataset, DatasetError, Item
+from .readers import AUDIO_EXTENSIONS, Dataset, DatasetError, Item, list_audio
 
 __all__ = ["read_class_folders", "read_file_list", "read_training_data",
            "read_detector_data", "recording_id", "ANNOTATION_EXTENSIONS",
@@ -58,9 +58,7 @@ def _visible(p: Path, root: Path) -> bool:
 
 
 def _audio_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
-                  and _visible(p, folder))
+    return [p for p in list_audio(folder, recursive=True) if p.is_file()]
 
 
 def recording_id(path: str | os.PathLike, class_dir: str | os.PathLike | None = None) -> str:

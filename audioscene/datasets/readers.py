@@ -216,16 +216,24 @@ def _read_rows(path: Path, delimiter: str = "\t") -> list[tuple[int, list[str]]]
 
 
 def list_audio(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
-    """Audio files (by extension, :data:`AUDIO_EXTENSIONS`) in a folder, sorted.
+    """Audio files (by extension, :data:`AUDIO_EXTENSIONS`) in a folder, or also in the
+    folders below it with ``recursive``, sorted. Hidden names (starting with ``.``, such
+    as the ``._x.wav`` files macOS leaves on shared drives) are skipped, and so is
+    everything inside a hidden folder below ``folder``.
 
     Examples
     --------
-    >>> list_audio("dcase2016_task2_train")[:1]  # doctest: +SKIP
-    [PosixPath('dcase2016_task2_train/clearthroat002.wav')]
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> for name in ("b.wav", "a.FLAC", "._b.wav", "notes.txt"):
+    ...     _ = (d / name).write_bytes(b"")
+    >>> [p.name for p in list_audio(d)]
+    ['a.FLAC', 'b.wav']
     """
     folder = Path(folder)
     found = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in found if p.suffix.lower() in AUDIO_EXTENSIONS)
+    return sorted(p for p in found if p.suffix.lower() in AUDIO_EXTENSIONS
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 
