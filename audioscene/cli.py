@@ -99,6 +99,7 @@ def _feature_config(args: argparse.Namespace):  # noqa: ANN202
 def _cmd_features(args: argparse.Namespace) -> int:
     from .audio import AudioError, load
     from .features import extract
+    from .features.core import check_length
     from .io_utils import atomic_save_npz
 
     problem = _set_stdin_format(args)
@@ -130,10 +131,8 @@ def _cmd_features(args: argparse.Namespace) -> int:
             if args.skip_existing and dest.exists():
                 seen.add(dest)
                 continue
-            y, sr = load(src, sr=cfg.sr)
-            if len(y) < cfg.n_fft:
-                raise AudioError(src, f"shorter than one frame ({len(y)} samples at {sr} Hz "
-                                      f"< n_fft {cfg.n_fft})")
+            y, _ = load(src, sr=cfg.sr)
+            check_length(src, len(y), cfg)
             X, t = extract(y, cfg)
             atomic_save_npz(dest, features=X, times=t, config=np.array(cfg.to_json()))
             seen.add(dest)
@@ -517,13 +516,14 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
     if missing:
         args.usage_error("the following arguments are required: " + ", ".join(missing))
     try:
+        name, _ = load_config(args.recipe, overrides)  # RECIPE may be a YAML file
         run_recipe(args.recipe, data=args.data, out=args.out, overrides=overrides,
                    backgrounds=args.backgrounds, train_only=args.train_only)
     except (ValueError, KeyError, OSError) as exc:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1
     out = Path(args.out)
-    own = args.recipe in ("classifier", "detector", "bundled-models")
+    own = name in ("classifier", "detector", "bundled-models")
     if (out / "results.md").exists() and (own or not args.train_only):
         print(f"results: {out / 'results.md'}")
     if (out / "model").is_dir():
@@ -576,9 +576,9 @@ def _windows(clf, source: str, window: float, hop: float, *,  # noqa: ANN001
     always when it is the input's first window. The audio in memory is at most one
     window and one block, whatever the input's length.
     """
-    from .audio import AudioError, blocks
+    from .audio import blocks
     from .features import extract
-    from .features.core import check_frames
+    from .features.core import check_frames, check_length
 
     cfg = clf.fconfig
     sr = cfg.sr
@@ -599,9 +599,7 @@ def _windows(clf, source: str, window: float, hop: float, *,  # noqa: ANN001
             start += H
             drop = min(start, n) - b0
             buf, b0 = buf[drop:], b0 + drop
-    if n < cfg.n_fft:
-        raise AudioError(source, f"shorter than one frame ({n} samples at {sr} Hz < n_fft "
-                                 f"{cfg.n_fft})")
+    check_length(source, n, cfg)
     if start == 0:  # no whole window: the input is shorter than one, and is one row
         yield 0.0, n / sr, proba(buf)
         return
@@ -807,7 +805,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     import time
 
     from .detect.batch import plan_jobs, run_local, run_ray, split_existing
-    from .events import Event, EventList
+    from .events import DOCUMENT_FORMATS, Event, EventList
     from .models import load_model
 
     problem = _resolve_model(args, "detect")
@@ -892,7 +890,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                                                     if fails.failed else ""))
         if collect and not r.error:  # rows of one table as each input finishes; JSON: one
             events = EventList(Event(**d) for d in r.events)  # Event.to_dict's fields
-            if args.format in ("json", "raven"):  # one document / one numbered table
+            if args.format in DOCUMENT_FORMATS:  # one document / one numbered table
                 json_events += list(events)
                 continue
             text = events.to_text(format=args.format)
@@ -903,7 +901,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                 sys.stdout.write(text)
                 sys.stdout.flush()
     bar.close()
-    if collect and args.format in ("json", "raven"):
+    if collect and args.format in DOCUMENT_FORMATS:
         sys.stdout.write(EventList(json_events).to_text(format=args.format))
     wall = time.perf_counter() - t0
     speed = f", {seconds / wall:.0f}x real time" if wall > 0 and seconds else ""

@@ -55,10 +55,15 @@ from typing import Any, overload
 
 from .io_utils import atomic_write_text
 
-__all__ = ["Event", "EventList", "EventFormatError", "FORMATS", "guess_format",
-           "event_list_stem"]
+__all__ = ["Event", "EventList", "EventFormatError", "FORMATS", "DOCUMENT_FORMATS",
+           "guess_format", "event_list_stem"]
 
 FORMATS = ("dcase", "csv", "json", "audacity", "raven")
+
+#: The formats of :data:`FORMATS` that are one document for a whole list (a JSON object;
+#: a Raven table numbering its selections from 1): ``audioscene detect`` prints events in
+#: them once all are in, not row by row as they become final.
+DOCUMENT_FORMATS = ("json", "raven")
 
 
 class EventFormatError(ValueError):

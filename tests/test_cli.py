@@ -111,3 +111,28 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert figures["event_onset_f1"] > 0.5  # a detector trained in seconds, far above chance
     assert (tmp_path / "demo" / "event_roll.png").stat().st_size > 10000
     assert (tmp_path / "demo" / "model" / "model.json").exists()
+
+
+@pytest.mark.parametrize("command, recipe, shown", [
+    ("train", "classifier", True),  # a recipe on your own data reports under train too
+    ("train", "esc10", False),  # train runs of the clip recipes write no report
+    ("recipe", "esc10", True),
+])
+def test_recipe_file_reports_as_the_recipe_it_names(
+        run_cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        command: str, recipe: str, shown: bool) -> None:
+    from audioscene.recipes import RECIPES
+
+    def fake_run(cfg: dict, *, data: Path, out: Path, **_: object) -> dict:
+        (out / "model").mkdir(parents=True)
+        (out / "results.md").write_text("# results\n")
+        return {}
+
+    monkeypatch.setitem(RECIPES, recipe, fake_run)
+    cfg = tmp_path / "mine.yaml"
+    cfg.write_text(f"recipe: {recipe}\n")
+    out = tmp_path / "out"
+    code, stdout, err = run_cli([command, str(cfg), str(tmp_path), "--out", str(out)])
+    assert code == 0, err
+    assert (f"results: {out / 'results.md'}" in stdout) is shown
+    assert f"model: {out / 'model'}" in stdout

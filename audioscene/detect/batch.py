@@ -13,7 +13,7 @@ from typing import IO, Any
 import numpy as np
 
 from ..audio import STDIN, AudioError, blocks, info
-from ..events import EventList
+from ..events import DOCUMENT_FORMATS, EventList
 from ..io_utils import atomic_open
 
 __all__ = ["Job", "JobResult", "DetectOptions", "plan_jobs", "split_existing",
@@ -303,6 +303,7 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
     """Stream one input through a model; returns its events and the audio seconds."""
     from tqdm import tqdm
 
+    from ..features.core import check_length
     from .streaming import StreamingDetector
 
     opts = options or DetectOptions()
@@ -327,8 +328,8 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         block_length = STDIN_BLOCK if job.source == STDIN else FILE_BLOCK
 
     printed = [False]
-    cols = list(range(len(sd.classes))) if opts.classes is None else \
-        [i for i, c in enumerate(sd.classes) if c in opts.classes]
+    cols = [i for i, c in enumerate(sd.classes) if opts.classes is None or c in opts.classes]
+    every = len(cols) == len(sd.classes)  # all columns, in order: written without a copy
     writer = None if score_file is None else \
         ScoreTableWriter(score_file, [sd.classes[i] for i in cols], hop=hop)
 
@@ -336,7 +337,8 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
         # times to the millisecond, confidences to 4 decimals; then the events kept
         new = opts.keep(new.rounded())
         if writer is not None and sd.last_scores is not None:
-            writer.write(sd.last_scores.times, sd.last_scores.scores[:, cols])
+            scores = sd.last_scores.scores
+            writer.write(sd.last_scores.times, scores if every else scores[:, cols])
         if echo in ("dcase", "audacity", "csv") and len(new):
             # rows as soon as they are final (a CSV header once)
             text = new.to_text(format=echo)
@@ -353,20 +355,12 @@ def _stream_events(model: Any, job: Job, *, block_length: int | None, decoder: s
             n += len(b.samples)
             bar.update(len(b.samples) / sd.sr)
         emit(sd.flush())
-    _check_length(job.source, n, model.fconfig)
+    check_length(job.source, n, model.fconfig)  # too short for one frame: an error
     if echo == "csv" and not printed[0]:  # a table with its header, even without rows
         sys.stdout.write(EventList().to_text(format="csv"))
-    if echo in ("json", "raven"):  # one document (Raven: numbered selections), at the end
+    if echo in DOCUMENT_FORMATS:  # one document (Raven: numbered selections), at the end
         sys.stdout.write(EventList(events).to_text(format=echo))
     return EventList(events), n / sd.sr
-
-
-def _check_length(source: str, n: int, fconfig: Any) -> None:
-    """Inputs shorter than one analysis frame are errors, as in ``features`` and
-    ``classify``."""
-    if n < fconfig.n_fft:
-        raise AudioError(source, f"shorter than one frame ({n} samples at {fconfig.sr} Hz "
-                                 f"< n_fft {fconfig.n_fft})")
 
 
 def run_job(model: Any, job: Job, *, fmt: str = "dcase", block_length: int | None = None,

@@ -20,7 +20,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submodules=["config", "core", "segments", "lte"],
     submod_attrs={
         "config": ["KINDS", "FeatureConfig"],
-        "core": ["FeatureStream", "FeatureConstants", "extract", "extract_file", "stft"],
+        "core": ["FeatureStream", "FeatureConstants", "extract", "extract_file", "stft",
+                 "check_length"],
         "segments": ["SegmentConfig", "SegmentStream", "segment_features", "segment_targets"],
         "lte": ["LabelTree", "LabelTreeEmbedder", "segment_stats"],
     },

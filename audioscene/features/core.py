@@ -23,11 +23,11 @@ import numpy as np
 import scipy.fft
 import soxr
 
-from ..audio import load, to_mono
+from ..audio import AudioError, load, to_mono
 from .config import FeatureConfig
 
 __all__ = ["extract", "extract_file", "FeatureStream", "FeatureConstants", "stft",
-           "check_frames", "is_clip_list"]
+           "check_frames", "check_length", "is_clip_list"]
 
 # frames per STFT call; bounds the working memory of `extract` and keeps it in cache
 _CHUNK_FRAMES = 128
@@ -266,6 +266,26 @@ def is_clip_list(X: Any) -> bool:
     if isinstance(X, (list, tuple)):
         return not (len(X) and np.ndim(X[0]) == 1)
     return isinstance(X, np.ndarray) and X.ndim == 3
+
+
+def check_length(source: str | os.PathLike, n_samples: int, config: FeatureConfig) -> None:
+    """Refuse an input of ``n_samples`` samples (at ``config.sr``) that is shorter than one
+    analysis frame (``config.n_fft`` samples), which gives no frames: raises
+    :class:`~audioscene.audio.AudioError` naming ``source``.
+
+    Examples
+    --------
+    >>> cfg = FeatureConfig(sr=16000, n_fft=512, hop_length=256)
+    >>> check_length("a.wav", 512, cfg)
+    >>> try:
+    ...     check_length("b.wav", 100, cfg)
+    ... except AudioError as exc:
+    ...     print(exc)
+    b.wav: shorter than one frame (100 samples at 16000 Hz < n_fft 512)
+    """
+    if n_samples < config.n_fft:
+        raise AudioError(source, f"shorter than one frame ({n_samples} samples at "
+                                 f"{config.sr} Hz < n_fft {config.n_fft})")
 
 
 def check_frames(a: np.ndarray, name: str, n_features: int | None = None) -> np.ndarray:
