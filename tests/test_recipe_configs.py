@@ -167,3 +167,37 @@ def test_no_settings_outside_the_packaged_files() -> None:
         text = p.read_text()
         assert not re.search(r"\b[A-Z0-9_]*DEFAULTS\b", text), f"{p.name}: a defaults dict"
         assert not re.search(r"\bcfg\.get\(", text), f"{p.name}: a setting with a fallback"
+
+
+@pytest.mark.parametrize("name", sorted(RECIPES))
+def test_overrides_write_back_every_changed_setting(name: str) -> None:
+    """``overrides`` gives --set arguments that load_config reads back as the same
+    settings: numbers, flags, texts and lists, at every depth."""
+    from audioscene.recipes import overrides
+
+    base = default_config(name)
+    assert overrides(name, base) == []
+    changed: list[str] = []
+
+    def change(d: dict, key: str) -> None:
+        for k, v in d.items():
+            if len(changed) >= 6:
+                return
+            if isinstance(v, dict):
+                change(v, f"{key}{k}.")
+            elif isinstance(v, bool):
+                d[k] = not v
+                changed.append(f"{key}{k}")
+            elif isinstance(v, int):
+                d[k] = v + 1
+                changed.append(f"{key}{k}")
+            elif isinstance(v, float):
+                d[k] = v + 0.5
+                changed.append(f"{key}{k}")
+
+    cfg = yaml.safe_load(yaml.safe_dump(base))
+    change(cfg, "")
+    assert changed
+    sets = overrides(name, cfg)
+    assert [s.split("=", 1)[0] for s in sets] == changed
+    assert load_config(name, sets)[1] == cfg

@@ -25,7 +25,7 @@ import yaml
 
 from . import bundle, clips, tagging, task2, task3, user
 
-__all__ = ["RECIPES", "default_config", "load_config", "run_recipe", "merge"]
+__all__ = ["RECIPES", "default_config", "load_config", "run_recipe", "merge", "overrides"]
 
 #: The run function of each recipe; its settings are in ``configs/<name>.yaml``.
 RECIPES: dict[str, Callable[..., dict[str, Any]]] = {
@@ -113,6 +113,30 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any], *,
         else:
             out[k] = copy.deepcopy(v)
     return out
+
+
+def overrides(name: str, cfg: Mapping[str, Any]) -> list[str]:
+    """The ``--set KEY=VALUE`` arguments that turn recipe ``name``'s default settings into
+    ``cfg``: one per setting that differs, in the order of the settings, each value
+    written as YAML that :func:`load_config` reads back as the same value.
+
+    Examples
+    --------
+    >>> _, cfg = load_config("bundled-models", ["install=true", "detector.cnn.max_epochs=3"])
+    >>> overrides("bundled-models", cfg)
+    ['install=true', 'detector.cnn.max_epochs=3']
+    >>> load_config("bundled-models", overrides("bundled-models", cfg))[1] == cfg
+    True
+    """
+    def walk(base: Any, value: Any, key: str) -> list[str]:
+        if isinstance(base, Mapping) and isinstance(value, Mapping):
+            return [a for k in value for a in walk(base.get(k), value[k], f"{key}{k}.")]
+        if base == value and type(base) is type(value):
+            return []
+        text = yaml.safe_dump(value, default_flow_style=True, width=1 << 30)
+        return [f"{key[:-1]}={text.removesuffix(chr(10)).removesuffix('...').strip()}"]
+
+    return walk(default_config(name), dict(cfg), "")
 
 
 def _parse_override(text: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import shlex
 import shutil
 from pathlib import Path
 from typing import Any
@@ -168,12 +169,13 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
     >>> run(load_config("bundled-models")[1], data=Path("../shared/data"),
     ...     out=Path("runs/bundled"))  # doctest: +SKIP
     """
-    from . import default_config, merge
+    from . import default_config, merge, overrides
 
     out = Path(out)
     train, test = layout_esc10(Path(data), out / "esc10-folders")
-    command = (f"audioscene recipe bundled-models --data {data} --out {out}"
-               + (" --set install=true" if cfg["install"] else ""))
+    command = " ".join([f"audioscene recipe bundled-models --data {shlex.quote(str(data))} "
+                        f"--out {shlex.quote(str(out))}",
+                        *(f"--set {shlex.quote(o)}" for o in overrides("bundled-models", cfg))])
     seed = int(cfg["seed"])
     ccfg = merge(default_config("classifier"), {**cfg["classifier"], "seed": seed,
                                                 "test": str(test)})
