@@ -73,6 +73,18 @@ def _spy_synthesis(monkeypatch: pytest.MonkeyPatch, recipe: object
         log.append((phase[0], {id(e.audio) for e in events}, id(background)))
         return real_render(background, events, **k)
 
+    kept: list = []  # altered copies stay alive, so their ids are never reused
+
+    def alter(real):  # noqa: ANN001, ANN202
+        def spy(x, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+            y = real(x, *a, **k)
+            loaded[id(y)] = loaded[id(x)]  # an altered recording is still that recording
+            kept.append(y)
+            return y
+        return spy
+
+    if hasattr(recipe, "augment_event"):
+        monkeypatch.setattr(recipe, "augment_event", alter(recipe.augment_event))
     monkeypatch.setattr(synth, "load", remember(synth.load))
     monkeypatch.setattr(recipe, "load", remember(recipe.load))
     monkeypatch.setattr(synth, "render", spy_render)

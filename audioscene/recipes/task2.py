@@ -779,8 +779,9 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
 
     # seen recordings: every training recording, the official sets
     train_bgs, val_bgs = all_bgs[:-n_val_bg], all_bgs[-n_val_bg:]
-    g = np.random.default_rng(seed)  # one stream for training and validation mixtures
-    systems, tuning = _train(cfg, sources, train_bgs, val_bgs, classes, (g, g), log)
+    r_train, r_val = np.random.default_rng(seed).spawn(2)
+    systems, tuning = _train(cfg, sources, train_bgs, val_bgs, classes, (r_train, r_val),
+                             log)
     results["tuning"].update(tuning)
     results["seconds"].update({k.removesuffix("_seconds"): v for k, v in tuning.items()
                                if k.endswith("_seconds")})
