@@ -7,7 +7,9 @@ overlap. It is trained on recordings with frame targets (:func:`frame_targets`: 
 is active for a class when its centre lies inside an event of that class) by binary
 cross-entropy, the epoch chosen by the loss on validation recordings; the per-class
 thresholds are chosen on validation recordings only (:meth:`CNNEventDetector.
-tune_thresholds`).
+tune_thresholds`). Training batches may be augmented (``freq_masks``: SpecAugment-style
+frequency masks; ``mixup``: pairs of crops and their targets blended); both are off by
+default.
 
 Offline prediction is the stream fed everything. The stream runs the network on windows
 of ``chunk_frames`` output frames at fixed absolute positions (plus the receptive radius
@@ -198,6 +200,13 @@ class CNNEventDetector(Persistent, Estimator):
         Shortest event kept, shortest gap kept (s).
     chunk_frames : int
         Output frames per network window when detecting.
+    freq_masks : int
+        SpecAugment-style frequency masks per training crop: each sets a random run of
+        0 to ``n_features // 8`` bands to 0 (the training mean after standardisation)
+        over the whole crop, context included; 0 disables them.
+    mixup : float
+        Beta(mixup, mixup) blending of pairs of training crops and of their frame
+        targets (the same weight for both); 0 disables it.
     random_state : int
         Seed of the initial weights and crop order.
     progress : bool
@@ -233,6 +242,7 @@ class CNNEventDetector(Persistent, Estimator):
                  crop_frames: int = 256, lr: float = 2e-3, weight_decay: float = 1e-4,
                  threshold: float = 0.5, low_ratio: float = 0.6, median: int = 5,
                  min_duration: float = 0.06, min_gap: float = 0.1, chunk_frames: int = 128,
+                 freq_masks: int = 0, mixup: float = 0.0,
                  random_state: int = 0, progress: bool = False) -> None:
         self.feature_config = feature_config
         self.channels = channels
@@ -250,6 +260,8 @@ class CNNEventDetector(Persistent, Estimator):
         self.min_duration = min_duration
         self.min_gap = min_gap
         self.chunk_frames = chunk_frames
+        self.freq_masks = freq_masks
+        self.mixup = mixup
         self.random_state = random_state
         self.progress = progress
 
@@ -397,7 +409,7 @@ class CNNEventDetector(Persistent, Estimator):
                        for b in range(0, len(full), self.batch_size)]
             batches += [[c] for c in crops if len(train[c[0]][1]) < self.crop_frames]
             for batch in batches:
-                x, y = self._batch(train, batch, R)
+                x, y = self._augment(*self._batch(train, batch, R), rng)
                 loss = F.binary_cross_entropy_with_logits(net(x), y)
                 opt.zero_grad()
                 loss.backward()
@@ -457,6 +469,23 @@ class CNNEventDetector(Persistent, Estimator):
         x = np.stack([data[i][0][s : s + L + 2 * R] for i, s in crops])
         y = np.stack([data[i][1][s : s + L] for i, s in crops])
         return torch.from_numpy(x), torch.from_numpy(y)
+
+    def _augment(self, x: torch.Tensor, y: torch.Tensor, rng: np.random.Generator
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Frequency masks and mixup of a training batch (``freq_masks``, ``mixup``)."""
+        if self.freq_masks > 0:
+            n_feat = x.shape[2]
+            for b in range(len(x)):
+                for _ in range(int(self.freq_masks)):
+                    w = int(rng.integers(0, max(1, n_feat // 8) + 1))
+                    f0 = int(rng.integers(0, n_feat - w + 1))
+                    x[b, :, f0:f0 + w] = 0
+        if self.mixup > 0 and len(x) > 1:
+            lam = float(rng.beta(self.mixup, self.mixup))
+            perm = torch.from_numpy(rng.permutation(len(x)))
+            x = lam * x + (1 - lam) * x[perm]
+            y = lam * y + (1 - lam) * y[perm]
+        return x, y
 
     @torch.no_grad()
     def _val_loss(self, net: FrameCNN, data: list[tuple[np.ndarray, np.ndarray]], R: int
