@@ -166,7 +166,8 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
          "--set", "synth.train_mixtures=6", "--set", "synth.validation_mixtures=2",
          "--set", "synth.duration=30", "--set", "cnn.max_epochs=1",
          "--set", "cnn.channels=[8, 8]", "--set", "cnn.dilations=[1, 2]",
-         "--set", "cnn.threshold_grid=[0.3, 0.6]", "--set", "baseline.enabled=false",
+         "--set", "cnn.threshold_grid=[0.3, 0.6]", "--set", "cnn.min_gap_grid=[0.3]",
+         "--set", "baseline.enabled=false",
          "--set", "psds=false", "--set", "folds.k=0", "--set", "synth.augment.enabled=true"],
         capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -174,12 +175,16 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
     res = json.loads((run / "results.json").read_text())
     assert set(res["sets"]["dev"]) == {"CNN", "CaR-forest", "Fusion"} and "folds" not in res
     assert res["tuning"]["fusion"]["weight"] == 0.5
-    assert set(res["tuning"]["cnn"].values()) <= {0.3, 0.6}
     det = load_model(run / "model")
     assert isinstance(det, CNNEventDetector) and len(det.classes_) == 11
+    assert {res["tuning"]["cnn"][c] for c in det.classes_} <= {0.3, 0.6}
     assert det.thresholds_.tolist() == [res["tuning"]["cnn"][c] for c in det.classes_]
+    # the merging gap chosen on validation (cnn.min_gap is 0.1) is the CNN's, and the
+    # fusion decodes with it
+    assert det.min_gap == res["tuning"]["cnn"]["min_gap"] == 0.3
     assert len(list((run / "dev" / "cnn").glob("*.txt"))) > 10
-    assert isinstance(load_model(run / "model-fusion"), FusionEventDetector)
+    fusion = load_model(run / "model-fusion")
+    assert isinstance(fusion, FusionEventDetector) and fusion.min_gap == det.min_gap
     assert isinstance(load_model(run / "model-car-forest"), EventDetector)
 
 
@@ -286,3 +291,43 @@ def test_cli_thresholds_equal_offline_decoding(model: CNNEventDetector,
             n += len(want)
         assert n > 0
         assert det.decode(scores, high=one) != det.decode(scores, high=0.35)
+
+
+def test_frequency_masks_and_mixup_of_a_training_batch() -> None:
+    import torch
+
+    B, T, n_feat = 8, 50, 40
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(B, T, n_feat)).astype(np.float32)
+                         + 5.0)
+    y = torch.zeros(B, T - 10, 2)
+    det = CNNEventDetector(freq_masks=2)
+    xm, ym = det._augment(x.clone(), y.clone(), np.random.default_rng(0))
+    zero = (xm == 0).numpy()
+    assert np.array_equal(np.where(zero, 0, x.numpy()), xm.numpy())  # kept or zeroed
+    assert zero.any() and torch.equal(ym, y)
+    # a masked band is zero over the whole crop, at most two runs of n_feat // 8 bands
+    bands = zero.all(axis=1)
+    assert np.array_equal(bands, zero.any(axis=1))
+    assert (bands.sum(axis=1) <= 2 * (n_feat // 8)).all()
+    # mixup: crops and targets blended with the same weights
+    xs = torch.arange(B, dtype=torch.float32)[:, None, None].expand(B, T, n_feat).clone()
+    ys = (torch.arange(B, dtype=torch.float32) / (B - 1))[:, None, None].expand(B, T - 10, 2)
+    xm, ym = CNNEventDetector(mixup=0.5)._augment(xs, ys.clone(), np.random.default_rng(0))
+    assert not torch.equal(xm, xs)
+    assert torch.allclose(xm[:, :T - 10, :2] / (B - 1), ym, atol=1e-6)
+    # off by default: the batch passes unchanged
+    x2, y2 = CNNEventDetector()._augment(x.clone(), y.clone(), np.random.default_rng(0))
+    assert torch.equal(x2, x) and torch.equal(y2, y)
+
+
+def test_training_with_masks_and_mixup_is_deterministic() -> None:
+    rng = np.random.default_rng(0)
+    frames = [rng.normal(size=(n, 40)).astype(np.float32) for n in (300, 500)]
+    ev = [EventList([Event(0.1, 0.5, "a"), Event(0.6, 2.7, "b")])] * 2
+    kw = dict(channels=(4, 4), dilations=(1, 2), max_epochs=2, batch_size=2, crop_frames=64,
+              freq_masks=2, mixup=0.3)
+    a = CNNEventDetector(**kw).fit_frames(frames, ev)
+    b = CNNEventDetector(**kw).fit_frames(frames, ev)
+    plain = CNNEventDetector(**{**kw, "freq_masks": 0, "mixup": 0.0}).fit_frames(frames, ev)
+    assert np.array_equal(a.posteriors(frames[0]), b.posteriors(frames[0]))
+    assert not np.array_equal(a.posteriors(frames[0]), plain.posteriors(frames[0]))

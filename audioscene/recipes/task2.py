@@ -328,10 +328,11 @@ def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
                        "cnn_history": rec["history"]})
 
     if "fusion" in backends(cfg):
-        c = cfg["cnn"]
-        fused = FusionEventDetector(carforest=systems["CaR-forest"], cnn=systems["CNN"],
-                                    low_ratio=c["low_ratio"], median=c["median"],
-                                    min_duration=c["min_duration"], min_gap=c["min_gap"]).fit()
+        # decoded as the CNN: its merging gap is the one chosen on validation above
+        c, cnn = cfg["cnn"], systems["CNN"]
+        fused = FusionEventDetector(carforest=systems["CaR-forest"], cnn=cnn,
+                                    low_ratio=cnn.low_ratio, median=cnn.median,
+                                    min_duration=cnn.min_duration, min_gap=cnn.min_gap).fit()
         chosen = fused.tune(va_frames[0], [ev.with_filename(None) for ev in va_ann],
                             [s["duration"]] * len(va_ann), cfg["fusion"]["weights"],
                             c["threshold_grid"])
