@@ -167,7 +167,7 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
          "--set", "synth.duration=30", "--set", "cnn.max_epochs=1",
          "--set", "cnn.channels=[8, 8]", "--set", "cnn.dilations=[1, 2]",
          "--set", "cnn.threshold_grid=[0.3, 0.6]", "--set", "cnn.min_gap_grid=[0.3]",
-         "--set", "baseline.enabled=false",
+         "--set", "cnn.competition_grid=[1.5]", "--set", "baseline.enabled=false",
          "--set", "psds=false", "--set", "folds.k=0", "--set", "synth.augment.enabled=true"],
         capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
@@ -179,12 +179,15 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
     assert isinstance(det, CNNEventDetector) and len(det.classes_) == 11
     assert {res["tuning"]["cnn"][c] for c in det.classes_} <= {0.3, 0.6}
     assert det.thresholds_.tolist() == [res["tuning"]["cnn"][c] for c in det.classes_]
-    # the merging gap chosen on validation (cnn.min_gap is 0.1) is the CNN's, and the
-    # fusion decodes with it
+    # the merging gap and the competition chosen on validation (cnn.min_gap is 0.1,
+    # cnn.competition 0) are the CNN's, and the fusion decodes with them
     assert det.min_gap == res["tuning"]["cnn"]["min_gap"] == 0.3
+    assert det.competition == res["tuning"]["cnn"]["competition"] == 1.5
+    assert det.decoder().competition == 1.5
     assert len(list((run / "dev" / "cnn").glob("*.txt"))) > 10
     fusion = load_model(run / "model-fusion")
     assert isinstance(fusion, FusionEventDetector) and fusion.min_gap == det.min_gap
+    assert fusion.competition == det.competition == fusion.decoder().competition
     assert isinstance(load_model(run / "model-car-forest"), EventDetector)
 
 

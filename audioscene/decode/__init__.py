@@ -19,7 +19,8 @@ __getattr__, __dir__, __all__ = lazy.attach(
     submod_attrs={
         "votes": ["accumulate_votes", "pick_peaks", "pair_events", "peak_mass", "vote_reach",
                   "VoteCurves", "VotePairer"],
-        "hysteresis": ["HysteresisDecoder", "hysteresis_events", "with_thresholds"],
+        "hysteresis": ["HysteresisDecoder", "class_competition", "hysteresis_events",
+                       "with_thresholds"],
         "base": ["FrameScores", "DetectorStream", "per_class", "check_decoder", "DECODERS"],
     },
 )

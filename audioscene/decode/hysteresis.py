@@ -1,6 +1,7 @@
 """Hysteresis decoding of frame scores, streaming or offline: one state machine per
 class (open above ``high``, close below ``low``, median smoothing, minimum length and
-gap), for any model that gives frame posteriors."""
+gap), for any model that gives frame posteriors, with optional class competition
+(:func:`class_competition`) before the smoothing."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 from ..events import Event, EventList
 from .base import per_class
 
-__all__ = ["HysteresisDecoder", "hysteresis_events", "with_thresholds"]
+__all__ = ["HysteresisDecoder", "class_competition", "hysteresis_events", "with_thresholds"]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -72,6 +73,43 @@ def _hysteresis(scores, state, high, low, min_len, min_gap, first_frame, final):
     return out[:k]
 
 
+def class_competition(scores: np.ndarray, gamma: float) -> np.ndarray:
+    """Class competition within each frame: every score ``p_c`` becomes
+    ``p_c * (p_c / max_k p_k) ** gamma``.
+
+    The frame's highest score is left as it is and the others shrink the further they lie
+    below it, so a class that is only an echo of a stronger one in the same frame (a
+    laugh heard as a cough) is damped, while classes that are both strong (overlapping
+    events) are hardly touched. Each frame is transformed on its own, so the transform
+    streams. ``gamma = 0`` returns the scores unchanged (the same array); a frame whose
+    scores are all 0 stays 0.
+
+    Parameters
+    ----------
+    scores : np.ndarray
+        Non-negative frame scores ``(frames, C)``.
+    gamma : float
+        Strength (>= 0).
+
+    Returns
+    -------
+    np.ndarray
+
+    Examples
+    --------
+    >>> class_competition(np.array([[0.8, 0.4]]), 1.0).tolist()
+    [[0.8, 0.2]]
+    """
+    if gamma < 0:
+        raise ValueError(f"competition must be >= 0, got {gamma}")
+    s = np.asarray(scores, dtype=np.float64)
+    if gamma == 0 or s.size == 0:
+        return s
+    top = s.max(axis=1, keepdims=True)
+    ratio = np.divide(s, top, out=np.zeros_like(s), where=top > 0)
+    return s * ratio ** gamma
+
+
 class HysteresisDecoder:
     """Per-class hysteresis on frame scores, streaming or offline.
 
@@ -94,6 +132,11 @@ class HysteresisDecoder:
         Seconds.
     offset : float
         Time of the start of frame 0 (frame ``i`` spans ``offset + i * hop`` onwards).
+    filename : str or None
+        File name of the events.
+    competition : float
+        Class competition strength: each frame's scores go through
+        :func:`class_competition` before the median filter (0: none).
 
     Examples
     --------
@@ -106,7 +149,8 @@ class HysteresisDecoder:
     def __init__(self, classes: Sequence[str], *, hop: float,
                  high: float | Sequence[float] = 0.5,
                  low: float | Sequence[float] | None = None, median: int = 1, min_duration: float = 0.0,
-                 min_gap: float = 0.0, offset: float = 0.0, filename: str | None = None) -> None:
+                 min_gap: float = 0.0, offset: float = 0.0, filename: str | None = None,
+                 competition: float = 0.0) -> None:
         low = high if low is None else low
         hi = per_class(high, len(classes), "high thresholds")
         lo = per_class(low, len(classes), "low thresholds")
@@ -114,6 +158,8 @@ class HysteresisDecoder:
             raise ValueError(f"low ({low}) must not exceed high ({high})")
         if median < 1 or median % 2 == 0:
             raise ValueError(f"median must be an odd length >= 1, got {median}")
+        if competition < 0:
+            raise ValueError(f"competition must be >= 0, got {competition}")
         self.classes = list(classes)
         self.hop, self.high, self.low, self.median = hop, hi, lo, int(median)
         # in frames: an event of k frames lasts k * hop; keep it when that reaches
@@ -122,6 +168,7 @@ class HysteresisDecoder:
         self.min_gap = max(0, math.ceil(min_gap / hop - 1e-9))
         self.offset = offset
         self.filename = filename
+        self.competition = float(competition)
         self.reset()
 
     def reset(self) -> None:
@@ -160,7 +207,7 @@ class HysteresisDecoder:
         s = np.asarray(scores, dtype=np.float64)
         if s.ndim != 2 or s.shape[1] != len(self.classes):
             raise ValueError(f"scores must be (frames, {len(self.classes)})")
-        self.buf = np.concatenate([self.buf, s])
+        self.buf = np.concatenate([self.buf, class_competition(s, self.competition)])
         self.frames_in += len(s)
         sm = self._smoothed(False)
         rows = _hysteresis(np.ascontiguousarray(sm), self.state, self.high, self.low,

@@ -90,9 +90,9 @@ def frame_decoder(model: Any, *, filename: str | None = None, **overrides: Any
                   ) -> HysteresisDecoder:
     """The hysteresis decoder of a frame-scoring detector (the CNN or the fusion): its
     classes and per-class ``thresholds_`` (closing at ``low_ratio`` x them), its
-    ``median``, ``min_duration`` and ``min_gap``, frames of ``fconfig``'s hop starting
-    half a hop before the first frame's centre; ``overrides`` replace any of ``high``,
-    ``low``, ``median``, ``min_duration``, ``min_gap``.
+    ``median``, ``min_duration``, ``min_gap`` and ``competition``, frames of ``fconfig``'s
+    hop starting half a hop before the first frame's centre; ``overrides`` replace any of
+    ``high``, ``low``, ``median``, ``min_duration``, ``min_gap``, ``competition``.
 
     Examples
     --------
@@ -104,7 +104,7 @@ def frame_decoder(model: Any, *, filename: str | None = None, **overrides: Any
     high = overrides.pop("high", model.thresholds_)
     low = overrides.pop("low", model.low_ratio * np.asarray(high, np.float64))
     params = {"median": model.median, "min_duration": model.min_duration,
-              "min_gap": model.min_gap, **overrides}
+              "min_gap": model.min_gap, "competition": model.competition, **overrides}
     t0 = float(cfg.frame_times(1)[0]) - hop / 2
     return HysteresisDecoder(model.classes_, hop=hop, high=high, low=low,
                              offset=round(t0, 9), filename=filename, **params)
@@ -198,6 +198,9 @@ class CNNEventDetector(Persistent, Estimator):
         Median filter of the posteriors (odd, frames).
     min_duration, min_gap : float
         Shortest event kept, shortest gap kept (s).
+    competition : float
+        Class competition of the posteriors before decoding (each frame's
+        :func:`~audioscene.decode.hysteresis.class_competition`; 0: none).
     chunk_frames : int
         Output frames per network window when detecting.
     freq_masks : int
@@ -241,8 +244,8 @@ class CNNEventDetector(Persistent, Estimator):
                  max_epochs: int = 20, patience: int = 5, batch_size: int = 16,
                  crop_frames: int = 256, lr: float = 2e-3, weight_decay: float = 1e-4,
                  threshold: float = 0.5, low_ratio: float = 0.6, median: int = 5,
-                 min_duration: float = 0.06, min_gap: float = 0.1, chunk_frames: int = 128,
-                 freq_masks: int = 0, mixup: float = 0.0,
+                 min_duration: float = 0.06, min_gap: float = 0.1, competition: float = 0.0,
+                 chunk_frames: int = 128, freq_masks: int = 0, mixup: float = 0.0,
                  random_state: int = 0, progress: bool = False) -> None:
         self.feature_config = feature_config
         self.channels = channels
@@ -259,6 +262,7 @@ class CNNEventDetector(Persistent, Estimator):
         self.median = median
         self.min_duration = min_duration
         self.min_gap = min_gap
+        self.competition = competition
         self.chunk_frames = chunk_frames
         self.freq_masks = freq_masks
         self.mixup = mixup
@@ -513,7 +517,7 @@ class CNNEventDetector(Persistent, Estimator):
 
     def decoder(self, *, filename: str | None = None, **overrides: Any) -> HysteresisDecoder:
         """The model's hysteresis decoder (per-class thresholds), with ``overrides``
-        (``high``, ``low``, ``median``, ``min_duration``, ``min_gap``).
+        (``high``, ``low``, ``median``, ``min_duration``, ``min_gap``, ``competition``).
 
         Examples
         --------

@@ -7,8 +7,9 @@ Rule: for every class and 20 ms frame, the fused score is
 where ``p_cnn`` is the :class:`~audioscene.models.CNNEventDetector`'s posterior of the
 frame and ``p_car`` the CaR-forest's presence at the segment centred on the frame (the
 mean P(positive) over the class's trees, :attr:`DetectionCurves.presence`). The fused
-scores are decoded like the CNN's posteriors: median filter, per-class hysteresis (open
-at the class threshold, close at ``low_ratio`` x it), minimum length and gap. The
+scores are decoded like the CNN's posteriors: class competition (``competition``, off
+by default), median filter, per-class hysteresis (open at the class threshold, close at
+``low_ratio`` x it), minimum length and gap. The
 weight and the per-class thresholds are chosen on validation recordings only
 (:meth:`FusionEventDetector.tune`).
 
@@ -53,7 +54,7 @@ class FusionEventDetector(Persistent, Estimator):
         A fitted CNN detector with the same feature configuration.
     weight : float
         Weight of the CNN's posteriors (``1 - weight`` for the CaR-forest's presence).
-    threshold, low_ratio, median, min_duration, min_gap
+    threshold, low_ratio, median, min_duration, min_gap, competition
         Decoding, as in :class:`~audioscene.models.CNNEventDetector` (``threshold``
         holds for every class until :meth:`tune` sets per-class ones).
 
@@ -76,7 +77,8 @@ class FusionEventDetector(Persistent, Estimator):
     def __init__(self, carforest: EventDetector | None = None,
                  cnn: CNNEventDetector | None = None, *, weight: float = 0.5,
                  threshold: float = 0.5, low_ratio: float = 0.6, median: int = 5,
-                 min_duration: float = 0.06, min_gap: float = 0.1) -> None:
+                 min_duration: float = 0.06, min_gap: float = 0.1,
+                 competition: float = 0.0) -> None:
         self.carforest = carforest
         self.cnn = cnn
         self.weight = weight
@@ -85,6 +87,7 @@ class FusionEventDetector(Persistent, Estimator):
         self.median = median
         self.min_duration = min_duration
         self.min_gap = min_gap
+        self.competition = competition
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The parameters (the two detectors are returned as they are, never expanded).
@@ -178,7 +181,8 @@ class FusionEventDetector(Persistent, Estimator):
 
     def decoder(self, *, filename: str | None = None, **overrides: Any) -> HysteresisDecoder:
         """The hysteresis decoder of the fused scores (per-class thresholds), with
-        ``overrides`` (``high``, ``low``, ``median``, ``min_duration``, ``min_gap``).
+        ``overrides`` (``high``, ``low``, ``median``, ``min_duration``, ``min_gap``,
+        ``competition``).
 
         Examples
         --------

@@ -196,7 +196,8 @@ def fit_detector(backend: str, cfg: dict[str, Any],
     ``cnn``: the frame-posterior CNN (``cnn``), its epoch chosen on the validation loss,
     then each class's opening threshold from ``cnn.threshold_grid`` (best onset F1); with
     ``cnn.min_gap_grid``, the merging gap is chosen first (best overall onset F1, each gap
-    with its own per-class thresholds).
+    with its own per-class thresholds), then with ``cnn.competition_grid`` the class
+    competition strength in the same way (with the chosen gap).
 
     Parameters
     ----------
@@ -263,6 +264,7 @@ def fit_detector(backend: str, cfg: dict[str, Any],
     c = dict(cfg["cnn"])
     grid = c.pop("threshold_grid")
     gaps = c.pop("min_gap_grid", None)
+    comps = c.pop("competition_grid", None)
     cnn = CNNEventDetector(feature_config=fcfg, random_state=seed, progress=True, **c)
     t0 = time.perf_counter()
     cnn.fit_frames(list(train[0]), list(train[1]), validation=(list(va_frames), plain),
@@ -270,19 +272,22 @@ def fit_detector(backend: str, cfg: dict[str, Any],
     t_fit = time.perf_counter() - t0
     post = [cnn.posteriors(F) for F in va_frames]
     chosen: dict[str, Any] = {}
-    if gaps:
-        def decode_gap(params: dict[str, Any]) -> EventList:
-            cnn.set_params(**params)
-            cnn.tune_thresholds(post, plain, list(va_durs), grid)
-            return EventList([e for n, P in zip(va_names, post)
-                              for e in cnn.decode(P, filename=n)])
 
-        chosen, _ = tune(decode_gap, {"min_gap": [float(g) for g in gaps]}, va_ref, va_dur)
-        cnn.set_params(**chosen)
+    def decode_with(params: dict[str, Any]) -> EventList:
+        cnn.set_params(**params)
+        cnn.tune_thresholds(post, plain, list(va_durs), grid)
+        return EventList([e for n, P in zip(va_names, post)
+                          for e in cnn.decode(P, filename=n)])
+
+    for key, values in (("min_gap", gaps), ("competition", comps)):
+        if values:
+            best, _ = tune(decode_with, {key: [float(v) for v in values]}, va_ref, va_dur)
+            cnn.set_params(**best)
+            chosen.update(best)
     chosen = {**chosen, **cnn.tune_thresholds(post, plain, list(va_durs), grid)}
     log(f"{tag}CNN: {len(cnn.history_)} epochs in {t_fit:.0f} s (best epoch "
-        f"{cnn.best_epoch_ + 1}); {'min_gap and ' if gaps else ''}per-class thresholds "
-        f"chosen on validation: {chosen}")
+        f"{cnn.best_epoch_ + 1}); {''.join(k + ', ' for k in chosen if k in ('min_gap', 'competition'))}"
+        f"per-class thresholds chosen on validation: {chosen}")
     return cnn, {"thresholds": chosen, "fit_seconds": t_fit, "history": cnn.history_}
 
 
@@ -328,11 +333,13 @@ def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
                        "cnn_history": rec["history"]})
 
     if "fusion" in backends(cfg):
-        # decoded as the CNN: its merging gap is the one chosen on validation above
+        # decoded as the CNN: its merging gap and competition are the ones chosen on
+        # validation above
         c, cnn = cfg["cnn"], systems["CNN"]
         fused = FusionEventDetector(carforest=systems["CaR-forest"], cnn=cnn,
                                     low_ratio=cnn.low_ratio, median=cnn.median,
-                                    min_duration=cnn.min_duration, min_gap=cnn.min_gap).fit()
+                                    min_duration=cnn.min_duration, min_gap=cnn.min_gap,
+                                    competition=cnn.competition).fit()
         chosen = fused.tune(va_frames[0], [ev.with_filename(None) for ev in va_ann],
                             [s["duration"]] * len(va_ann), cfg["fusion"]["weights"],
                             c["threshold_grid"])
