@@ -3,6 +3,7 @@ sizes on a real mixture, save/load identity, `audioscene detect` with it."""
 
 from __future__ import annotations
 
+import copy
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +109,12 @@ def test_stream_equals_offline_for_random_blocks(model: CNNEventDetector, mixtur
         events, scores = _stream(sd, y, rng, 30000 if trial else 0, 512)
         np.testing.assert_array_equal(scores, P)
         assert events == offline
+    # with class competition too
+    offline = model.decode(P, filename="m", high=0.3, competition=1.0)
+    assert len(offline) > 0
+    sd = StreamingDetector(model, filename="m", hysteresis={"high": 0.3, "competition": 1.0})
+    events, scores = _stream(sd, y, rng, 30000, 512)
+    assert events == offline
 
 
 def test_save_load_identity_and_cli(model: CNNEventDetector, mixture, tmp_path: Path) -> None:
@@ -118,6 +125,12 @@ def test_save_load_identity_and_cli(model: CNNEventDetector, mixture, tmp_path: 
     F = model.frames(y)
     np.testing.assert_array_equal(back.posteriors(back.frames(y)), model.posteriors(F))
     np.testing.assert_array_equal(back.thresholds_, model.thresholds_)
+    # the decoding settings travel with the model
+    other = copy.deepcopy(model).set_params(competition=1.5, min_gap=0.3)
+    other.save(tmp_path / "cnn2")
+    back2 = load_model(tmp_path / "cnn2")
+    assert (back2.competition, back2.min_gap) == (1.5, 0.3)
+    assert back2.predict(y) == other.predict(y) != model.predict(y)
     wav = tmp_path / "m.wav"
     sf.write(wav, y, SR, subtype="FLOAT")
     r = subprocess.run([sys.executable, "-m", "audioscene", "detect", str(wav), "--model",
@@ -183,6 +196,7 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
     # cnn.competition 0) are the CNN's, and the fusion decodes with them
     assert det.min_gap == res["tuning"]["cnn"]["min_gap"] == 0.3
     assert det.competition == res["tuning"]["cnn"]["competition"] == 1.5
+    assert res["tuning"]["cnn_competition_preliminary"] == 1.5
     assert det.decoder().competition == 1.5
     assert len(list((run / "dev" / "cnn").glob("*.txt"))) > 10
     fusion = load_model(run / "model-fusion")
@@ -232,6 +246,11 @@ def test_fusion_save_load_identity(fused: FusionEventDetector, mixture, tmp_path
     F = fused.frames(y)
     np.testing.assert_array_equal(back.scores(back.frames(y)), fused.scores(F))
     assert back.predict(y, filename="m") == fused.predict(y, filename="m")
+    other = copy.copy(fused).set_params(competition=2.0)
+    other.save(tmp_path / "f2")
+    back2 = load_model(tmp_path / "f2")
+    assert back2.competition == 2.0
+    assert back2.predict(y, filename="m") == other.predict(y, filename="m")
 
 
 def test_fusion_refuses_detectors_that_do_not_fit(scenes: list, model: CNNEventDetector) -> None:

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from audioscene.audio import load
 from audioscene.datasets import read_task2
 from audioscene.datasets.synth import load_sources, random_scene
+from audioscene.decode import class_competition
 from audioscene.detect import HysteresisDecoder, StreamingDetector, hysteresis_events
 from audioscene.events import EventList
 from audioscene.models import EventDetector
@@ -150,6 +151,41 @@ def test_hysteresis_semantics() -> None:
     assert EventList([e for p in parts for e in p]) == ev
     with pytest.raises(ValueError, match="low"):
         HysteresisDecoder(["a"], hop=0.1, high=0.3, low=0.5)
+
+
+def test_class_competition_damps_echoes_of_a_stronger_class() -> None:
+    s = np.array([[0.8, 0.4, 0.2], [0.0, 0.0, 0.0], [0.5, 0.5, 0.1]])
+    got = class_competition(s, 2.0)
+    want = np.array([[0.8, 0.4 * 0.5 ** 2, 0.2 * 0.25 ** 2], [0.0, 0.0, 0.0],
+                     [0.5, 0.5, 0.1 * 0.2 ** 2]])
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    assert class_competition(s, 0.0) is s  # off: the scores themselves
+    with pytest.raises(ValueError, match="competition"):
+        class_competition(s, -1.0)
+    with pytest.raises(ValueError, match="competition"):
+        HysteresisDecoder(["a"], hop=0.1, competition=-0.5)
+    # class b echoes class a at 0.6 of its level: an event without competition, none with
+    # it; class c overlaps a at the same level and survives
+    x = np.zeros((20, 3))
+    x[5:15, 0] = 0.9
+    x[5:15, 1] = 0.55
+    x[8:12, 2] = 0.9
+    plain = hysteresis_events(x, ["a", "b", "c"], hop=0.1, high=0.5)
+    assert sorted({e.label for e in plain}) == ["a", "b", "c"]
+    comp = hysteresis_events(x, ["a", "b", "c"], hop=0.1, high=0.5, competition=1.0)
+    assert [e.label for e in comp] == ["a", "c"]
+    # the decoder with competition is the plain decoder fed the transformed scores, in any
+    # blocks (the transform is per frame)
+    rng = np.random.default_rng(0)
+    S = rng.random((200, 3))
+    want_ev = hysteresis_events(class_competition(S, 1.5), ["a", "b", "c"], hop=0.1,
+                                high=0.5, median=5, min_gap=0.2)
+    hd = HysteresisDecoder(["a", "b", "c"], hop=0.1, high=0.5, median=5, min_gap=0.2,
+                           competition=1.5)
+    cuts = np.sort(rng.choice(np.arange(1, 200), 12, replace=False))
+    parts = [hd.process(b) for b in np.split(S, cuts)] + [hd.flush()]
+    assert len(want_ev) > 0
+    assert EventList([e for p in parts for e in p]) == want_ev
 
 
 def test_memory_is_bounded_by_the_block_not_the_stream(task2_model: Path) -> None:

@@ -153,7 +153,10 @@ def test_each_fold_trains_and_tunes_without_its_test_recordings(
         "forest.n_estimators=1", "forest.max_depth=4", "tuning.onset_threshold=[4.0]",
         "tuning.presence_threshold=[0.6]", "baseline.enabled=false", "psds=false",
         "folds.duration=40", "folds.events_per_class=[1]", "folds.ebr_db=[0.0]",
-        "folds.polyphony=[0, 1]", "seen=false"])
+        "folds.polyphony=[0, 1]", "seen=false", "backend=[carforest, cnn]",
+        "cnn.max_epochs=1", "cnn.channels=[4, 4]", "cnn.dilations=[1, 2]",
+        "cnn.threshold_grid=[0.5]", "cnn.min_gap_grid=null",
+        "cnn.competition_grid=[0.0, 1.0]", "cnn.competition_recordings=3"])
     res = task2.run(cfg, data=shared_data, out=tmp_path, log=lambda *a: None)
     # seen: false stops after the folds: no fifth training, no model, no official set
     assert len(calls) == 4 and res["sets"] == {} and not (tmp_path / "model").exists()
@@ -161,19 +164,26 @@ def test_each_fold_trains_and_tunes_without_its_test_recordings(
         task2.run({**cfg, "folds": {**cfg["folds"], "k": 0}}, data=shared_data, out=tmp_path)
     _check_folds(loaded, log, 4, shared_data)
     # validation mixtures: only the last 2 recordings (by name) of each class of the
-    # fold's own training recordings, none of which its training mixtures used
+    # fold's own training recordings, none of which its training mixtures used; the
+    # preliminary CNN that chooses the competition trains on the training recordings but
+    # their last 3 and validates on those 3
     assert [d for d, _, _ in spans] == [f"fold{i}-{p}" for i in range(4)
-                                        for p in ("train", "val")]
+                                        for p in ("train", "val", "pre-train", "pre-val")]
     files = source_files(shared_data / "dcase2016_task2" / "dcase2016_task2_train")
+
+    def read(span: tuple[str, int, int]) -> set[str]:
+        return {loaded[j] for _, ev, _ in log[span[1]:span[2]] for j in ev}
+
     for i in range(4):
-        (_, a, b), (_, c, d) = spans[2 * i], spans[2 * i + 1]
-        train_rec = {loaded[j] for _, ev, _ in log[a:b] for j in ev}
-        val_rec = {loaded[j] for _, ev, _ in log[c:d] for j in ev}
+        train_rec, val_rec, pre_train, pre_val = (read(sp) for sp in spans[4 * i:4 * i + 4])
         rest = {lab: [p.name for p, g in zip(ps, recording_folds(files, 4)[lab]) if g != i]
                 for lab, ps in files.items()}
         allowed = {n for names in rest.values() for n in names[-2:]}
         assert val_rec and val_rec <= allowed and not val_rec & train_rec
         assert train_rec <= {n for names in rest.values() for n in names[:-2]}
+        assert pre_val and pre_val <= {n for names in rest.values() for n in names[-5:-2]}
+        assert pre_train and pre_train <= {n for names in rest.values() for n in names[:-5]}
+        assert res["tuning"][f"fold{i}"]["cnn_competition_preliminary"] in (0.0, 1.0)
 
 
 def test_validation_recordings_split() -> None:

@@ -42,7 +42,11 @@ RECIPES: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 #: Integer settings that may be 0 although their default is at least 1.
-ZERO_ALLOWED = {"deltas", "background_frames", "patience", "seed", "k"}
+ZERO_ALLOWED = {"deltas", "background_frames", "patience", "seed", "k",
+                "competition_recordings"}
+
+#: Settings that may also be null (a search grid that null switches off).
+NULL_ALLOWED = {"min_gap_grid", "competition_grid"}
 
 #: Text settings that may also be a list of texts.
 TEXT_OR_LIST = {"backend"}
@@ -53,7 +57,7 @@ def _check_type(key: str, default: Any, value: Any) -> None:
     def bad(kind: str) -> ValueError:
         return ValueError(f"setting {key}: expected {kind}, got {value!r}")
 
-    if default is None:
+    if default is None or (value is None and key.rsplit(".", 1)[-1] in NULL_ALLOWED):
         return
     if value is None:
         raise bad("a value (null is not allowed here)")
@@ -88,8 +92,8 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any], *,
     """Deep-merge ``override`` into a copy of ``base``; unknown keys are an error, and so
     is a value of another kind than the default's: a number where the default is a
     number (an integer where it is an integer), true/false, text, a list or a mapping;
-    null only where the default is null (which takes anything); text or a list of texts for
-    the settings in :data:`TEXT_OR_LIST`. Integer settings with a
+    null only where the default is null (which takes anything) or for the settings in
+    :data:`NULL_ALLOWED`; text or a list of texts for the settings in :data:`TEXT_OR_LIST`. Integer settings with a
     non-negative default may not be negative, and those whose default is at least 1 may
     not be 0 (except those in :data:`ZERO_ALLOWED`).
 

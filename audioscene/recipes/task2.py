@@ -265,6 +265,7 @@ def fit_detector(backend: str, cfg: dict[str, Any],
     grid = c.pop("threshold_grid")
     gaps = c.pop("min_gap_grid", None)
     comps = c.pop("competition_grid", None)
+    c.pop("competition_recordings", None)  # read by the recipe (_train), not the model
     cnn = CNNEventDetector(feature_config=fcfg, random_state=seed, progress=True, **c)
     t0 = time.perf_counter()
     cnn.fit_frames(list(train[0]), list(train[1]), validation=(list(va_frames), plain),
@@ -291,15 +292,44 @@ def fit_detector(backend: str, cfg: dict[str, Any],
     return cnn, {"thresholds": chosen, "fit_seconds": t_fit, "history": cnn.history_}
 
 
+def _competition_on_unheard(cfg: dict[str, Any], sources: dict, train_bgs: list,
+                            val_bgs: list, classes: list[str], n: int,
+                            rng: np.random.Generator, log: Any, tag: str) -> float:
+    """The CNN's class competition chosen on recordings its training never heard: a
+    preliminary CNN is trained on mixtures of all but the last ``n`` recordings of each
+    class of ``sources`` and validated on mixtures of those ``n`` (both drawn from
+    ``rng``, as many as ``synth`` says, over the training and validation backgrounds);
+    its gap, then its competition (``cnn.competition_grid``), are chosen on them as in
+    :func:`fit_detector`, and the competition is returned. The preliminary CNN is then
+    dropped."""
+    s = cfg["synth"]
+    fcfg = FeatureConfig.from_dict(cfg["features"])
+    tr_src, va_src = validation_recordings(sources, n)
+    tr_frames, tr_ann = _synth(tr_src, train_bgs, int(s["train_mixtures"]), s, rng, [fcfg],
+                               f"{tag}pre-train", augment=True)
+    va_frames, va_ann = _synth(va_src, val_bgs, int(s["validation_mixtures"]), s, rng,
+                               [fcfg], f"{tag}pre-val")
+    names = [f"{tag}pre-val{i:03d}" for i in range(len(va_ann))]
+    _, rec = fit_detector("cnn", cfg, (tr_frames[0], tr_ann),
+                          (va_frames[0], va_ann, names, [float(s["duration"])] * len(va_ann)),
+                          classes, log=log, tag=f"{tag}preliminary ")
+    gamma = float(rec["thresholds"].get("competition", cfg["cnn"].get("competition", 0.0)))
+    log(f"{tag}CNN competition chosen on {n} unheard recordings per class: {gamma}")
+    return gamma
+
+
 def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
-           classes: list[str], rngs: tuple[np.random.Generator, np.random.Generator],
+           classes: list[str], rngs: Sequence[np.random.Generator],
            log: Any, tag: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
     """Synthesise training and validation mixtures (from ``rngs[0]`` and ``rngs[1]``)
     from ``sources`` over the given backgrounds, train every configured system and tune
     its thresholds on the validation mixtures only. With ``synth.validation_recordings``
     above 0 the validation mixtures are rendered from recordings that training never
-    heard (:func:`validation_recordings`). Returns the systems (report name -> model) and
-    the tuning record."""
+    heard (:func:`validation_recordings`). With ``cnn.competition_recordings`` above 0
+    (and a ``cnn.competition_grid``), the CNN's class competition is chosen first by a
+    preliminary CNN on that many unheard recordings per class
+    (:func:`_competition_on_unheard`, mixtures from ``rngs[2]``), and the CNN then
+    keeps it. Returns the systems (report name -> model) and the tuning record."""
     seed = int(cfg["seed"])
     s = cfg["synth"]
     fcfg = FeatureConfig.from_dict(cfg["features"])
@@ -326,8 +356,18 @@ def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
                        "carforest_fit_seconds": rec["fit_seconds"]})
 
     if "cnn" in backends(cfg):
-        cnn, rec = fit_detector("cnn", cfg, (tr_frames[0], tr_ann), validation, classes,
+        cnn_cfg = cfg
+        n_pre = int(cfg["cnn"].get("competition_recordings") or 0)
+        if n_pre and cfg["cnn"].get("competition_grid"):
+            gamma = _competition_on_unheard(cfg, tr_src, train_bgs, val_bgs, classes, n_pre,
+                                            rngs[2], log, tag)
+            record["cnn_competition_preliminary"] = gamma
+            cnn_cfg = {**cfg, "cnn": {**cfg["cnn"], "competition": gamma,
+                                      "competition_grid": None}}
+        cnn, rec = fit_detector("cnn", cnn_cfg, (tr_frames[0], tr_ann), validation, classes,
                                 log=log, tag=tag)
+        if cnn_cfg is not cfg:
+            rec["thresholds"] = {"competition": cnn.competition, **rec["thresholds"]}
         systems["CNN"] = cnn
         record.update({"cnn": rec["thresholds"], "cnn_fit_seconds": rec["fit_seconds"],
                        "cnn_history": rec["history"]})
@@ -753,10 +793,11 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
                 f"recordings and {len(sp.test)} backgrounds never used for training or tuning")
             # one random stream each for the training, validation and test mixtures: a
             # change to how training mixtures are made leaves the others as they were
-            rngs = np.random.default_rng([seed, i + 1]).spawn(3)
+            # (and a fourth for the preliminary CNN's)
+            rngs = np.random.default_rng([seed, i + 1]).spawn(4)
             systems, tuning = _train(cfg, sp.rest, [all_bgs[j] for j in sp.train],
                                      [all_bgs[j] for j in sp.validation], classes,
-                                     (rngs[0], rngs[1]), log, tag=f"fold{i}-")
+                                     (rngs[0], rngs[1], rngs[3]), log, tag=f"fold{i}-")
             results["tuning"][f"fold{i}"] = tuning
             folder = out / "folds" / f"fold{i}"
             items = fold_mixtures(sp.held, [all_bgs[j] for j in sp.test], f, s["sr"],
@@ -787,9 +828,9 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, backgrounds: Path | None 
 
     # seen recordings: every training recording, the official sets
     train_bgs, val_bgs = all_bgs[:-n_val_bg], all_bgs[-n_val_bg:]
-    r_train, r_val = np.random.default_rng(seed).spawn(2)
-    systems, tuning = _train(cfg, sources, train_bgs, val_bgs, classes, (r_train, r_val),
-                             log)
+    r_train, r_val, r_pre = np.random.default_rng(seed).spawn(3)
+    systems, tuning = _train(cfg, sources, train_bgs, val_bgs, classes,
+                             (r_train, r_val, r_pre), log)
     results["tuning"].update(tuning)
     results["seconds"].update({k.removesuffix("_seconds"): v for k, v in tuning.items()
                                if k.endswith("_seconds")})
