@@ -133,6 +133,20 @@ def test_bad_set() -> None:
         load_config("nosuch")
 
 
+def test_search_grids_switch_off_with_null_and_nothing_else_does() -> None:
+    _, cfg = load_config("dcase2016-task2", ["cnn.min_gap_grid=null",
+                                             "cnn.competition_grid=null",
+                                             "cnn.competition_recordings=0"])
+    c = cfg["cnn"]
+    assert (c["min_gap_grid"], c["competition_grid"], c["competition_recordings"]) == (
+        None, None, 0)
+    with pytest.raises(ValueError, match="setting cnn.min_gap: expected a value"):
+        load_config("dcase2016-task2", ["cnn.min_gap=null"])
+    with pytest.raises(ValueError, match="setting cnn.competition_recordings: expected an "
+                                         "integer >= 0"):
+        load_config("dcase2016-task2", ["cnn.competition_recordings=-1"])
+
+
 @pytest.mark.parametrize("name", sorted(RECIPES))
 def test_print_config_round_trip(name: str, tmp_path: Path,
                                  capsys: pytest.CaptureFixture) -> None:
