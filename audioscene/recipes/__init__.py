@@ -93,9 +93,10 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any], *,
     is a value of another kind than the default's: a number where the default is a
     number (an integer where it is an integer), true/false, text, a list or a mapping;
     null only where the default is null (which takes anything) or for the settings in
-    :data:`NULL_ALLOWED`; text or a list of texts for the settings in :data:`TEXT_OR_LIST`. Integer settings with a
-    non-negative default may not be negative, and those whose default is at least 1 may
-    not be 0 (except those in :data:`ZERO_ALLOWED`).
+    :data:`NULL_ALLOWED`; text or a list of texts for the settings in
+    :data:`TEXT_OR_LIST`. Integer settings with a non-negative default may not be
+    negative, and those whose default is at least 1 may not be 0 (except those in
+    :data:`ZERO_ALLOWED`).
 
     Examples
     --------
