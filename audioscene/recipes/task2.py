@@ -285,10 +285,11 @@ def fit_detector(backend: str, cfg: dict[str, Any],
             best, _ = tune(decode_with, {key: [float(v) for v in values]}, va_ref, va_dur)
             cnn.set_params(**best)
             chosen.update(best)
+    searched = "".join(f"{k}, " for k in chosen)
     chosen = {**chosen, **cnn.tune_thresholds(post, plain, list(va_durs), grid)}
     log(f"{tag}CNN: {len(cnn.history_)} epochs in {t_fit:.0f} s (best epoch "
-        f"{cnn.best_epoch_ + 1}); {''.join(k + ', ' for k in chosen if k in ('min_gap', 'competition'))}"
-        f"per-class thresholds chosen on validation: {chosen}")
+        f"{cnn.best_epoch_ + 1}); {searched}per-class thresholds chosen on validation: "
+        f"{chosen}")
     return cnn, {"thresholds": chosen, "fit_seconds": t_fit, "history": cnn.history_}
 
 
