@@ -95,7 +95,7 @@ class FusionEventDetector(Persistent, Estimator):
         Examples
         --------
         >>> sorted(FusionEventDetector().get_params())[:3]
-        ['carforest', 'cnn', 'low_ratio']
+        ['carforest', 'cnn', 'competition']
         """
         return super().get_params(deep=False)
 
