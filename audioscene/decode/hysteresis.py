@@ -81,8 +81,8 @@ def class_competition(scores: np.ndarray, gamma: float) -> np.ndarray:
     below it, so a class that is only an echo of a stronger one in the same frame (a
     laugh heard as a cough) is damped, while classes that are both strong (overlapping
     events) are hardly touched. Each frame is transformed on its own, so the transform
-    streams. ``gamma = 0`` returns the scores unchanged (the same array); a frame whose
-    scores are all 0 stays 0.
+    streams. ``gamma = 0`` returns the scores unchanged (as float64: the same array when
+    they already are); a frame whose scores are all 0 stays 0.
 
     Parameters
     ----------
