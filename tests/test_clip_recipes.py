@@ -140,6 +140,41 @@ def test_task4_recipe_on_official_layout(task4_mini: Path, tmp_path: Path) -> No
     assert clf["params"]["multi_label"]
 
 
+def test_clip_recipe_ensemble_members(task1_mini: Path, tmp_path: Path) -> None:
+    """With two members per network, member 0 is the single-member run's network weight
+    for weight, member 1 has seed + 1, the reported probabilities are the mean of the
+    saved members' and the members' record agrees with the accuracies."""
+    from audioscene.models import load_model
+
+    common = [*TINY_CNN, *TINY_LTE, "jobs=1", "lte.segment_frames=20", "lte.hop_frames=10",
+              "systems=[cnn,lte-cnn,fusion]", "test_folds=4"]
+    one = run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "one",
+                     overrides=common, log=lambda *a: None)
+    two = run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "two",
+                     overrides=[*common, "cnn.members=2", "lte_cnn.members=2"],
+                     log=lambda *a: None)
+    assert "members" not in one["systems"]["cnn"]
+    audio = task1_mini / "TUT-acoustic-scenes-2016-development" / "audio"
+    for s, name in (("cnn", "fold4"), ("lte-cnn", "lte_fold4")):
+        a, b = load_model(tmp_path / "one" / "models" / name), \
+            load_model(tmp_path / "two" / "models" / name)
+        m1 = load_model(tmp_path / "two" / "models" / f"{name}_m1")
+        assert (a.random_state, b.random_state, m1.random_state) == (0, 0, 1)
+        sa, sb = a.network_.state_dict(), b.network_.state_dict()
+        assert all(np.array_equal(sa[key].numpy(), sb[key].numpy()) for key in sa)
+        rows = (tmp_path / "two" / "predictions" / f"{s}.tsv").read_text().splitlines()[1:]
+        clips = [audio / r.split("\t")[0] for r in rows]
+        reported = np.array([[float(v) for v in r.split("\t")[4:]] for r in rows])
+        order = [list(b.classes_).index(c) for c in ("beach", "bus", "home")]
+        mean = (b.predict_proba(clips) + m1.predict_proba(clips))[:, order] / 2
+        np.testing.assert_allclose(reported, mean, atol=2e-6)
+        rec = two["systems"][s]["members"][4]
+        assert rec["first_members"][0] == rec["accuracy"][0] == one["systems"][s]["per_fold"][4]
+        assert rec["first_members"][1] == two["systems"][s]["per_fold"][4]
+        assert len(rec["validation_accuracy"]) == 2
+    assert "Ensemble members" in (tmp_path / "two" / "results.md").read_text()
+
+
 def test_esc10_recipe_fixed_split_and_train(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "esc"
     res = run_recipe("esc10", data=shared_data, out=out,

@@ -38,7 +38,8 @@ from ..models.clip import ClipClassifier
 from ..models.clip_baselines import ForestClipClassifier, GMMClassifier
 from .common import write_json
 
-__all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table", "clip_network"]
+__all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table", "clip_network",
+           "members_table"]
 
 def _parse_folds(v: Any) -> list[int] | None:
     if v is None or v == "":
@@ -122,26 +123,36 @@ def plot_confusion(res: SceneResult, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv"
-                 ) -> ClipClassifier:
+def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv",
+                 member: int = 0) -> ClipClassifier:
     """The unfitted clip network of a configuration: ``allconv`` with ``cfg["cnn"]``, or
-    ``lte-cnn`` with ``cfg["lte"]`` and ``cfg["lte_cnn"]`` (seed ``cfg["seed"]``).
+    ``lte-cnn`` with ``cfg["lte"]`` and ``cfg["lte_cnn"]``.
+
+    Member ``i`` of an ensemble is seeded with ``cfg["seed"] + i`` (network, batches,
+    validation split and, for ``lte-cnn``, the label tree embedder); member 0 is the
+    network of a single-member run. The ``members`` setting of a section is read by
+    :func:`run`, not passed to the network.
 
     Examples
     --------
     >>> from audioscene.recipes import default_config
     >>> cfg = default_config("esc10")
-    >>> clip_network(cfg, FeatureConfig.from_dict(cfg["features"])).backend
-    'allconv'
+    >>> clf = clip_network(cfg, FeatureConfig.from_dict(cfg["features"]), member=2)
+    >>> clf.backend, clf.random_state
+    ('allconv', 2)
     """
+    seed = int(cfg["seed"]) + int(member)
+
+    def params(section: str) -> dict[str, Any]:
+        return {k: v for k, v in cfg[section].items() if k != "members"}
+
     if backend == "allconv":
-        return ClipClassifier(backend=backend, feature_config=fcfg,
-                              random_state=int(cfg["seed"]), **cfg["cnn"])
+        return ClipClassifier(backend=backend, feature_config=fcfg, random_state=seed,
+                              **params("cnn"))
     if backend == "lte-cnn":
-        emb = LabelTreeEmbedder(random_state=int(cfg["seed"]), n_jobs=int(cfg["jobs"]),
-                                **cfg["lte"])
-        return ClipClassifier(backend=backend, feature_config=fcfg,
-                              random_state=int(cfg["seed"]), embedder=emb, **cfg["lte_cnn"])
+        emb = LabelTreeEmbedder(random_state=seed, n_jobs=int(cfg["jobs"]), **cfg["lte"])
+        return ClipClassifier(backend=backend, feature_config=fcfg, random_state=seed,
+                              embedder=emb, **params("lte_cnn"))
     raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {backend!r}")
 
 
@@ -214,6 +225,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
     per_fold: dict[str, dict[int, float]] = {s: {} for s in systems}
     classes = list(ds.classes)
     trees: dict[int, str] = {}
+    members: dict[str, dict[int, dict[str, list[float]]]] = {}
     for k, train, test in plan:
         y_tr = [it.label for it in train]
         fold_p: dict[str, np.ndarray] = {}
@@ -226,14 +238,15 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             Xtr = [feats[s][it.path] for it in train]
             Xte = [feats[s][it.path] for it in test]
             if s in ("cnn", "lte-cnn"):
-                model: Any = clip_network(cfg, fcfg, "allconv" if s == "cnn" else "lte-cnn").fit(
-                    Xtr, y_tr, groups=[it.recording or it.stem for it in train])
-                model.save(out / "models" / (f"fold{k}" if s == "cnn" else f"lte_fold{k}"))
+                fold_p[s], lte0 = _network_members(cfg, fcfg, s, k, train, test, Xtr, Xte,
+                                                   classes, out, members, log)
                 if s == "lte-cnn":
-                    trees[k] = str(model.embedder_.tree_)
+                    trees[k] = str(lte0.embedder_.tree_)
                     if len(trees) == 1:
-                        _lte_pictures(model, test, Xte, out, k)
-            elif s == "gmm":
+                        _lte_pictures(lte0, test, Xte, out, k)
+                _collect(preds, per_fold, s, k, test, fold_p[s], classes, log, ts)
+                continue
+            if s == "gmm":
                 model = GMMClassifier(FeatureConfig.from_dict(cfg["gmm"]["features"]),
                                       n_components=int(cfg["gmm"]["n_components"]),
                                       random_state=int(cfg["seed"])).fit(Xtr, y_tr)
@@ -260,16 +273,91 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         results["systems"][s] = {"per_fold": per_fold[s],
                                  "mean": float(np.mean(list(per_fold[s].values()))),
                                  "pooled": res.to_dict()}
+        if s in members:
+            results["systems"][s]["members"] = members[s]
     results["seconds"] = round(time.time() - t0, 1)
     results["label_trees"] = trees
     write_json(out / "results.json", results)
-    md = accuracy_table(results, classes)
+    md = accuracy_table(results, classes) + members_table(results)
     if trees:
         k0 = min(trees)
         md += f"\nLabel tree (fold {k0}):\n\n```\n{trees[k0]}\n```\n"
     atomic_write_text(out / "results.md", md)
     log(md)
     return results
+
+
+def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
+                     train: Sequence[Item], test: Sequence[Item], Xtr: list[np.ndarray],
+                     Xte: list[np.ndarray], classes: Sequence[str], out: Path,
+                     members: dict[str, dict[int, dict[str, list[float]]]], log: Any
+                     ) -> tuple[np.ndarray, ClipClassifier]:
+    """Train the fold's ``members`` networks of system ``s`` (``cnn`` or ``lte-cnn``),
+    save them and return the mean of their class probabilities on the test clips (in
+    the order of ``classes``) and member 0.
+
+    Member 0 is saved as ``models/fold<k>`` (``lte_fold<k>``), member ``i`` as
+    ``models/fold<k>_m<i>``; with more than one member, ``members[s][k]`` records each
+    member's test accuracy, its accuracy on its own validation split at the chosen
+    epoch, and the test accuracy of the mean of the first 1, 2, ... members.
+    """
+    n = int(cfg["cnn" if s == "cnn" else "lte_cnn"].get("members", 1))
+    backend = "allconv" if s == "cnn" else "lte-cnn"
+    name = f"fold{k}" if s == "cnn" else f"lte_fold{k}"
+    y_te = np.array([str(it.label) for it in test])
+    Ps: list[np.ndarray] = []
+    first: ClipClassifier | None = None
+    rec: dict[str, list[float]] = {"accuracy": [], "validation_accuracy": [],
+                                   "first_members": []}
+    for i in range(n):
+        model = clip_network(cfg, fcfg, backend, member=i).fit(
+            Xtr, [it.label for it in train], groups=[it.recording or it.stem for it in train])
+        model.save(out / "models" / (name if i == 0 else f"{name}_m{i}"))
+        first = first or model
+        P = model.predict_proba(Xte)[:, [list(model.classes_).index(c) for c in classes]]
+        Ps.append(P)
+        if n > 1:
+            acc = float(np.mean(np.asarray(classes)[P.argmax(1)] == y_te))
+            ens = float(np.mean(np.asarray(classes)[np.mean(Ps, axis=0).argmax(1)] == y_te))
+            best = model.history_[model.best_epoch_ - 1]
+            val = float(best.get("val_accuracy", np.nan))
+            rec["accuracy"].append(acc)
+            rec["validation_accuracy"].append(val)
+            rec["first_members"].append(ens)
+            log(f"fold {k} {s} member {i}: accuracy {100 * acc:.1f} % (validation "
+                f"{100 * val:.1f} %, epoch {model.best_epoch_}); mean of {i + 1}: "
+                f"{100 * ens:.1f} %")
+    if n > 1:
+        members.setdefault(s, {})[k] = rec
+    assert first is not None
+    return np.mean(Ps, axis=0), first
+
+
+def members_table(results: dict[str, Any]) -> str:
+    """Markdown table of the ensembles' members (empty without one): per system, the
+    mean over folds of each member's test and validation accuracy and of the test
+    accuracy of the mean of its first 1, 2, ... members.
+
+    Examples
+    --------
+    >>> r = {"systems": {"cnn": {"members": {1: {"accuracy": [0.5, 0.7],
+    ...      "validation_accuracy": [0.6, 0.6], "first_members": [0.5, 0.8]}}}}}
+    >>> print(members_table(r).splitlines()[6])
+    | cnn | 1 | 70.0 | 60.0 | 80.0 |
+    """
+    rows = []
+    for s, r in results["systems"].items():
+        per = list((r.get("members") or {}).values())
+        for i in range(min((len(m["accuracy"]) for m in per), default=0)):
+            rows.append(f"| {s} | {i} | "
+                        + " | ".join(f"{100 * np.mean([m[key][i] for m in per]):.1f}"
+                                     for key in ("accuracy", "validation_accuracy",
+                                                 "first_members")) + " |")
+    if not rows:
+        return ""
+    return ("\nEnsemble members (mean over folds, %):\n\n| system | member | test | "
+            "validation (own split) | test, mean of members 0..m |\n|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
 
 
 def _collect(preds: dict[str, list], per_fold: dict[str, dict[int, float]], s: str, k: int,
