@@ -7,9 +7,14 @@ and scores its test clips:
 * ``lte-cnn``: label tree embeddings (:class:`~audioscene.features.LabelTreeEmbedder`,
   cross-fitted on the training folds) classified by the ``lte-cnn`` network;
 * ``fusion``: the average of the ``cnn`` and ``lte-cnn`` class probabilities;
+
 * ``gmm``: the DCASE 2016 task 1 baseline (:class:`~audioscene.models.GMMClassifier`);
 * ``rf``: the ESC-10 random forest baseline
   (:class:`~audioscene.models.ForestClipClassifier`).
+
+With ``cnn.members`` (``lte_cnn.members``) above 1, ``cnn`` (``lte-cnn``) is the mean of
+the probabilities of that many networks seeded ``seed``, ``seed + 1``, ...
+(:func:`clip_network`).
 
 The networks choose their epoch on a validation split of the *training* clips (grouped
 by recording); the test fold is only ever predicted. Reports per-fold and mean accuracy,
@@ -171,8 +176,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         Output folder: ``results.md``, ``results.json``, ``predictions/<system>.tsv``,
         ``confusion_<system>.png``, ``models/fold<k>``.
     train_only : bool
-        Skip cross-validation: train the network on all training clips (of
-        ``train_folds`` if given) and save it to ``out/model``.
+        Skip cross-validation: train the network (one, whatever ``members`` says) on all
+        training clips (of ``train_folds`` if given) and save it to ``out/model``.
 
     Returns
     -------
@@ -203,6 +208,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             groups=[it.recording or it.stem for it in items])
         clf.save(out / "model")
         log(f"model trained on {len(items)} clips: {out / 'model'}")
+        if int(cfg["cnn" if cfg["backend"] == "allconv" else "lte_cnn"].get("members", 1)) > 1:
+            log("members > 1 apply to cross-validation; the saved model is member 0")
         return {"model": str(out / "model"), "n_train": len(items)}
 
     plan = plan_folds(ds, cfg["train_folds"], cfg["test_folds"])
