@@ -7,7 +7,6 @@ and scores its test clips:
 * ``lte-cnn``: label tree embeddings (:class:`~audioscene.features.LabelTreeEmbedder`,
   cross-fitted on the training folds) classified by the ``lte-cnn`` network;
 * ``fusion``: the average of the ``cnn`` and ``lte-cnn`` class probabilities;
-
 * ``gmm``: the DCASE 2016 task 1 baseline (:class:`~audioscene.models.GMMClassifier`);
 * ``rf``: the ESC-10 random forest baseline
   (:class:`~audioscene.models.ForestClipClassifier`).
