@@ -173,7 +173,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         folder above it).
     out : Path
         Output folder: ``results.md``, ``results.json``, ``predictions/<system>.tsv``,
-        ``confusion_<system>.png``, ``models/fold<k>``.
+        ``confusion_<system>.png``, ``models/fold<k>`` (the CNN; ``lte_fold<k>``, the
+        LTE-CNN; members after the first: ``fold<k>_m<i>``, ``lte_fold<k>_m<i>``).
     train_only : bool
         Skip cross-validation: train the network (one, whatever ``members`` says) on all
         training clips (of ``train_folds`` if given) and save it to ``out/model``.
@@ -319,7 +320,8 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
         model = clip_network(cfg, fcfg, backend, member=i).fit(
             Xtr, [it.label for it in train], groups=[it.recording or it.stem for it in train])
         model.save(out / "models" / (name if i == 0 else f"{name}_m{i}"))
-        first = first or model
+        if i == 0:
+            first = model
         P = model.predict_proba(Xte)[:, [list(model.classes_).index(c) for c in classes]]
         Ps.append(P)
         if n > 1:
