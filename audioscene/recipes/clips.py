@@ -127,6 +127,10 @@ def plot_confusion(res: SceneResult, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+#: The configuration section of each clip network (``backend``).
+_SECTION = {"allconv": "cnn", "lte-cnn": "lte_cnn"}
+
+
 def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv",
                  member: int = 0) -> ClipClassifier:
     """The unfitted clip network of a configuration: ``allconv`` with ``cfg["cnn"]``, or
@@ -147,17 +151,14 @@ def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allco
     """
     seed = int(cfg["seed"]) + int(member)
 
-    def params(section: str) -> dict[str, Any]:
-        return {k: v for k, v in cfg[section].items() if k != "members"}
-
-    if backend == "allconv":
-        return ClipClassifier(backend=backend, feature_config=fcfg, random_state=seed,
-                              **params("cnn"))
+    if backend not in _SECTION:
+        raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {backend!r}")
+    params = {k: v for k, v in cfg[_SECTION[backend]].items() if k != "members"}
+    emb = None
     if backend == "lte-cnn":
         emb = LabelTreeEmbedder(random_state=seed, n_jobs=int(cfg["jobs"]), **cfg["lte"])
-        return ClipClassifier(backend=backend, feature_config=fcfg, random_state=seed,
-                              embedder=emb, **params("lte_cnn"))
-    raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {backend!r}")
+    return ClipClassifier(backend=backend, feature_config=fcfg, random_state=seed,
+                          embedder=emb, **params)
 
 
 def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
@@ -208,7 +209,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             groups=[it.recording or it.stem for it in items])
         clf.save(out / "model")
         log(f"model trained on {len(items)} clips: {out / 'model'}")
-        if int(cfg["cnn" if cfg["backend"] == "allconv" else "lte_cnn"].get("members", 1)) > 1:
+        if int(cfg[_SECTION[str(cfg["backend"])]].get("members", 1)) > 1:
             log("members > 1 apply to cross-validation; the saved model is member 0")
         return {"model": str(out / "model"), "n_train": len(items)}
 
@@ -245,8 +246,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             Xtr = [feats[s][it.path] for it in train]
             Xte = [feats[s][it.path] for it in test]
             if s in ("cnn", "lte-cnn"):
-                fold_p[s], lte0 = _network_members(cfg, fcfg, s, k, train, test, Xtr, Xte,
-                                                   classes, out, members, log)
+                fold_p[s], lte0 = _network_members(cfg, fcfg, s, k, train, y_tr, test, Xtr,
+                                                   Xte, classes, out, members, log)
                 if s == "lte-cnn":
                     trees[k] = str(lte0.embedder_.tree_)
                     if len(trees) == 1:
@@ -295,7 +296,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
 
 
 def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
-                     train: Sequence[Item], test: Sequence[Item], Xtr: list[np.ndarray],
+                     train: Sequence[Item], y_tr: list[Any], test: Sequence[Item],
+                     Xtr: list[np.ndarray],
                      Xte: list[np.ndarray], classes: Sequence[str], out: Path,
                      members: dict[str, dict[int, dict[str, list[float]]]], log: Any
                      ) -> tuple[np.ndarray, ClipClassifier]:
@@ -308,25 +310,28 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
     member's test accuracy, its accuracy on its own validation split at the chosen
     epoch, and the test accuracy of the mean of the first 1, 2, ... members.
     """
-    n = int(cfg["cnn" if s == "cnn" else "lte_cnn"].get("members", 1))
     backend = "allconv" if s == "cnn" else "lte-cnn"
+    n = int(cfg[_SECTION[backend]].get("members", 1))
     name = f"fold{k}" if s == "cnn" else f"lte_fold{k}"
+    groups = [it.recording or it.stem for it in train]
     y_te = np.array([str(it.label) for it in test])
+
+    def accuracy(P: np.ndarray) -> float:
+        return float(np.mean(np.asarray(classes)[P.argmax(1)] == y_te))
+
     Ps: list[np.ndarray] = []
     first: ClipClassifier | None = None
     rec: dict[str, list[float]] = {"accuracy": [], "validation_accuracy": [],
                                    "first_members": []}
     for i in range(n):
-        model = clip_network(cfg, fcfg, backend, member=i).fit(
-            Xtr, [it.label for it in train], groups=[it.recording or it.stem for it in train])
+        model = clip_network(cfg, fcfg, backend, member=i).fit(Xtr, y_tr, groups=groups)
         model.save(out / "models" / (name if i == 0 else f"{name}_m{i}"))
         if i == 0:
             first = model
         P = model.predict_proba(Xte)[:, [list(model.classes_).index(c) for c in classes]]
         Ps.append(P)
         if n > 1:
-            acc = float(np.mean(np.asarray(classes)[P.argmax(1)] == y_te))
-            ens = float(np.mean(np.asarray(classes)[np.mean(Ps, axis=0).argmax(1)] == y_te))
+            acc, ens = accuracy(P), accuracy(np.mean(Ps, axis=0))
             best = model.history_[model.best_epoch_ - 1]
             val = float(best.get("val_accuracy", np.nan))
             rec["accuracy"].append(acc)
