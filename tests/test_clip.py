@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from audioscene.datasets import read_esc10
 from audioscene.models import (
@@ -197,6 +198,57 @@ def test_explicit_validation_data_chooses_epoch() -> None:
     no_val = ClipClassifier(net_params=SMALL, max_epochs=2, progress=False,
                             validation_fraction=0.0).fit(X, y)
     assert no_val.best_epoch_ == 2 and "val_loss" not in no_val.history_[0]
+
+
+def test_ema_validates_keeps_and_predicts_with_the_averaged_network() -> None:
+    X, y = _toy()
+    Xv, yv = _toy(12, seed=9)
+    params = {"net_params": SMALL, "max_epochs": 6, "batch_size": 8, "progress": False,
+              "validation_fraction": 0.0, "patience": 50}
+    plain = ClipClassifier(**params).fit(X, y, validation_data=(Xv, yv))
+    avg = ClipClassifier(**params, ema=0.8).fit(X, y, validation_data=(Xv, yv))
+    # the returned network is the one whose validation loss chose the epoch
+    best = avg.history_[avg.best_epoch_ - 1]["val_loss"]
+    assert best == min(h["val_loss"] for h in avg.history_)
+    logits = torch.from_numpy(avg.decision_function(Xv))
+    target = torch.as_tensor(np.searchsorted(avg.classes_, yv))
+    assert float(torch.nn.functional.cross_entropy(logits, target)) == pytest.approx(best,
+                                                                                    rel=1e-5)
+    # and it is not the plain network: same seed, batches and augmentation
+    assert [h["loss"] for h in avg.history_] == [h["loss"] for h in plain.history_]
+    assert not np.allclose(avg.predict_proba(Xv), plain.predict_proba(Xv))
+    for bad in ({"ema": 1.0}, {"ema": -0.1}, {"freq_shift": -1}, {"time_stretch": 1.0}):
+        with pytest.raises(ValueError):
+            ClipClassifier(**{**params, **bad}).fit(X, y)
+
+
+def test_warp_shifts_bands_and_stretches_time() -> None:
+    from audioscene.models.clip import _warp
+
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.normal(size=(6, 30, 16)).astype(np.float32))
+    lengths = torch.tensor([30, 25, 20, 30, 12, 7])
+    g = torch.Generator().manual_seed(0)
+    out, L = _warp(x, lengths, g, 3, 0.0)
+    assert torch.equal(L, lengths)
+    shifts = set()
+    for b in range(6):
+        n = int(lengths[b])
+        found = [k for k in range(-3, 4)
+                 if torch.equal(out[b, :n], torch.cat(
+                     [torch.zeros(n, max(k, 0)), x[b, :n, max(-k, 0):16 - max(k, 0)],
+                      torch.zeros(n, max(-k, 0))], dim=1))]
+        assert len(found) == 1
+        shifts.add(found[0])
+        assert torch.all(out[b, n:] == 0)
+    assert len(shifts) > 1
+    const = torch.ones(4, 40, 5) * torch.arange(5.0)
+    out, L = _warp(const, torch.full((4,), 40), g, 0, 0.25)
+    assert all(30 <= int(n) <= 50 for n in L) and len(set(L.tolist())) > 1
+    for b in range(4):
+        n = int(L[b])
+        torch.testing.assert_close(out[b, :n], torch.arange(5.0).expand(n, 5))
+        assert torch.all(out[b, n:] == 0)
 
 
 def test_bad_inputs_are_named() -> None:

@@ -9,8 +9,11 @@ Augmentation (``augment=True``) is chosen for spectrograms: a random circular sh
 each clip's valid part in time (a sound's class does not depend on when it happens in
 the clip), and SpecAugment-style masking of up to two frequency bands and two time
 spans (robustness to a missing band or a short drop-out). Masked values are set to 0,
-the training mean after standardisation. ``mixup`` (off by default) blends pairs of
-clips and their targets.
+the training mean after standardisation. Two warps, off by default, come before them:
+``time_stretch`` resamples a clip's frames in time and ``freq_shift`` moves its bands
+up or down (a change of pitch on log-mel bands). ``mixup`` (off by default) blends
+pairs of clips and their targets; ``ema`` (off by default) keeps a moving average of
+the weights and predicts with it.
 
 Examples
 --------
@@ -173,6 +176,37 @@ def _augment(x: torch.Tensor, lengths: torch.Tensor, g: torch.Generator) -> torc
     return x
 
 
+def _warp(x: torch.Tensor, lengths: torch.Tensor, g: torch.Generator, shift: int,
+          stretch: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random time stretch (linear interpolation of each clip's valid frames to
+    ``round(L * r)`` frames, ``r`` uniform in ``[1 - stretch, 1 + stretch]``) and random
+    shift of the feature axis by a whole number of bands in ``[-shift, shift]`` (vacated
+    bands set to 0) of a standardised batch; returns the batch and its new lengths."""
+    B, _, n_feat = x.shape
+    clips, new_len = [], []
+    for b in range(B):
+        L = int(lengths[b])
+        c = x[b, :L]
+        if stretch > 0:
+            r = 1.0 + stretch * (2.0 * float(torch.rand((), generator=g)) - 1.0)
+            n = max(1, round(L * r))
+            c = F.interpolate(c.T[None], size=n, mode="linear", align_corners=False)[0].T
+        if shift > 0:
+            k = int(torch.randint(-shift, shift + 1, (1,), generator=g))
+            if k:
+                c = torch.roll(c, k, dims=1)
+                if k > 0:
+                    c[:, :k] = 0
+                else:
+                    c[:, k:] = 0
+        clips.append(c)
+        new_len.append(c.shape[0])
+    out = x.new_zeros((B, max(new_len), n_feat))
+    for b, c in enumerate(clips):
+        out[b, :c.shape[0]] = c
+    return out, torch.tensor(new_len, dtype=lengths.dtype)
+
+
 class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
     """Classify or tag whole clips of any length with a masked-pooling network.
 
@@ -211,6 +245,19 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         docstring).
     mixup : float
         Beta(mixup, mixup) blending of clip pairs; 0 disables it.
+    freq_shift : int
+        With ``augment``: shift each training clip's features by a random whole number
+        of bands in ``[-freq_shift, freq_shift]`` (on log-mel bands, a change of pitch),
+        vacated bands set to 0. 0 (default) disables it.
+    time_stretch : float
+        With ``augment``: resample each training clip's frames in time by a random
+        factor in ``[1 - time_stretch, 1 + time_stretch]`` (linear interpolation). 0
+        (default) disables it.
+    ema : float
+        Decay of an exponential moving average of the network's parameters and
+        batch-norm statistics (:class:`torch.optim.swa_utils.AveragedModel`), updated
+        after every training step; with ``ema > 0`` validation, the kept weights and all
+        predictions use the averaged network. 0 (default) disables it.
     random_state : int
         Seeds the split, initialisation, batch order and augmentation: the same seed
         and the same clips give the same model, in whatever order the clips are listed.
@@ -249,6 +296,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
                  max_epochs: int = 60, batch_size: int = 16, lr: float = 2e-3,
                  weight_decay: float = 1e-3, validation_fraction: float = 0.15,
                  patience: int = 15, augment: bool = True, mixup: float = 0.0,
+                 freq_shift: int = 0, time_stretch: float = 0.0, ema: float = 0.0,
                  random_state: int = 0,
                  progress: bool = True, embedder: Any = None) -> None:
         self.backend = backend
@@ -263,6 +311,9 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         self.patience = patience
         self.augment = augment
         self.mixup = mixup
+        self.freq_shift = freq_shift
+        self.time_stretch = time_stretch
+        self.ema = ema
         self.random_state = random_state
         self.progress = progress
         self.embedder = embedder
@@ -286,16 +337,23 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         (214, 64)
         """
         check_is_fitted(self, "network_")
-        return as_frames([path], self.fconfig, self._n_frame_features(), False)[0]
+        return as_frames([path], self.fconfig, self.n_frame_features_, False)[0]
 
-    def _n_frame_features(self) -> int:
-        """Features per frame the fitted model reads (before any embedding)."""
+    @property
+    def n_frame_features_(self) -> int:
+        """Features per frame the fitted model reads (before any embedding).
+
+        Examples
+        --------
+        >>> clf.n_frame_features_  # doctest: +SKIP
+        64
+        """
         emb = getattr(self, "embedder_", None)
         return int(emb.n_features_in_ if emb is not None else self.n_features_in_)
 
     def _frames(self, X: Sequence[Any]) -> list[np.ndarray]:
         """Network inputs of fitted-model clips: features, LTE images with an embedder."""
-        frames = as_frames(X, self.fconfig, self._n_frame_features(), self.progress)
+        frames = as_frames(X, self.fconfig, self.n_frame_features_, self.progress)
         emb = getattr(self, "embedder_", None)
         return emb.transform(frames) if emb is not None else frames
 
@@ -454,6 +512,15 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             tr, va = self._split(n_fit, Y if not self.multi_label else Y.argmax(1), groups)
         net = self._new_network()
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+        if self.freq_shift < 0 or not 0 <= self.time_stretch < 1:
+            raise ValueError("freq_shift must be >= 0 and time_stretch in [0, 1)")
+        averaged = (None if self.ema == 0 else torch.optim.swa_utils.AveragedModel(
+            net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(self.ema),
+            use_buffers=True))
+        # the network that is validated, kept and returned
+        kept = net if averaged is None else averaged.module
         lengths = np.array([f.shape[0] for f in frames])
         tr_frames = [frames[i] for i in tr]
         tr_Y = Y[tr]
@@ -480,6 +547,8 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             for idx in _batches(lengths[tr], self.batch_size, rng):
                 x, L = _pad(tr_frames, idx)
                 x = self._standardise(x, L)
+                if self.augment and (self.freq_shift > 0 or self.time_stretch > 0):
+                    x, L = _warp(x, L, g, int(self.freq_shift), float(self.time_stretch))
                 if self.augment:
                     x = _augment(x, L, g)
                 target = torch.from_numpy(tr_Y[idx])
@@ -497,29 +566,31 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
                 loss.backward()
                 opt.step()
                 sched.step()
+                if averaged is not None:
+                    averaged.update_parameters(net)
                 losses.append(float(loss.detach()))
             rec: dict[str, float] = {"epoch": epoch + 1, "loss": float(np.mean(losses)),
                                      "lr": float(sched.get_last_lr()[0]),
                                      "seconds": round(time.perf_counter() - t_epoch, 3)}
             if len(va):
-                P = self._predict_logits(net, va_frames)
+                P = self._predict_logits(kept, va_frames)
                 tgt = torch.from_numpy(Y[va])
                 rec["val_loss"] = float(self._loss(torch.from_numpy(P), tgt))
                 if not self.multi_label:
                     rec["val_accuracy"] = float(np.mean(P.argmax(1) == Y[va]))
                 if rec["val_loss"] < best[0]:
-                    best = (rec["val_loss"], epoch + 1, copy.deepcopy(net.state_dict()))
+                    best = (rec["val_loss"], epoch + 1, copy.deepcopy(kept.state_dict()))
             self.history_.append(rec)
             bar.set_postfix({k: round(v, 3) for k, v in rec.items()
                              if k not in ("epoch", "seconds")})
             if len(va) and epoch + 1 - best[1] >= self.patience:
                 break
         if best[2] is not None:
-            net.load_state_dict(best[2])
+            kept.load_state_dict(best[2])
             self.best_epoch_ = best[1]
         else:
             self.best_epoch_ = len(self.history_)
-        self.network_ = net.eval()
+        self.network_ = kept.eval()
         return self
 
     @torch.no_grad()
@@ -693,7 +764,7 @@ class _LongClip:
     def __init__(self, clf: ClipClassifier, chunk_frames: int, name: str) -> None:
         self.clf, self.net, self.name = clf, clf.network_, name
         self.emb = getattr(clf, "embedder_", None)
-        self.n_feat = clf._n_frame_features()
+        self.n_feat = clf.n_frame_features_
         self.buf = np.zeros((0, self.n_feat), np.float32)
         self.b0 = 0  # absolute frame of buf[0]
         self.n_in = 0  # frames received
