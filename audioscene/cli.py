@@ -632,7 +632,7 @@ def _resolve_model(args: argparse.Namespace, command: str) -> str | None:
 def _cmd_classify(args: argparse.Namespace) -> int:
     from .audio import info
     from .io_utils import atomic_open
-    from .models import ClipClassifier
+    from .models import load_model
 
     problem = _check_output_path(args.output, "-o") or _set_stdin_format(args)
     if args.hop is not None and args.window is None:
@@ -641,7 +641,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem, 2)
     try:
-        clf = ClipClassifier.load(args.model)
+        clf = load_model(args.model, ("ClipClassifier", "ClipEnsemble"))
     except (OSError, ValueError, KeyError) as exc:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1

@@ -175,6 +175,47 @@ def test_clip_recipe_ensemble_members(task1_mini: Path, tmp_path: Path) -> None:
     assert "Ensemble members" in (tmp_path / "two" / "results.md").read_text()
 
 
+def test_train_saves_an_ensemble_that_classify_reads(task1_mini: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    """`train` with cnn.members=2 saves one ClipEnsemble: member 0 is the single-member
+    model weight for weight, member 1 has seed + 1, its probabilities are the mean of
+    its members', and `classify` prints them."""
+    from audioscene.models import ClipClassifier, ClipEnsemble, load_model
+
+    common = [*TINY_CNN, "jobs=1"]
+    one = run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "one",
+                     overrides=common, train_only=True, log=lambda *a: None)
+    two = run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "two",
+                     overrides=[*common, "cnn.members=2"], train_only=True,
+                     log=lambda *a: None)
+    assert (one["members"], two["members"]) == (1, 2)
+    single, ens = load_model(tmp_path / "one" / "model"), load_model(tmp_path / "two" / "model")
+    assert isinstance(single, ClipClassifier) and isinstance(ens, ClipEnsemble)
+    assert [m.random_state for m in ens.members] == [0, 1]
+    sa, sb = single.network_.state_dict(), ens.members[0].network_.state_dict()
+    assert all(np.array_equal(sa[key].numpy(), sb[key].numpy()) for key in sa)
+    clips = sorted((task1_mini / "TUT-acoustic-scenes-2016-development" / "audio")
+                   .glob("*.wav"))[:4]
+    P = ens.predict_proba(clips)
+    assert np.array_equal(P, np.mean([m.predict_proba(clips) for m in ens.members], axis=0))
+    assert not np.allclose(P, single.predict_proba(clips))
+    assert list(ens.predict(clips)) == list(ens.classes_[P.argmax(1)])
+    capsys.readouterr()
+    assert main(["classify", *map(str, clips), "--model", str(tmp_path / "two" / "model")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "file\tlabel\t" + "\t".join(map(str, ens.classes_))
+    printed = np.array([[float(v) for v in ln.split("\t")[2:]] for ln in lines[1:]])
+    np.testing.assert_allclose(printed, P, atol=5e-5)  # printed to 4 decimals
+    # members must agree on classes
+    other = ClipClassifier(net_params={"channels": [4], "strides": [2]}, max_epochs=1,
+                           feature_config=single.fconfig, progress=False
+                           ).fit([single.frames(c) for c in clips[:3]], ["x", "y", "x"])
+    with pytest.raises(ValueError, match="other classes"):
+        ClipEnsemble([single, other])
+    with pytest.raises(ValueError, match="at least one"):
+        ClipEnsemble([])
+
+
 def test_esc10_recipe_fixed_split_and_train(shared_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "esc"
     res = run_recipe("esc10", data=shared_data, out=out,

@@ -311,6 +311,24 @@ def test_train_tagger_from_a_list_with_recordings_and_a_test_set(
         [{rain[k].name, rain[k + 1].name} for k in (0, 2, 4)]
     assert all(pair <= held or not pair & held for pair in pairs)  # recordings stay whole
     assert not (out / "confusion.png").exists()
+    # two members: one tagging ensemble whose first member is the model above and whose
+    # scores on the held-out files are the mean of its members'
+    from audioscene.models import ClipEnsemble, load_model
+
+    ens_out = tmp_path / "tagger2"
+    assert main(["train", "classifier", str(tmp_path / "train.csv"), "--multi-label",
+                 "--out", str(ens_out), *TINY_CLF, "--set", "cnn.members=2"]) == 0
+    ens, one = load_model(ens_out / "model"), load_model(out / "model")
+    assert isinstance(ens, ClipEnsemble) and ens.multi_label
+    assert [m.random_state for m in ens.members] == [0, 1]
+    sa, sb = one.network_.state_dict(), ens.members[0].network_.state_dict()
+    assert all(np.array_equal(sa[key].numpy(), sb[key].numpy()) for key in sa)
+    rows = [r.split("\t") for r in (ens_out / "predictions.tsv").read_text().splitlines()[1:]]
+    scores = np.array([[float(v) for v in r[3:]] for r in rows])
+    files = [r[0] for r in rows]
+    mean = np.mean([m.predict_proba(files) for m in ens.members], axis=0)
+    np.testing.assert_allclose(scores, mean, atol=1e-6)  # written to 6 decimals
+    assert "the mean of 2 networks seeded 0 to 1" in (ens_out / "results.md").read_text()
     # a separate test set: every listed file is a test file
     test = tmp_path / "test.csv"
     test.write_text(f"{_esc(shared_data, 'Dog bark')[7]},dog\n{_esc(shared_data, 'Rain')[7]},rain\n")

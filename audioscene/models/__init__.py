@@ -22,12 +22,14 @@ import lazy_loader as lazy
 
 _getattr, __dir__, _all = lazy.attach(
     __name__,
-    submodules=["baselines", "carforest", "clip", "clip_baselines", "cnn_detector",
+    submodules=["baselines", "carforest", "clip", "clip_baselines", "clip_ensemble",
+                "cnn_detector",
                 "event_detector", "fusion", "nets"],
     submod_attrs={
         "baselines": ["TASK3_MFCC", "GMMEventDetector", "GMMEventDetectorStream"],
         "carforest": ["CaRForest"],
         "clip": ["CNN_FEATURES", "ClipClassifier"],
+        "clip_ensemble": ["ClipEnsemble"],
         "cnn_detector": ["CNNEventDetector", "CNNEventDetectorStream", "frame_targets",
                          "tune_class_thresholds"],
         "fusion": ["FusionEventDetector", "FusionEventDetectorStream"],
@@ -52,6 +54,7 @@ MODEL_KINDS: dict[str, tuple[str, str]] = {
     "FusionEventDetector": ("audioscene.models.fusion", "FusionEventDetector"),
     "CaRForest": ("audioscene.models.carforest", "CaRForest"),
     "ClipClassifier": ("audioscene.models.clip", "ClipClassifier"),
+    "ClipEnsemble": ("audioscene.models.clip_ensemble", "ClipEnsemble"),
     "GMMClassifier": ("audioscene.models.clip_baselines", "GMMClassifier"),
     "GMMTagger": ("audioscene.models.clip_baselines", "GMMTagger"),
     "ForestClipClassifier": ("audioscene.models.clip_baselines", "ForestClipClassifier"),

@@ -13,7 +13,8 @@ and scores its test clips:
 
 With ``cnn.members`` (``lte_cnn.members``) above 1, ``cnn`` (``lte-cnn``) is the mean of
 the probabilities of that many networks seeded ``seed``, ``seed + 1``, ...
-(:func:`clip_network`).
+(:func:`clip_network`); ``audioscene train`` then saves them as one
+:class:`~audioscene.models.ClipEnsemble`.
 
 The networks choose their epoch on a validation split of the *training* clips (grouped
 by recording); the test fold is only ever predicted. Reports per-fold and mean accuracy,
@@ -40,6 +41,7 @@ from ..features import FeatureConfig, LabelTreeEmbedder, extract_file
 from ..io_utils import atomic_open, atomic_write_text
 from ..models.clip import ClipClassifier
 from ..models.clip_baselines import ForestClipClassifier, GMMClassifier
+from ..models.clip_ensemble import ClipEnsemble
 from .common import write_json
 
 __all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table", "clip_network",
@@ -177,8 +179,10 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         ``confusion_<system>.png``, ``models/fold<k>`` (the CNN; ``lte_fold<k>``, the
         LTE-CNN; members after the first: ``fold<k>_m<i>``, ``lte_fold<k>_m<i>``).
     train_only : bool
-        Skip cross-validation: train the network (one, whatever ``members`` says) on all
-        training clips (of ``train_folds`` if given) and save it to ``out/model``.
+        Skip cross-validation: train the network of ``backend`` on all training clips (of
+        ``train_folds`` if given) and save it to ``out/model``; with ``members`` above 1,
+        that many networks, seeded as in cross-validation, saved as one
+        :class:`~audioscene.models.ClipEnsemble`.
 
     Returns
     -------
@@ -204,14 +208,15 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         tr_f = _parse_folds(cfg["train_folds"])
         items = [it for it in ds if tr_f is None or it.fold in tr_f]
         F = frames_for([it.path for it in items], fcfg, jobs=jobs)
-        clf = clip_network(cfg, fcfg, str(cfg["backend"])).fit(
+        backend = str(cfg["backend"])
+        n = int(cfg[_SECTION[backend]].get("members", 1))
+        nets = [clip_network(cfg, fcfg, backend, member=i).fit(
             [F[it.path] for it in items], [it.label for it in items],
-            groups=[it.recording or it.stem for it in items])
-        clf.save(out / "model")
-        log(f"model trained on {len(items)} clips: {out / 'model'}")
-        if int(cfg[_SECTION[str(cfg["backend"])]].get("members", 1)) > 1:
-            log("members > 1 apply to cross-validation; the saved model is member 0")
-        return {"model": str(out / "model"), "n_train": len(items)}
+            groups=[it.recording or it.stem for it in items]) for i in range(n)]
+        (nets[0] if n == 1 else ClipEnsemble(nets)).save(out / "model")
+        log(f"model trained on {len(items)} clips"
+            f"{f' ({n} members)' if n > 1 else ''}: {out / 'model'}")
+        return {"model": str(out / "model"), "n_train": len(items), "members": n}
 
     plan = plan_folds(ds, cfg["train_folds"], cfg["test_folds"])
     paths = list(dict.fromkeys(it.path for _, tr, te in plan for it in tr + te))

@@ -47,6 +47,7 @@ from ..evaluate import scene_accuracy, sed_metrics, tagging_eer
 from ..events import EventList
 from ..features import FeatureConfig, extract
 from ..io_utils import atomic_write_text
+from ..models.clip_ensemble import ClipEnsemble
 from .clips import clip_network, frames_for, plot_confusion
 from .common import class_table, sed_table, write_json
 from .tagging import eer_table
@@ -195,16 +196,23 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
     fcfg = FeatureConfig.from_dict(cfg["features"])
     log(f"{len(classes)} classes, {len(train)} training and {len(test)} test files")
     F = frames_for([it.path for it in train + test], fcfg, jobs=int(cfg["jobs"]))
-    clf = clip_network(cfg, fcfg, str(cfg["backend"]))
-    if multi:
-        clf.set_params(multi_label=True, mixup=0.0)
+    section = cfg["cnn" if cfg["backend"] == "allconv" else "lte_cnn"]
+    n_members = int(section.get("members", 1))
     y_tr: list[Any] = [it.tags if multi else it.label for it in train]
-    clf.fit([F[it.path] for it in train], y_tr,
-            groups=[it.recording or str(it.path) for it in train], classes=classes)
-    clf.save(out / "model")
-    P = clf.predict_proba([F[it.path] for it in test])
+    nets = []
+    for i in range(n_members):
+        clf = clip_network(cfg, fcfg, str(cfg["backend"]), member=i)
+        if multi:
+            clf.set_params(multi_label=True, mixup=0.0)
+        nets.append(clf.fit([F[it.path] for it in train], y_tr,
+                            groups=[it.recording or str(it.path) for it in train],
+                            classes=classes))
+    model = nets[0] if n_members == 1 else ClipEnsemble(nets)
+    model.save(out / "model")
+    P = model.predict_proba([F[it.path] for it in test])
+    seed = int(cfg["seed"])
     results: dict[str, Any] = {"data": str(data), "classes": classes, "backend": cfg["backend"],
-                               "n_train": len(train), "n_test": len(test),
+                               "members": n_members, "n_train": len(train), "n_test": len(test),
                                "test": str(cfg["test"]) if cfg["test"] else
                                f"{cfg['test_fraction']} of each class's recordings held out"}
     rows = []
@@ -236,12 +244,14 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
                       "\n".join("\t".join(r) for r in [cols, *rows]) + "\n")
     results["seconds"] = round(time.time() - t0, 1)
     write_json(out / "results.json", results)
+    ensemble = (f" (the mean of {n_members} networks seeded {seed} to {seed + n_members - 1})"
+                if n_members > 1 else "")
     md = [f"# {'Tagger' if multi else 'Classifier'} trained on {data}", "",
           f"- {len(classes)} classes; {len(train)} training files, {len(test)} test files "
           f"({results['test']}; split by recording).",
-          f"- network: {cfg['backend']}; epoch chosen on "
-          f"{cfg['cnn' if cfg['backend'] == 'allconv' else 'lte_cnn']['validation_fraction']}"
-          " of the training files (grouped by recording); the test files were only predicted.",
+          f"- network: {cfg['backend']}{ensemble}; epoch chosen on "
+          f"{section['validation_fraction']} of the training files "
+          "(grouped by recording); the test files were only predicted.",
           f"- model: `{out / 'model'}` (the model scored here)", "", head, "", *body, ""]
     if not multi:
         md += ["Confusion matrix: `confusion.png`.", ""]

@@ -1,0 +1,180 @@
+"""An ensemble of clip networks saved as one model: the mean of its members' class (or
+tag) probabilities.
+
+Members are fitted :class:`~audioscene.models.ClipClassifier` objects with the same
+classes in the same order, the same task (single label or tags) and the same feature
+configuration, so one feature extraction feeds them all; each member embeds the features
+itself when it has a label tree embedder (an LTE-CNN). The recipes' ``cnn.members`` and
+``lte_cnn.members`` settings train such members (seeded ``seed``, ``seed + 1``, ...).
+
+Examples
+--------
+>>> import numpy as np
+>>> from audioscene.models import ClipClassifier
+>>> rng = np.random.default_rng(0)
+>>> X = [rng.normal(size=(rng.integers(20, 60), 8)) + (i % 2) for i in range(40)]
+>>> y = ["a" if i % 2 == 0 else "b" for i in range(40)]
+>>> nets = [ClipClassifier(max_epochs=2, progress=False, random_state=s).fit(X, y)
+...         for s in (0, 1)]
+>>> ens = ClipEnsemble(nets)
+>>> P = ens.predict_proba(X[:3])
+>>> bool(np.array_equal(P, np.mean([m.predict_proba(X[:3]) for m in nets], axis=0)))
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..features.config import FeatureConfig
+from ..persist import ModelRecord, Persistent
+from .clip import ClipClassifier, as_frames
+
+__all__ = ["ClipEnsemble"]
+
+
+class ClipEnsemble(Persistent):
+    """Fitted clip networks whose probabilities are averaged.
+
+    Parameters
+    ----------
+    members : sequence of ClipClassifier
+        Fitted networks with identical ``classes_``, ``multi_label`` and feature
+        configuration (``allconv`` and ``lte-cnn`` members may be mixed).
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The members' classes (or tags), in output order.
+
+    Raises
+    ------
+    ValueError
+        No member, an unfitted member, or members that differ in classes, task or
+        features.
+
+    Examples
+    --------
+    >>> ens = ClipEnsemble([load_model("m0"), load_model("m1")])  # doctest: +SKIP
+    >>> ens.save("runs/esc10-model/model")  # doctest: +SKIP
+    """
+
+    def __init__(self, members: Sequence[ClipClassifier]) -> None:
+        members = list(members)
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        for i, m in enumerate(members):
+            if not isinstance(m, ClipClassifier) or not hasattr(m, "network_"):
+                raise ValueError(f"member {i} is not a fitted ClipClassifier")
+        first = members[0]
+        for i, m in enumerate(members[1:], start=1):
+            if [str(c) for c in m.classes_] != [str(c) for c in first.classes_]:
+                raise ValueError(f"member {i} has other classes than member 0")
+            if bool(m.multi_label) != bool(first.multi_label):
+                raise ValueError(f"member {i} and member 0 differ in multi_label")
+            if m.fconfig.to_dict() != first.fconfig.to_dict():
+                raise ValueError(f"member {i} reads other features than member 0")
+            if m.n_frame_features_ != first.n_frame_features_:
+                raise ValueError(f"member {i} reads another number of features per frame")
+        self.members = members
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """The members' classes, in output order."""
+        return self.members[0].classes_
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether the members tag (sigmoid outputs) rather than classify."""
+        return bool(self.members[0].multi_label)
+
+    @property
+    def fconfig(self) -> FeatureConfig:
+        """The feature configuration every member reads."""
+        return self.members[0].fconfig
+
+    def set_params(self, **params: Any) -> ClipEnsemble:
+        """Set parameters of every member (e.g. ``progress=False``).
+
+        Examples
+        --------
+        >>> ens.set_params(progress=False)  # doctest: +SKIP
+        """
+        for m in self.members:
+            m.set_params(**params)
+        return self
+
+    def frames(self, path: str | os.PathLike) -> np.ndarray:
+        """Features of one audio file, as :meth:`predict_proba` takes them.
+
+        Examples
+        --------
+        >>> ens.frames("clip.wav").shape  # doctest: +SKIP
+        (214, 64)
+        """
+        return self.members[0].frames(path)
+
+    def predict_proba(self, X: Sequence[Any]) -> np.ndarray:
+        """The mean of the members' :meth:`ClipClassifier.predict_proba`; audio paths in
+        ``X`` are read once.
+
+        Examples
+        --------
+        >>> ens.predict_proba(["c.wav"]).shape  # doctest: +SKIP
+        (1, 10)
+        """
+        first = self.members[0]
+        frames = as_frames(X, first.fconfig, first.n_frame_features_, False)
+        return np.mean([m.predict_proba(frames) for m in self.members], axis=0)
+
+    def predict_proba_file(self, path: str | os.PathLike, **kwargs: int) -> np.ndarray:
+        """The mean of the members' :meth:`ClipClassifier.predict_proba_file` of one file
+        of any length (each member reads the file in bounded memory).
+
+        Examples
+        --------
+        >>> ens.predict_proba_file("two_hours.flac").shape  # doctest: +SKIP
+        (10,)
+        """
+        return np.mean([m.predict_proba_file(path, **kwargs) for m in self.members], axis=0)
+
+    def predict(self, X: Sequence[Any]) -> np.ndarray:
+        """Labels of the mean probabilities, or for tags a binary matrix at 0.5.
+
+        Examples
+        --------
+        >>> ens.predict(["c.wav"])  # doctest: +SKIP
+        array(['dog'], dtype='<U4')
+        """
+        P = self.predict_proba(X)
+        if self.multi_label:
+            return (P >= 0.5).astype(int)
+        return self.classes_[P.argmax(axis=1)]
+
+    def to_record(self) -> ModelRecord:
+        """The members' records as children ``member0``, ``member1``, ...
+
+        Examples
+        --------
+        >>> ens.to_record().kind  # doctest: +SKIP
+        'ClipEnsemble'
+        """
+        return ModelRecord("ClipEnsemble", params={}, state={"n_members": len(self.members)},
+                           arrays={}, children={f"member{i}": m.to_record()
+                                                for i, m in enumerate(self.members)})
+
+    @classmethod
+    def from_record(cls, record: ModelRecord) -> ClipEnsemble:
+        """Inverse of :meth:`to_record`.
+
+        Examples
+        --------
+        >>> ClipEnsemble.from_record(ens.to_record())  # doctest: +SKIP
+        """
+        n = int(record.state["n_members"])
+        return cls([ClipClassifier.from_record(record.children[f"member{i}"])
+                    for i in range(n)])
