@@ -72,7 +72,7 @@ class ClipEnsemble(Persistent):
                 raise ValueError(f"member {i} is not a fitted ClipClassifier")
         first = members[0]
         for i, m in enumerate(members[1:], start=1):
-            if [str(c) for c in m.classes_] != [str(c) for c in first.classes_]:
+            if not np.array_equal(m.classes_, first.classes_):
                 raise ValueError(f"member {i} has other classes than member 0")
             if bool(m.multi_label) != bool(first.multi_label):
                 raise ValueError(f"member {i} and member 0 differ in multi_label")
