@@ -486,7 +486,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_recipe(args: argparse.Namespace) -> int:
-    from .recipes import load_config, run_recipe
+    from .recipes import RECIPES, load_config
 
     overrides = list(args.set)
     for key in ("train_folds", "test_folds"):
@@ -516,9 +516,9 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
     if missing:
         args.usage_error("the following arguments are required: " + ", ".join(missing))
     try:
-        name, _ = load_config(args.recipe, overrides)  # RECIPE may be a YAML file
-        run_recipe(args.recipe, data=args.data, out=args.out, overrides=overrides,
-                   backgrounds=args.backgrounds, train_only=args.train_only)
+        name, cfg = load_config(args.recipe, overrides)  # RECIPE may be a YAML file
+        RECIPES[name](cfg, data=Path(args.data), out=Path(args.out),
+                      backgrounds=args.backgrounds, train_only=args.train_only)
     except (ValueError, KeyError, OSError) as exc:
         print(f"audioscene: error: {exc}", file=sys.stderr)
         return 1
