@@ -173,6 +173,13 @@ def test_clip_recipe_ensemble_members(task1_mini: Path, tmp_path: Path) -> None:
         assert rec["first_members"][1] == two["systems"][s]["per_fold"][4]
         assert len(rec["validation_accuracy"]) == 2
     assert "Ensemble members" in (tmp_path / "two" / "results.md").read_text()
+    # an allconv and an lte-cnn network of the same features make one ClipEnsemble
+    from audioscene.models import ClipEnsemble
+
+    cnn, lte = (load_model(tmp_path / "two" / "models" / n) for n in ("fold4", "lte_fold4"))
+    mixed = ClipEnsemble([cnn, lte])
+    np.testing.assert_array_equal(mixed.predict_proba(clips),
+                                  (cnn.predict_proba(clips) + lte.predict_proba(clips)) / 2)
 
 
 def test_train_saves_an_ensemble_that_classify_reads(task1_mini: Path, tmp_path: Path,
