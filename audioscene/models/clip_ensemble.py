@@ -3,8 +3,9 @@ tag) probabilities.
 
 Members are fitted :class:`~audioscene.models.ClipClassifier` objects with the same
 classes in the same order, the same task (single label or tags) and the same feature
-configuration, so one feature extraction feeds them all; each member embeds the features
-itself when it has a label tree embedder (an LTE-CNN). The recipes' ``cnn.members`` and
+configuration, so the features :meth:`ClipEnsemble.predict_proba` extracts once feed
+them all (:meth:`ClipEnsemble.predict_proba_file` lets each member read the file); each
+member embeds the features itself when it has a label tree embedder (an LTE-CNN). The recipes' ``cnn.members`` and
 ``lte_cnn.members`` settings train such members (seeded ``seed``, ``seed + 1``, ...).
 
 Examples

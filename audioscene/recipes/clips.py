@@ -207,8 +207,10 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
     if train_only:
         tr_f = _parse_folds(cfg["train_folds"])
         items = [it for it in ds if tr_f is None or it.fold in tr_f]
-        F = frames_for([it.path for it in items], fcfg, jobs=jobs)
         backend = str(cfg["backend"])
+        if backend not in _SECTION:
+            raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {cfg['backend']!r}")
+        F = frames_for([it.path for it in items], fcfg, jobs=jobs)
         n = int(cfg[_SECTION[backend]].get("members", 1))
         nets = [clip_network(cfg, fcfg, backend, member=i).fit(
             [F[it.path] for it in items], [it.label for it in items],
