@@ -182,9 +182,8 @@ def _warp(x: torch.Tensor, lengths: torch.Tensor, g: torch.Generator, shift: int
     ``round(L * r)`` frames, ``r`` uniform in ``[1 - stretch, 1 + stretch]``) and random
     shift of the feature axis by a whole number of bands in ``[-shift, shift]`` (vacated
     bands set to 0) of a standardised batch; returns the batch and its new lengths."""
-    B, _, n_feat = x.shape
     clips, new_len = [], []
-    for b in range(B):
+    for b in range(x.shape[0]):
         L = int(lengths[b])
         c = x[b, :L]
         if stretch > 0:
@@ -201,10 +200,8 @@ def _warp(x: torch.Tensor, lengths: torch.Tensor, g: torch.Generator, shift: int
                     c[:, k:] = 0
         clips.append(c)
         new_len.append(c.shape[0])
-    out = x.new_zeros((B, max(new_len), n_feat))
-    for b, c in enumerate(clips):
-        out[b, :c.shape[0]] = c
-    return out, torch.tensor(new_len, dtype=lengths.dtype)
+    return (torch.nn.utils.rnn.pad_sequence(clips, batch_first=True),
+            torch.tensor(new_len, dtype=lengths.dtype))
 
 
 class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):

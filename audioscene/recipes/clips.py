@@ -45,7 +45,7 @@ from ..models.clip_ensemble import ClipEnsemble
 from .common import write_json
 
 __all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table", "clip_network",
-           "members_table"]
+           "network_section", "members_table"]
 
 def _parse_folds(v: Any) -> list[int] | None:
     if v is None or v == "":
@@ -133,6 +133,21 @@ def plot_confusion(res: SceneResult, path: Path, title: str) -> None:
 _SECTION = {"allconv": "cnn", "lte-cnn": "lte_cnn"}
 
 
+def network_section(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
+    """The configuration section of clip network ``backend``: ``cfg["cnn"]`` for
+    ``allconv``, ``cfg["lte_cnn"]`` for ``lte-cnn``; any other backend is a ValueError.
+
+    Examples
+    --------
+    >>> from audioscene.recipes import default_config
+    >>> network_section(default_config("esc10"), "lte-cnn")["members"]
+    1
+    """
+    if backend not in _SECTION:
+        raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {backend!r}")
+    return cfg[_SECTION[backend]]
+
+
 def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv",
                  member: int = 0) -> ClipClassifier:
     """The unfitted clip network of a configuration: ``allconv`` with ``cfg["cnn"]``, or
@@ -153,9 +168,7 @@ def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allco
     """
     seed = int(cfg["seed"]) + int(member)
 
-    if backend not in _SECTION:
-        raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {backend!r}")
-    params = {k: v for k, v in cfg[_SECTION[backend]].items() if k != "members"}
+    params = {k: v for k, v in network_section(cfg, backend).items() if k != "members"}
     emb = None
     if backend == "lte-cnn":
         emb = LabelTreeEmbedder(random_state=seed, n_jobs=int(cfg["jobs"]), **cfg["lte"])
@@ -208,10 +221,8 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         tr_f = _parse_folds(cfg["train_folds"])
         items = [it for it in ds if tr_f is None or it.fold in tr_f]
         backend = str(cfg["backend"])
-        if backend not in _SECTION:
-            raise ValueError(f"backend must be 'allconv' or 'lte-cnn', got {cfg['backend']!r}")
+        n = int(network_section(cfg, backend).get("members", 1))  # checks the backend
         F = frames_for([it.path for it in items], fcfg, jobs=jobs)
-        n = int(cfg[_SECTION[backend]].get("members", 1))
         nets = [clip_network(cfg, fcfg, backend, member=i).fit(
             [F[it.path] for it in items], [it.label for it in items],
             groups=[it.recording or it.stem for it in items]) for i in range(n)]
@@ -318,7 +329,7 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
     epoch, and the test accuracy of the mean of the first 1, 2, ... members.
     """
     backend = "allconv" if s == "cnn" else "lte-cnn"
-    n = int(cfg[_SECTION[backend]].get("members", 1))
+    n = int(network_section(cfg, backend).get("members", 1))
     name = f"fold{k}" if s == "cnn" else f"lte_fold{k}"
     groups = [it.recording or it.stem for it in train]
     y_te = np.array([str(it.label) for it in test])

@@ -48,7 +48,7 @@ from ..events import EventList
 from ..features import FeatureConfig, extract
 from ..io_utils import atomic_write_text
 from ..models.clip_ensemble import ClipEnsemble
-from .clips import clip_network, frames_for, plot_confusion
+from .clips import clip_network, frames_for, network_section, plot_confusion
 from .common import class_table, sed_table, write_json
 from .tagging import eer_table
 from .task2 import fit_detector
@@ -196,7 +196,7 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
     fcfg = FeatureConfig.from_dict(cfg["features"])
     log(f"{len(classes)} classes, {len(train)} training and {len(test)} test files")
     F = frames_for([it.path for it in train + test], fcfg, jobs=int(cfg["jobs"]))
-    section = cfg["cnn" if cfg["backend"] == "allconv" else "lte_cnn"]
+    section = network_section(cfg, str(cfg["backend"]))
     n_members = int(section.get("members", 1))
     y_tr: list[Any] = [it.tags if multi else it.label for it in train]
     nets = []
