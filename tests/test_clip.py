@@ -144,7 +144,8 @@ def test_save_load_identity_without_pickle(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["arrays.npz", "model.json"]
 
 
-def test_long_file_in_chunks_equals_whole_clip(tmp_path: Path) -> None:
+def test_long_file_in_chunks_equals_whole_clip(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
     # a 3-minute file classified in windows of 256 frames: the pooled logits are those of
     # the whole clip up to rounding
     from audioscene.features import FeatureConfig
@@ -162,6 +163,26 @@ def test_long_file_in_chunks_equals_whole_clip(tmp_path: Path) -> None:
     np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(clf.predict_proba_file(path), clf.predict_proba([path])[0],
                                atol=1e-4)
+    # an ensemble reads the file once for all its members, with the same result
+    import audioscene.audio
+    from audioscene.models import ClipEnsemble
+
+    other, _, _ = _fit(max_epochs=2, feature_config=cfg, random_state=1)
+    ens = ClipEnsemble([clf, other])
+    reads = []
+    real_blocks = audioscene.audio.blocks
+
+    def counting_blocks(*args: object, **kwargs: object):  # noqa: ANN202
+        reads.append(args[0])
+        return real_blocks(*args, **kwargs)
+
+    monkeypatch.setattr(audioscene.audio, "blocks", counting_blocks)
+    P = ens.predict_proba_file(path, chunk_frames=256, block_length=5000)
+    monkeypatch.undo()
+    assert reads == [path]
+    assert np.array_equal(P, np.mean([m.predict_proba_file(path, chunk_frames=256,
+                                                           block_length=5000)
+                                      for m in (clf, other)], axis=0))
 
 
 def test_multi_label_tags() -> None:
@@ -222,6 +243,75 @@ def test_ema_validates_keeps_and_predicts_with_the_averaged_network() -> None:
                        ({"freq_shift": -1}, "freq_shift"), ({"time_stretch": 1.0}, "time_stretch")):
         with pytest.raises(ValueError, match=match):
             ClipClassifier(**{**params, **bad}).fit(X, y)
+
+
+def test_soft_targets_replace_the_labels_in_the_training_loss() -> None:
+    """One-hot soft targets (with mixup, which mixes one-hot rows anyway) give the plain
+    model weight for weight; soft targets follow their clips when the clips are listed
+    in another order; other soft targets give another model whose epoch is still chosen
+    on the true labels of the validation clips."""
+    from audioscene.models import distillation_targets
+
+    X, y = _toy()
+    groups = [f"rec{i // 2}" for i in range(len(X))]
+    params = {"net_params": SMALL, "max_epochs": 4, "batch_size": 8, "progress": False,
+              "mixup": 0.3, "patience": 50}
+    plain = ClipClassifier(**params).fit(X, y, groups=groups)
+    onehot = (np.asarray(y)[:, None] == plain.classes_[None, :]).astype(np.float32)
+    _assert_same_model(plain, ClipClassifier(**params).fit(X, y, groups=groups,
+                                                           soft_targets=onehot))
+    T = distillation_targets(plain, X, y, weight=0.7)
+    np.testing.assert_allclose(T, 0.3 * onehot + 0.7 * plain.predict_proba(X), atol=1e-6)
+    a = ClipClassifier(**params).fit(X, y, groups=groups, soft_targets=T)
+    p = np.random.default_rng(3).permutation(len(X))
+    b = ClipClassifier(**params).fit([X[i] for i in p], [y[i] for i in p],
+                                     groups=[groups[i] for i in p], soft_targets=T[p])
+    _assert_same_model(a, b)
+    wa, wp = _weights(a), _weights(plain)
+    assert not all(np.array_equal(wa[k], wp[k]) for k in wa)
+    assert [h["loss"] for h in a.history_] != [h["loss"] for h in plain.history_]
+    # the validation loss is on the hard labels of the held-out clips, as the plain model's
+    from audioscene.models.clip import canonical_order
+
+    order = canonical_order(X, y, groups)
+    _, va = ClipClassifier(**params)._split(
+        len(X), np.searchsorted(plain.classes_, [y[i] for i in order]), [groups[i] for i in order])
+    Xv = [X[order[i]] for i in va]
+    yv = np.searchsorted(a.classes_, [y[order[i]] for i in va])
+    best = a.history_[a.best_epoch_ - 1]["val_loss"]
+    logits = torch.from_numpy(a.decision_function(Xv))
+    assert float(torch.nn.functional.cross_entropy(logits, torch.as_tensor(yv))) == \
+        pytest.approx(best, rel=1e-5)
+    # weights 0 and 1 are the labels and the teacher exactly
+    assert np.array_equal(distillation_targets(plain, X, y, weight=0.0), onehot)
+    np.testing.assert_array_equal(distillation_targets(plain, X, y, weight=1.0),
+                                  plain.predict_proba(X).astype(np.float32))
+    for bad, match in ((T[:-1], "one row per clip"),
+                       (T[:, :2] / T[:, :2].sum(axis=1, keepdims=True), "columns"),
+                       (T * 2, r"\[0, 1\]"), (T * 0.5, "sum to 1")):
+        with pytest.raises(ValueError, match=match):
+            ClipClassifier(**params).fit(X, y, soft_targets=bad)
+    with pytest.raises(ValueError, match="not the teacher's"):
+        distillation_targets(plain, X, ["z", *y[1:]])
+    with pytest.raises(ValueError, match="weight"):
+        distillation_targets(plain, X, y, weight=1.5)
+
+
+def test_distillation_targets_of_a_tagger() -> None:
+    from audioscene.models import distillation_targets
+
+    X, y = _toy()
+    tags = [(lab, "x") if i % 4 == 0 else (lab,) for i, lab in enumerate(y)]
+    params = {"multi_label": True, "net_params": SMALL, "max_epochs": 2, "batch_size": 8,
+              "progress": False}
+    tagger = ClipClassifier(**params).fit(X, tags)
+    Y = np.array([[t in tg for t in tagger.classes_] for tg in tags], np.float32)
+    T = distillation_targets(tagger, X, tags, weight=0.25)
+    np.testing.assert_allclose(T, 0.75 * Y + 0.25 * tagger.predict_proba(X), atol=1e-6)
+    assert np.array_equal(distillation_targets(tagger, X, Y, weight=0.25), T)
+    student = ClipClassifier(**params).fit(X, tags, soft_targets=T)
+    assert student.classes_.tolist() == tagger.classes_.tolist()
+    assert [h["loss"] for h in student.history_] != [h["loss"] for h in tagger.history_]
 
 
 def test_warp_shifts_bands_and_stretches_time() -> None:

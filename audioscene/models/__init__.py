@@ -29,7 +29,7 @@ _getattr, __dir__, _all = lazy.attach(
         "baselines": ["TASK3_MFCC", "GMMEventDetector", "GMMEventDetectorStream"],
         "carforest": ["CaRForest"],
         "clip": ["CNN_FEATURES", "ClipClassifier"],
-        "clip_ensemble": ["ClipEnsemble"],
+        "clip_ensemble": ["ClipEnsemble", "distillation_targets"],
         "cnn_detector": ["CNNEventDetector", "CNNEventDetectorStream", "frame_targets",
                          "tune_class_thresholds"],
         "fusion": ["FusionEventDetector", "FusionEventDetectorStream"],

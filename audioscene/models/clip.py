@@ -49,7 +49,8 @@ from ..features.core import check_frames, extract_file
 from ..persist import ModelRecord, Persistent
 from .nets import NETWORKS, load_network_arrays, network_arrays
 
-__all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames", "canonical_order"]
+__all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames", "canonical_order",
+           "decision_functions_file"]
 
 #: Default clip features: 64 log-mel bands at 22.05 kHz, 46 ms window, 23 ms hop.
 CNN_FEATURES = FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
@@ -423,7 +424,8 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
     def fit(self, X: Sequence[Any], y: Any, *, groups: Sequence[Any] | None = None,
             validation_data: tuple[Sequence[Any], Any] | None = None,
-            classes: Sequence[Any] | None = None) -> ClipClassifier:
+            classes: Sequence[Any] | None = None,
+            soft_targets: Any = None) -> ClipClassifier:
         """Train on clips ``X`` (arrays or audio paths) with labels ``y``.
 
         The clips are first put in :func:`canonical_order`, so listing the same clips,
@@ -444,6 +446,15 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         classes : sequence or None
             Class (tag) order of the outputs; default: sorted labels seen in ``y``.
             With a binary tag matrix, the names of its columns.
+        soft_targets : array-like or None
+            ``(n_clips, n_classes)`` training targets that replace the one-hot labels
+            (or the tag matrix) of ``y`` in the training loss, rows in the order of
+            ``X``, columns in the order of the classes: for example a teacher
+            ensemble's probabilities blended with the labels (knowledge distillation,
+            :func:`~audioscene.models.distil_targets`). Without tags, every row is a
+            probability distribution. ``y`` still sets the classes, the validation
+            split and the validation loss, so the epoch is chosen on the true labels;
+            the rows of clips held out for validation are not used.
 
         Returns
         -------
@@ -463,8 +474,20 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has {len(frames)} clips but y has {len(y)} labels")
         if groups is not None and len(groups) != len(frames):
             raise ValueError(f"X has {len(frames)} clips but groups has {len(groups)} ids")
+        S = None
+        if soft_targets is not None:
+            S = np.asarray(soft_targets, dtype=np.float32)
+            if S.ndim != 2 or S.shape[0] != len(frames):
+                raise ValueError(f"soft_targets must have one row per clip ({len(frames)}), "
+                                 f"got shape {S.shape}")
+            if not np.all(np.isfinite(S)) or S.min() < 0 or S.max() > 1:
+                raise ValueError("soft_targets must hold values in [0, 1]")
+            if not self.multi_label and not np.allclose(S.sum(axis=1), 1, atol=1e-4):
+                raise ValueError("each row of soft_targets must sum to 1 (a probability "
+                                 "distribution over the classes)")
         order = canonical_order(frames, y, groups)
         frames, y = [frames[i] for i in order], _take(y, order)
+        S = None if S is None else S[order]
         groups = None if groups is None else [groups[i] for i in order]
         n_fit = len(frames)
         val_frames = None
@@ -494,6 +517,9 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         Y = self._encode(y, classes)
         if not self.multi_label and len(self.classes_) < 2:
             raise ValueError("need at least two classes")
+        if S is not None and S.shape[1] != len(self.classes_):
+            raise ValueError(f"soft_targets has {S.shape[1]} columns for "
+                             f"{len(self.classes_)} classes")
         self.n_features_in_ = frames[0].shape[1]
         allf = np.concatenate(frames[:n_fit])
         self.mean_ = allf.mean(axis=0).astype(np.float32)
@@ -520,7 +546,8 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         kept = net if averaged is None else averaged.module
         lengths = np.array([f.shape[0] for f in frames])
         tr_frames = [frames[i] for i in tr]
-        tr_Y = Y[tr]
+        # training targets: class indices (one-hot in the loss), tag rows or soft rows
+        tr_Y = Y[tr] if S is None else S[tr]
         n_batches = len(_batches(lengths[tr], self.batch_size, None))
         total = max(1, self.max_epochs * n_batches)
         warm = n_batches
@@ -554,7 +581,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
                     perm = torch.from_numpy(rng.permutation(len(idx)))
                     x = lam * x + (1 - lam) * x[perm]
                     L = torch.maximum(L, L[perm])
-                    if not self.multi_label:
+                    if target.dim() == 1:
                         target = F.one_hot(target, len(self.classes_)).float()
                     target = lam * target + (1 - lam) * target[perm]
                 logits = net(x, L)
@@ -646,16 +673,8 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         >>> clf.decision_function_file("two_hours.flac").shape  # doctest: +SKIP
         (10,)
         """
-        from ..audio import blocks
-        from ..features.core import FeatureStream
-
-        check_is_fitted(self, "network_")
-        fs = FeatureStream(self.fconfig)
-        acc = _LongClip(self, chunk_frames, str(path))
-        for b in blocks(path, block_length=block_length, sr=self.fconfig.sr):
-            acc.push(fs.process(b.samples)[0])
-        acc.push(fs.flush()[0])
-        return acc.finish()
+        return decision_functions_file([self], path, chunk_frames=chunk_frames,
+                                       block_length=block_length)[0]
 
     def predict_proba_file(self, path: str | os.PathLike, **kwargs: int) -> np.ndarray:
         """Probabilities ``(n_classes,)`` of one file of any length, from
@@ -848,6 +867,55 @@ class _LongClip:
         mode = self.net.pooling
         out = mean if mode == "mean" else mx if mode == "max" else 0.5 * (mean + mx)
         return out.astype(np.float32)
+
+
+def decision_functions_file(models: Sequence[ClipClassifier], path: str | os.PathLike, *,
+                            chunk_frames: int = 4096,
+                            block_length: int = 1 << 18) -> list[np.ndarray]:
+    """:meth:`ClipClassifier.decision_function_file` of several networks that read the
+    same features, from one reading of the file: each block's features are computed once
+    and pushed to every network, so each result equals the network's own
+    :meth:`~ClipClassifier.decision_function_file` exactly.
+
+    Parameters
+    ----------
+    models : sequence of ClipClassifier
+        Fitted networks with the feature configuration of the first.
+    path : str or path-like
+        An audio file of any length.
+    chunk_frames, block_length : int
+        As in :meth:`ClipClassifier.decision_function_file`.
+
+    Returns
+    -------
+    list of ndarray
+        One ``(n_classes,)`` logit vector per network.
+
+    Examples
+    --------
+    >>> za, zb = decision_functions_file([clf_a, clf_b], "two_hours.flac")  # doctest: +SKIP
+    """
+    from ..audio import blocks
+    from ..features.core import FeatureStream
+
+    models = list(models)
+    if not models:
+        raise ValueError("no network given")
+    for m in models:
+        check_is_fitted(m, "network_")
+        if m.fconfig.to_dict() != models[0].fconfig.to_dict():
+            raise ValueError("the networks read other features than the first")
+    fconfig = models[0].fconfig
+    fs = FeatureStream(fconfig)
+    accs = [_LongClip(m, chunk_frames, str(path)) for m in models]
+    for b in blocks(path, block_length=block_length, sr=fconfig.sr):
+        F = fs.process(b.samples)[0]
+        for acc in accs:
+            acc.push(F)
+    F = fs.flush()[0]
+    for acc in accs:
+        acc.push(F)
+    return [acc.finish() for acc in accs]
 
 
 def load_clip_model(directory: str | os.PathLike) -> ClipClassifier:

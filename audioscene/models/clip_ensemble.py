@@ -4,9 +4,11 @@ tag) probabilities.
 Members are fitted :class:`~audioscene.models.ClipClassifier` objects with the same
 classes in the same order, the same task (single label or tags) and the same feature
 configuration, so the features :meth:`ClipEnsemble.predict_proba` extracts once feed
-them all (:meth:`ClipEnsemble.predict_proba_file` lets each member read the file); each
-member embeds the features itself when it has a label tree embedder (an LTE-CNN). The recipes' ``cnn.members`` and
-``lte_cnn.members`` settings train such members (seeded ``seed``, ``seed + 1``, ...).
+them all (:meth:`ClipEnsemble.predict_proba_file` reads a long file once, block by block,
+for all of them); each member embeds the features itself when it has a label tree
+embedder (an LTE-CNN). The recipes' ``cnn.members`` and ``lte_cnn.members`` settings
+train such members (seeded ``seed``, ``seed + 1``, ...), and
+:meth:`ClipEnsemble.distil` trains one network on their knowledge.
 
 Examples
 --------
@@ -30,12 +32,75 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
 from ..features.config import FeatureConfig
 from ..persist import ModelRecord, Persistent
-from .clip import ClipClassifier, as_frames
+from .clip import ClipClassifier, as_frames, decision_functions_file
 
-__all__ = ["ClipEnsemble"]
+__all__ = ["ClipEnsemble", "distillation_targets"]
+
+
+def distillation_targets(teacher: ClipClassifier | ClipEnsemble, X: Sequence[Any], y: Any,
+                         weight: float = 0.5) -> np.ndarray:
+    """Training targets that pass a teacher's knowledge to a new network: ``(1 - weight)``
+    times the labels' one-hot rows (or tag rows) plus ``weight`` times the teacher's
+    probabilities, for :meth:`ClipClassifier.fit`'s ``soft_targets``.
+
+    Parameters
+    ----------
+    teacher : ClipClassifier or ClipEnsemble
+        A fitted network or ensemble; its ``classes_`` order the columns.
+    X : list of ndarray or paths
+        The clips the new network trains on.
+    y : array-like
+        Their labels (or, for a tagging teacher, tuples of tags or a binary matrix whose
+        columns follow ``teacher.classes_``); every label must be one of the teacher's.
+    weight : float
+        Share of the teacher's probabilities, in ``[0, 1]``.
+
+    Returns
+    -------
+    ndarray
+        ``(n_clips, n_classes)`` float32 targets; each row sums to 1 for a single-label
+        teacher.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = [rng.normal(size=(30, 8)) + (i % 2) for i in range(20)]
+    >>> y = ["a" if i % 2 == 0 else "b" for i in range(20)]
+    >>> teacher = ClipClassifier(max_epochs=2, progress=False).fit(X, y)
+    >>> T = distillation_targets(teacher, X, y, weight=0.5)
+    >>> T.shape, bool(np.allclose(T.sum(axis=1), 1)), bool(np.all(T[0, 0] >= 0.5))
+    ((20, 2), True, True)
+    """
+    if not 0 <= weight <= 1:
+        raise ValueError(f"weight must be in [0, 1], got {weight}")
+    classes = list(teacher.classes_)
+    if teacher.multi_label:
+        y_arr = np.asarray(y) if not isinstance(y, list) else None
+        if y_arr is not None and y_arr.ndim == 2 and y_arr.dtype != object:
+            if y_arr.shape[1] != len(classes):
+                raise ValueError(f"{y_arr.shape[1]} tag columns for {len(classes)} tags")
+            hard = y_arr.astype(np.float32)
+        else:
+            unknown = {t for tags in y for t in tags} - set(classes)
+            if unknown:
+                raise ValueError(f"tags {sorted(unknown)} are not the teacher's")
+            hard = np.array([[c in tags for c in classes] for tags in y], np.float32)
+    else:
+        index = {c: i for i, c in enumerate(classes)}
+        unknown = {v for v in np.asarray(y).tolist()} - set(index)
+        if unknown:
+            raise ValueError(f"labels {sorted(unknown)} are not the teacher's")
+        hard = np.zeros((len(y), len(classes)), np.float32)
+        hard[np.arange(len(y)), [index[v] for v in np.asarray(y).tolist()]] = 1
+    P = np.asarray(teacher.predict_proba(X), np.float32)
+    if P.shape != hard.shape:
+        raise ValueError(f"X has {P.shape[0]} clips but y has {hard.shape[0]} labels")
+    return ((1 - weight) * hard + weight * P).astype(np.float32)
 
 
 class ClipEnsemble(Persistent):
@@ -134,14 +199,52 @@ class ClipEnsemble(Persistent):
 
     def predict_proba_file(self, path: str | os.PathLike, **kwargs: int) -> np.ndarray:
         """The mean of the members' :meth:`ClipClassifier.predict_proba_file` of one file
-        of any length (each member reads the file in bounded memory).
+        of any length, read once in bounded memory (:func:`decision_functions_file`).
 
         Examples
         --------
         >>> ens.predict_proba_file("two_hours.flac").shape  # doctest: +SKIP
         (10,)
         """
-        return np.mean([m.predict_proba_file(path, **kwargs) for m in self.members], axis=0)
+        act = torch.sigmoid if self.multi_label else lambda z: torch.softmax(z, dim=1)
+        return np.mean([act(torch.from_numpy(z[None])).numpy().astype(np.float64)[0]
+                        for z in decision_functions_file(self.members, path, **kwargs)],
+                       axis=0)
+
+    def distil(self, X: Sequence[Any], y: Any, *, groups: Sequence[Any] | None = None,
+               weight: float = 0.5) -> ClipClassifier:
+        """One network trained on the ensemble's knowledge (knowledge distillation): a
+        clone of member 0 (its settings and seed, hence its validation split, batches
+        and augmentation) fitted on ``X`` with :func:`distillation_targets`, ``(1 -
+        weight)`` times the labels plus ``weight`` times the ensemble's probabilities.
+        Its epoch is chosen on the true labels of its validation split, as member 0's.
+
+        Parameters
+        ----------
+        X : list of ndarray or paths
+            Training clips, usually the ones the members trained on.
+        y : array-like
+            Their labels (tags for a tagging ensemble).
+        groups : sequence or None
+            Recording id per clip, for the validation split.
+        weight : float
+            Share of the ensemble's probabilities in the targets, in ``[0, 1]``.
+
+        Returns
+        -------
+        ClipClassifier
+            The fitted network (predicts at the cost of one member).
+
+        Examples
+        --------
+        >>> student = ens.distil(X_train, y_train, groups=recordings)  # doctest: +SKIP
+        >>> student.save("runs/esc10-distilled/model")  # doctest: +SKIP
+        """
+        from sklearn.base import clone
+
+        targets = distillation_targets(self, X, y, weight=weight)
+        return clone(self.members[0]).fit(X, y, groups=groups, classes=list(self.classes_),
+                                          soft_targets=targets)
 
     def predict(self, X: Sequence[Any]) -> np.ndarray:
         """Labels of the mean probabilities, or for tags a binary matrix at 0.5.
