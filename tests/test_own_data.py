@@ -329,6 +329,21 @@ def test_train_tagger_from_a_list_with_recordings_and_a_test_set(
     mean = np.mean([m.predict_proba(files) for m in ens.members], axis=0)
     np.testing.assert_allclose(scores, mean, atol=1e-6)  # written to 6 decimals
     assert "the mean of 2 networks seeded 0 to 1" in (ens_out / "results.md").read_text()
+    # distilled from the two members: one tagger with member 0's settings and seed
+    from audioscene.models import ClipClassifier
+
+    dist_out = tmp_path / "tagger-distilled"
+    assert main(["train", "classifier", str(tmp_path / "train.csv"), "--multi-label",
+                 "--out", str(dist_out), *TINY_CLF, "--set", "cnn.members=2",
+                 "--set", "cnn.distil=0.5"]) == 0
+    student = load_model(dist_out / "model")
+    assert isinstance(student, ClipClassifier) and student.multi_label
+    assert student.get_params(deep=False) == one.get_params(deep=False)
+    sd = student.network_.state_dict()
+    assert not all(np.array_equal(sa[key].numpy(), sd[key].numpy()) for key in sa)
+    assert json.loads((dist_out / "results.json").read_text())["distilled"] is True
+    assert ("one network seeded 0, trained on 0.5 x the labels + 0.5 x the mean probability "
+            "of 2 networks seeded 0 to 1") in (dist_out / "results.md").read_text()
     # a separate test set: every listed file is a test file
     test = tmp_path / "test.csv"
     test.write_text(f"{_esc(shared_data, 'Dog bark')[7]},dog\n{_esc(shared_data, 'Rain')[7]},rain\n")

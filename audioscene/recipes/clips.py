@@ -45,7 +45,7 @@ from ..models.clip_ensemble import ClipEnsemble
 from .common import write_json
 
 __all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table", "clip_network",
-           "network_section", "members_table"]
+           "network_section", "members_table", "distil_weight"]
 
 def _parse_folds(v: Any) -> list[int] | None:
     if v is None or v == "":
@@ -148,6 +148,21 @@ def network_section(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
     return cfg[_SECTION[backend]]
 
 
+def distil_weight(section: dict[str, Any]) -> float:
+    """The ``distil`` setting of a network section (0 when absent): the share of the
+    members' mean probability in the targets of the distilled network, 0 for none.
+
+    Examples
+    --------
+    >>> distil_weight({"members": 3, "distil": 0.5})
+    0.5
+    """
+    w = float(section.get("distil", 0.0))
+    if not 0 <= w <= 1:
+        raise ValueError(f"distil must be in [0, 1], got {w}")
+    return w
+
+
 def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv",
                  member: int = 0) -> ClipClassifier:
     """The unfitted clip network of a configuration: ``allconv`` with ``cfg["cnn"]``, or
@@ -155,8 +170,8 @@ def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allco
 
     Member ``i`` of an ensemble is seeded with ``cfg["seed"] + i`` (network, batches,
     validation split and, for ``lte-cnn``, the label tree embedder); member 0 is the
-    network of a single-member run. The ``members`` setting of a section is read by
-    :func:`run`, not passed to the network.
+    network of a single-member run. The ``members`` and ``distil`` settings of a section
+    are read by :func:`run`, not passed to the network.
 
     Examples
     --------
@@ -168,7 +183,8 @@ def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allco
     """
     seed = int(cfg["seed"]) + int(member)
 
-    params = {k: v for k, v in network_section(cfg, backend).items() if k != "members"}
+    params = {k: v for k, v in network_section(cfg, backend).items()
+              if k not in ("members", "distil")}
     emb = None
     if backend == "lte-cnn":
         emb = LabelTreeEmbedder(random_state=seed, n_jobs=int(cfg["jobs"]), **cfg["lte"])
@@ -190,12 +206,14 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
     out : Path
         Output folder: ``results.md``, ``results.json``, ``predictions/<system>.tsv``,
         ``confusion_<system>.png``, ``models/fold<k>`` (the CNN; ``lte_fold<k>``, the
-        LTE-CNN; members after the first: ``fold<k>_m<i>``, ``lte_fold<k>_m<i>``).
+        LTE-CNN; members after the first: ``fold<k>_m<i>``, ``lte_fold<k>_m<i>``; the
+        distilled network: ``fold<k>_distilled``, ``lte_fold<k>_distilled``).
     train_only : bool
         Skip cross-validation: train the network of ``backend`` on all training clips (of
         ``train_folds`` if given) and save it to ``out/model``; with ``members`` above 1,
         that many networks, seeded as in cross-validation, saved as one
-        :class:`~audioscene.models.ClipEnsemble`.
+        :class:`~audioscene.models.ClipEnsemble`, or with ``distil`` above 0 the one
+        network distilled from them (:meth:`~audioscene.models.ClipEnsemble.distil`).
 
     Returns
     -------
@@ -221,15 +239,25 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         tr_f = _parse_folds(cfg["train_folds"])
         items = [it for it in ds if tr_f is None or it.fold in tr_f]
         backend = str(cfg["backend"])
-        n = int(network_section(cfg, backend).get("members", 1))  # checks the backend
+        section = network_section(cfg, backend)  # checks the backend
+        n = int(section.get("members", 1))
+        distil = n > 1 and distil_weight(section) > 0
         F = frames_for([it.path for it in items], fcfg, jobs=jobs)
-        nets = [clip_network(cfg, fcfg, backend, member=i).fit(
-            [F[it.path] for it in items], [it.label for it in items],
-            groups=[it.recording or it.stem for it in items]) for i in range(n)]
-        (nets[0] if n == 1 else ClipEnsemble(nets)).save(out / "model")
-        log(f"model trained on {len(items)} clips"
-            f"{f' ({n} members)' if n > 1 else ''}: {out / 'model'}")
-        return {"model": str(out / "model"), "n_train": len(items), "members": n}
+        X = [F[it.path] for it in items]
+        y = [it.label for it in items]
+        groups = [it.recording or it.stem for it in items]
+        nets = [clip_network(cfg, fcfg, backend, member=i).fit(X, y, groups=groups)
+                for i in range(n)]
+        model: ClipClassifier | ClipEnsemble = nets[0] if n == 1 else ClipEnsemble(nets)
+        if distil:
+            model = ClipEnsemble(nets).distil(X, y, groups=groups,
+                                              weight=distil_weight(section))
+        model.save(out / "model")
+        what = (f" (one network distilled from {n} members)" if distil
+                else f" ({n} members)" if n > 1 else "")
+        log(f"model trained on {len(items)} clips{what}: {out / 'model'}")
+        return {"model": str(out / "model"), "n_train": len(items), "members": n,
+                "distilled": distil}
 
     plan = plan_folds(ds, cfg["train_folds"], cfg["test_folds"])
     paths = list(dict.fromkeys(it.path for _, tr, te in plan for it in tr + te))
@@ -326,10 +354,16 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
     Member 0 is saved as ``models/fold<k>`` (``lte_fold<k>``), member ``i`` as
     ``models/fold<k>_m<i>``; with more than one member, ``members[s][k]`` records each
     member's test accuracy, its accuracy on its own validation split at the chosen
-    epoch, and the test accuracy of the mean of the first 1, 2, ... members.
+    epoch, and the test accuracy of the mean of the first 1, 2, ... members. With
+    ``distil`` above 0 as well, the network distilled from all members
+    (:meth:`~audioscene.models.ClipEnsemble.distil`, weight ``distil``) is saved as
+    ``models/fold<k>_distilled`` and ``members[s][k]["distilled"]``
+    records its test accuracy, validation accuracy and validation loss, and member 0's
+    validation loss (the system's probabilities stay the members' mean).
     """
     backend = "allconv" if s == "cnn" else "lte-cnn"
-    n = int(network_section(cfg, backend).get("members", 1))
+    section = network_section(cfg, backend)
+    n = int(section.get("members", 1))
     name = f"fold{k}" if s == "cnn" else f"lte_fold{k}"
     groups = [it.recording or it.stem for it in train]
     y_te = np.array([str(it.label) for it in test])
@@ -337,37 +371,48 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
     def accuracy(P: np.ndarray) -> float:
         return float(np.mean(np.asarray(classes)[P.argmax(1)] == y_te))
 
+    def at_best(model: ClipClassifier, key: str) -> float:
+        return float(model.history_[model.best_epoch_ - 1].get(key, np.nan))
+
     Ps: list[np.ndarray] = []
-    first: ClipClassifier | None = None
+    nets: list[ClipClassifier] = []
     rec: dict[str, list[float]] = {"accuracy": [], "validation_accuracy": [],
                                    "first_members": []}
     for i in range(n):
         model = clip_network(cfg, fcfg, backend, member=i).fit(Xtr, y_tr, groups=groups)
         model.save(out / "models" / (name if i == 0 else f"{name}_m{i}"))
-        if i == 0:
-            first = model
+        nets.append(model)
         P = model.predict_proba(Xte)[:, [list(model.classes_).index(c) for c in classes]]
         Ps.append(P)
         if n > 1:
             acc, ens = accuracy(P), accuracy(np.mean(Ps, axis=0))
-            best = model.history_[model.best_epoch_ - 1]
-            val = float(best.get("val_accuracy", np.nan))
+            val = at_best(model, "val_accuracy")
             rec["accuracy"].append(acc)
             rec["validation_accuracy"].append(val)
             rec["first_members"].append(ens)
             log(f"fold {k} {s} member {i}: accuracy {100 * acc:.1f} % (validation "
                 f"{100 * val:.1f} %, epoch {model.best_epoch_}); mean of {i + 1}: "
                 f"{100 * ens:.1f} %")
+    if n > 1 and distil_weight(section) > 0:
+        student = ClipEnsemble(nets).distil(Xtr, y_tr, groups=groups,
+                                            weight=distil_weight(section))
+        student.save(out / "models" / f"{name}_distilled")
+        P = student.predict_proba(Xte)[:, [list(student.classes_).index(c) for c in classes]]
+        rec["distilled"] = [accuracy(P), at_best(student, "val_accuracy"),
+                            at_best(student, "val_loss"), at_best(nets[0], "val_loss")]
+        log(f"fold {k} {s} distilled from {n} members: accuracy {100 * rec['distilled'][0]:.1f}"
+            f" % (validation {100 * rec['distilled'][1]:.1f} %, loss "
+            f"{rec['distilled'][2]:.3f}; member 0: {rec['distilled'][3]:.3f})")
     if n > 1:
         members.setdefault(s, {})[k] = rec
-    assert first is not None
-    return np.mean(Ps, axis=0), first
+    return np.mean(Ps, axis=0), nets[0]
 
 
 def members_table(results: dict[str, Any]) -> str:
     """Markdown table of the ensembles' members (empty without one): per system, the
     mean over folds of each member's test and validation accuracy and of the test
-    accuracy of the mean of its first 1, 2, ... members.
+    accuracy of the mean of its first 1, 2, ... members; with a network distilled from
+    the members in every fold, its test and validation accuracy in a ``distilled`` row.
 
     Examples
     --------
@@ -384,6 +429,10 @@ def members_table(results: dict[str, Any]) -> str:
                         + " | ".join(f"{100 * np.mean([m[key][i] for m in per]):.1f}"
                                      for key in ("accuracy", "validation_accuracy",
                                                  "first_members")) + " |")
+        dist = [m["distilled"] for m in per if "distilled" in m]
+        if dist and len(dist) == len(per):
+            rows.append(f"| {s} | distilled | {100 * np.mean([d[0] for d in dist]):.1f} | "
+                        f"{100 * np.mean([d[1] for d in dist]):.1f} | |")
     if not rows:
         return ""
     return ("\nEnsemble members (mean over folds, %):\n\n| system | member | test | "

@@ -47,8 +47,9 @@ from ..evaluate import scene_accuracy, sed_metrics, tagging_eer
 from ..events import EventList
 from ..features import FeatureConfig, extract
 from ..io_utils import atomic_write_text
+from ..models.clip import ClipClassifier
 from ..models.clip_ensemble import ClipEnsemble
-from .clips import clip_network, frames_for, network_section, plot_confusion
+from .clips import clip_network, distil_weight, frames_for, network_section, plot_confusion
 from .common import class_table, sed_table, write_json
 from .tagging import eer_table
 from .task2 import fit_detector
@@ -207,12 +208,18 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
         nets.append(clf.fit([F[it.path] for it in train], y_tr,
                             groups=[it.recording or str(it.path) for it in train],
                             classes=classes))
-    model = nets[0] if n_members == 1 else ClipEnsemble(nets)
+    model: ClipClassifier | ClipEnsemble = nets[0] if n_members == 1 else ClipEnsemble(nets)
+    distilled = n_members > 1 and distil_weight(section) > 0
+    if distilled:
+        model = ClipEnsemble(nets).distil([F[it.path] for it in train], y_tr,
+                                          groups=[it.recording or str(it.path) for it in train],
+                                          weight=distil_weight(section))
     model.save(out / "model")
     P = model.predict_proba([F[it.path] for it in test])
     seed = int(cfg["seed"])
     results: dict[str, Any] = {"data": str(data), "classes": classes, "backend": cfg["backend"],
-                               "members": n_members, "n_train": len(train), "n_test": len(test),
+                               "members": n_members, "distilled": distilled,
+                               "n_train": len(train), "n_test": len(test),
                                "test": str(cfg["test"]) if cfg["test"] else
                                f"{cfg['test_fraction']} of each class's recordings held out"}
     rows = []
@@ -246,6 +253,10 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
     write_json(out / "results.json", results)
     ensemble = (f" (the mean of {n_members} networks seeded {seed} to {seed + n_members - 1})"
                 if n_members > 1 else "")
+    if distilled:
+        ensemble = (f" (one network seeded {seed}, trained on {1 - distil_weight(section):g} x "
+                    f"the labels + {distil_weight(section):g} x the mean probability of "
+                    f"{n_members} networks seeded {seed} to {seed + n_members - 1})")
     md = [f"# {'Tagger' if multi else 'Classifier'} trained on {data}", "",
           f"- {len(classes)} classes; {len(train)} training files, {len(test)} test files "
           f"({results['test']}; split by recording).",
