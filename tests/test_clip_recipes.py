@@ -183,45 +183,64 @@ def test_clip_recipe_ensemble_members(task1_mini: Path, tmp_path: Path) -> None:
 
 
 def test_distilled_network_from_the_members(task1_mini: Path, tmp_path: Path) -> None:
-    """cnn.distil trains one more network on the members' knowledge: in cross-validation
-    it is saved beside the members, equals ClipEnsemble.distil of the saved members weight
-    for weight, and its record agrees with it; `train` saves it as the model."""
+    """cnn.distil trains one more network on a teacher's knowledge: in cross-validation it
+    is saved beside the members, equals ClipEnsemble.distil of the saved teacher networks
+    weight for weight (the CNN's members, or with distil_teacher fusion the CNN's then
+    the LTE-CNN's), and its record agrees with it; `train` saves it as the model."""
     from audioscene.datasets import load_dataset
     from audioscene.features import FeatureConfig
     from audioscene.models import ClipClassifier, ClipEnsemble, load_model
     from audioscene.recipes.clips import frames_for, plan_folds
 
-    common = [*TINY_CNN, "jobs=1", "systems=[cnn]", "test_folds=4", "cnn.members=2",
-              "cnn.distil=0.5"]
-    res = run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "cv",
-                     overrides=common, log=lambda *a: None)
-    models = tmp_path / "cv" / "models"
-    student = load_model(models / "fold4_distilled")
-    members = [load_model(models / "fold4"), load_model(models / "fold4_m1")]
-    _, cfg = load_config("dcase2016-task1", common)
-    fcfg = FeatureConfig.from_dict(cfg["features"])
-    [(_, train, test)] = plan_folds(load_dataset(cfg["dataset"], task1_mini), None, "4")
-    F = frames_for([it.path for it in train + test], fcfg)
-    again = ClipEnsemble(members).distil([F[it.path] for it in train],
-                                         [it.label for it in train],
-                                         groups=[it.recording or it.stem for it in train],
-                                         weight=0.5)
-    sa, sb, s0 = (m.network_.state_dict() for m in (student, again, members[0]))
-    assert all(np.array_equal(sa[key].numpy(), sb[key].numpy()) for key in sa)
-    assert not all(np.array_equal(sa[key].numpy(), s0[key].numpy()) for key in sa)
-    assert student.random_state == members[0].random_state == 0
-    acc, val_acc, val_loss, val_loss0 = res["systems"]["cnn"]["members"][4]["distilled"]
-    assert val_loss == student.history_[student.best_epoch_ - 1]["val_loss"]
-    assert val_loss0 == members[0].history_[members[0].best_epoch_ - 1]["val_loss"]
-    assert val_acc == student.history_[student.best_epoch_ - 1]["val_accuracy"]
-    y_te = np.array([it.label for it in test])
-    assert acc == np.mean(student.predict([F[it.path] for it in test]) == y_te)
-    assert "| cnn | distilled |" in (tmp_path / "cv" / "results.md").read_text()
+    base = [*TINY_CNN, *TINY_LTE, "jobs=1", "lte.segment_frames=20", "lte.hop_frames=10",
+            "test_folds=4", "cnn.distil=0.5"]
+    cases = {"members": [*base, "systems=[cnn]", "cnn.members=2"],
+             "fusion": [*base, "systems=[cnn,lte-cnn]", "cnn.distil_teacher=fusion"]}
+    for teacher_kind, overrides in cases.items():
+        out = tmp_path / teacher_kind
+        res = run_recipe("dcase2016-task1", data=task1_mini, out=out, overrides=overrides,
+                         log=lambda *a: None)
+        models = out / "models"
+        student = load_model(models / "fold4_distilled")
+        teacher = ([models / "fold4", models / "fold4_m1"] if teacher_kind == "members"
+                   else [models / "fold4", models / "lte_fold4"])
+        nets = [load_model(m) for m in teacher]
+        _, cfg = load_config("dcase2016-task1", overrides)
+        fcfg = FeatureConfig.from_dict(cfg["features"])
+        [(_, train, test)] = plan_folds(load_dataset(cfg["dataset"], task1_mini), None, "4")
+        F = frames_for([it.path for it in train + test], fcfg)
+        again = ClipEnsemble(nets).distil([F[it.path] for it in train],
+                                          [it.label for it in train],
+                                          groups=[it.recording or it.stem for it in train],
+                                          weight=0.5)
+        sa, sb, s0 = (m.network_.state_dict() for m in (student, again, nets[0]))
+        assert all(np.array_equal(sa[key].numpy(), sb[key].numpy()) for key in sa)
+        assert not all(np.array_equal(sa[key].numpy(), s0[key].numpy()) for key in sa)
+        assert student.random_state == nets[0].random_state == 0
+        d = res["systems"]["cnn"]["distilled"]
+        assert (d["weight"], d["teacher"]) == (0.5, teacher_kind)
+        rec = d["per_fold"][4]
+        assert rec["validation_loss"] == student.history_[student.best_epoch_ - 1]["val_loss"]
+        assert rec["member0_validation_loss"] == \
+            nets[0].history_[nets[0].best_epoch_ - 1]["val_loss"]
+        y_te = np.array([it.label for it in test])
+        assert rec["accuracy"] == np.mean(student.predict([F[it.path] for it in test]) == y_te)
+        assert f"| cnn | {teacher_kind} | 0.5 |" in (out / "results.md").read_text()
+        assert "distilled" not in res["systems"].get("lte-cnn", {})
+    for bad, match in ((["cnn.distil=0.5"], "needs members > 1"),
+                       (["cnn.distil=0.5", "cnn.distil_teacher=fusion", "systems=[cnn]"],
+                        "needs both cnn and lte-cnn"),
+                       (["cnn.distil=1.5", "cnn.members=2"], r"distil must be in \[0, 1\]")):
+        with pytest.raises(ValueError, match=match):
+            run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "bad",
+                       overrides=[*TINY_CNN, *bad], log=lambda *a: None)
     out = run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "train",
-                     overrides=[*TINY_CNN, "jobs=1", "cnn.members=2", "cnn.distil=0.5"],
+                     overrides=[*TINY_CNN, *TINY_LTE, "jobs=1", "cnn.distil=0.5",
+                                "cnn.distil_teacher=fusion"],
                      train_only=True, log=lambda *a: None)
-    assert out["distilled"] and out["members"] == 2
-    assert isinstance(load_model(tmp_path / "train" / "model"), ClipClassifier)
+    assert out["distilled"] and out["members"] == 1
+    model = load_model(tmp_path / "train" / "model")
+    assert isinstance(model, ClipClassifier) and model.backend == "allconv"
 
 
 def test_train_saves_an_ensemble_that_classify_reads(task1_mini: Path, tmp_path: Path,

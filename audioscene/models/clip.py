@@ -451,7 +451,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             (or the tag matrix) of ``y`` in the training loss, rows in the order of
             ``X``, columns in the order of the classes: for example a teacher
             ensemble's probabilities blended with the labels (knowledge distillation,
-            :func:`~audioscene.models.distil_targets`). Without tags, every row is a
+            :func:`~audioscene.models.distillation_targets`). Without tags, every row is a
             probability distribution. ``y`` still sets the classes, the validation
             split and the validation loss, so the epoch is chosen on the true labels;
             the rows of clips held out for validation are not used.

@@ -45,7 +45,7 @@ from ..models.clip_ensemble import ClipEnsemble
 from .common import write_json
 
 __all__ = ["run", "frames_for", "plan_folds", "plot_confusion", "accuracy_table", "clip_network",
-           "network_section", "members_table", "distil_weight"]
+           "network_section", "members_table", "distil_settings", "distilled_table"]
 
 def _parse_folds(v: Any) -> list[int] | None:
     if v is None or v == "":
@@ -131,6 +131,12 @@ def plot_confusion(res: SceneResult, path: Path, title: str) -> None:
 
 #: The configuration section of each clip network (``backend``).
 _SECTION = {"allconv": "cnn", "lte-cnn": "lte_cnn"}
+_BACKEND = {"cnn": "allconv", "lte-cnn": "lte-cnn"}  # network system -> backend
+
+
+def _at_best(model: ClipClassifier, key: str) -> float:
+    """A value of the training history at the kept epoch (NaN when not recorded)."""
+    return float(model.history_[model.best_epoch_ - 1].get(key, np.nan))
 
 
 def network_section(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
@@ -148,19 +154,26 @@ def network_section(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
     return cfg[_SECTION[backend]]
 
 
-def distil_weight(section: dict[str, Any]) -> float:
-    """The ``distil`` setting of a network section (0 when absent): the share of the
-    members' mean probability in the targets of the distilled network, 0 for none.
+def distil_settings(section: dict[str, Any]) -> tuple[float, str]:
+    """The distillation settings of a network section: ``distil``, the share of the
+    teacher's probability in the distilled network's targets (0, the default: no
+    distilled network), and ``distil_teacher``, ``"members"`` (the section's own
+    members, the default) or ``"fusion"`` (its members followed by the other network's).
 
     Examples
     --------
-    >>> distil_weight({"members": 3, "distil": 0.5})
-    0.5
+    >>> distil_settings({"members": 3, "distil": 0.5})
+    (0.5, 'members')
     """
     w = float(section.get("distil", 0.0))
     if not 0 <= w <= 1:
         raise ValueError(f"distil must be in [0, 1], got {w}")
-    return w
+    teacher = str(section.get("distil_teacher", "members"))
+    if teacher not in ("members", "fusion"):
+        raise ValueError(f"distil_teacher must be 'members' or 'fusion', got {teacher!r}")
+    if w > 0 and teacher == "members" and int(section.get("members", 1)) < 2:
+        raise ValueError("distil with distil_teacher 'members' needs members > 1")
+    return w, teacher
 
 
 def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allconv",
@@ -170,8 +183,8 @@ def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allco
 
     Member ``i`` of an ensemble is seeded with ``cfg["seed"] + i`` (network, batches,
     validation split and, for ``lte-cnn``, the label tree embedder); member 0 is the
-    network of a single-member run. The ``members`` and ``distil`` settings of a section
-    are read by :func:`run`, not passed to the network.
+    network of a single-member run. The ``members``, ``distil`` and ``distil_teacher``
+    settings of a section are read by :func:`run`, not passed to the network.
 
     Examples
     --------
@@ -184,7 +197,7 @@ def clip_network(cfg: dict[str, Any], fcfg: FeatureConfig, backend: str = "allco
     seed = int(cfg["seed"]) + int(member)
 
     params = {k: v for k, v in network_section(cfg, backend).items()
-              if k not in ("members", "distil")}
+              if k not in ("members", "distil", "distil_teacher")}
     emb = None
     if backend == "lte-cnn":
         emb = LabelTreeEmbedder(random_state=seed, n_jobs=int(cfg["jobs"]), **cfg["lte"])
@@ -212,8 +225,9 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         Skip cross-validation: train the network of ``backend`` on all training clips (of
         ``train_folds`` if given) and save it to ``out/model``; with ``members`` above 1,
         that many networks, seeded as in cross-validation, saved as one
-        :class:`~audioscene.models.ClipEnsemble`, or with ``distil`` above 0 the one
-        network distilled from them (:meth:`~audioscene.models.ClipEnsemble.distil`).
+        :class:`~audioscene.models.ClipEnsemble`; with ``distil`` above 0, the one
+        network distilled (:meth:`~audioscene.models.ClipEnsemble.distil`) from them or,
+        with ``distil_teacher: fusion``, from them and the other network's members.
 
     Returns
     -------
@@ -234,6 +248,14 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
     # fusion is computed from the two networks, after them
     systems = [s for s in systems if s != "fusion"] + (["fusion"] if "fusion" in systems
                                                        else [])
+    distil: dict[str, tuple[float, str]] = {}  # network system -> (weight, teacher)
+    for s in ("cnn", "lte-cnn"):
+        w, teacher = distil_settings(network_section(cfg, _BACKEND[s]))
+        if s in systems and w > 0 and not train_only:
+            if teacher == "fusion" and not {"cnn", "lte-cnn"} <= set(systems):
+                raise ValueError(f"{_SECTION[_BACKEND[s]]}.distil_teacher 'fusion' needs "
+                                 "both cnn and lte-cnn in systems")
+            distil[s] = (w, teacher)
     jobs = int(cfg["jobs"])
     if train_only:
         tr_f = _parse_folds(cfg["train_folds"])
@@ -241,23 +263,27 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         backend = str(cfg["backend"])
         section = network_section(cfg, backend)  # checks the backend
         n = int(section.get("members", 1))
-        distil = n > 1 and distil_weight(section) > 0
+        w, teacher = distil_settings(section)
+        # the teacher's networks: this backend's members, then the other's for "fusion"
+        todo = [(backend, i) for i in range(n)]
+        if w > 0 and teacher == "fusion":
+            other = "lte-cnn" if backend == "allconv" else "allconv"
+            todo += [(other, i) for i in range(int(network_section(cfg, other)
+                                                       .get("members", 1)))]
         F = frames_for([it.path for it in items], fcfg, jobs=jobs)
         X = [F[it.path] for it in items]
         y = [it.label for it in items]
         groups = [it.recording or it.stem for it in items]
-        nets = [clip_network(cfg, fcfg, backend, member=i).fit(X, y, groups=groups)
-                for i in range(n)]
-        model: ClipClassifier | ClipEnsemble = nets[0] if n == 1 else ClipEnsemble(nets)
-        if distil:
-            model = ClipEnsemble(nets).distil(X, y, groups=groups,
-                                              weight=distil_weight(section))
+        nets = [clip_network(cfg, fcfg, b, member=i).fit(X, y, groups=groups) for b, i in todo]
+        model: ClipClassifier | ClipEnsemble = nets[0] if n == 1 else ClipEnsemble(nets[:n])
+        if w > 0:
+            model = ClipEnsemble(nets).distil(X, y, groups=groups, weight=w)
         model.save(out / "model")
-        what = (f" (one network distilled from {n} members)" if distil
+        what = (f" (one network distilled from {len(nets)} networks)" if w > 0
                 else f" ({n} members)" if n > 1 else "")
         log(f"model trained on {len(items)} clips{what}: {out / 'model'}")
         return {"model": str(out / "model"), "n_train": len(items), "members": n,
-                "distilled": distil}
+                "distilled": w > 0}
 
     plan = plan_folds(ds, cfg["train_folds"], cfg["test_folds"])
     paths = list(dict.fromkeys(it.path for _, tr, te in plan for it in tr + te))
@@ -280,9 +306,11 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
     classes = list(ds.classes)
     trees: dict[int, str] = {}
     members: dict[str, dict[int, dict[str, list[float]]]] = {}
+    distilled: dict[str, dict[int, dict[str, float]]] = {}
     for k, train, test in plan:
         y_tr = [it.label for it in train]
         fold_p: dict[str, np.ndarray] = {}
+        fold_nets: dict[str, list[ClipClassifier]] = {}
         for s in systems:
             ts = time.time()
             if s == "fusion":
@@ -292,8 +320,9 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             Xtr = [feats[s][it.path] for it in train]
             Xte = [feats[s][it.path] for it in test]
             if s in ("cnn", "lte-cnn"):
-                fold_p[s], lte0 = _network_members(cfg, fcfg, s, k, train, y_tr, test, Xtr,
-                                                   Xte, classes, out, members, log)
+                fold_p[s], fold_nets[s] = _network_members(cfg, fcfg, s, k, train, y_tr, test,
+                                                           Xtr, Xte, classes, out, members, log)
+                lte0 = fold_nets[s][0]
                 if s == "lte-cnn":
                     trees[k] = str(lte0.embedder_.tree_)
                     if len(trees) == 1:
@@ -312,6 +341,10 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
             order = [list(model.classes_).index(c) for c in classes]
             fold_p[s] = P[:, order]
             _collect(preds, per_fold, s, k, test, fold_p[s], classes, log, ts)
+        for s, (w, teacher) in distil.items():
+            _distil_fold(s, k, w, teacher, fold_nets, train, y_tr, test,
+                         [feats[s][it.path] for it in train], [feats[s][it.path] for it in test],
+                         out, distilled, log)
 
     results: dict[str, Any] = {"dataset": ds.name, "folds": [k for k, _, _ in plan],
                                "systems": {}, "seconds": None}
@@ -329,10 +362,14 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
                                  "pooled": res.to_dict()}
         if s in members:
             results["systems"][s]["members"] = members[s]
+        if s in distilled:
+            results["systems"][s]["distilled"] = {"weight": distil[s][0],
+                                                  "teacher": distil[s][1],
+                                                  "per_fold": distilled[s]}
     results["seconds"] = round(time.time() - t0, 1)
     results["label_trees"] = trees
     write_json(out / "results.json", results)
-    md = accuracy_table(results, classes) + members_table(results)
+    md = accuracy_table(results, classes) + members_table(results) + distilled_table(results)
     if trees:
         k0 = min(trees)
         md += f"\nLabel tree (fold {k0}):\n\n```\n{trees[k0]}\n```\n"
@@ -346,33 +383,24 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
                      Xtr: list[np.ndarray],
                      Xte: list[np.ndarray], classes: Sequence[str], out: Path,
                      members: dict[str, dict[int, dict[str, list[float]]]], log: Any
-                     ) -> tuple[np.ndarray, ClipClassifier]:
+                     ) -> tuple[np.ndarray, list[ClipClassifier]]:
     """Train the fold's ``members`` networks of system ``s`` (``cnn`` or ``lte-cnn``),
     save them and return the mean of their class probabilities on the test clips (in
-    the order of ``classes``) and member 0.
+    the order of ``classes``) and the members.
 
     Member 0 is saved as ``models/fold<k>`` (``lte_fold<k>``), member ``i`` as
     ``models/fold<k>_m<i>``; with more than one member, ``members[s][k]`` records each
     member's test accuracy, its accuracy on its own validation split at the chosen
-    epoch, and the test accuracy of the mean of the first 1, 2, ... members. With
-    ``distil`` above 0 as well, the network distilled from all members
-    (:meth:`~audioscene.models.ClipEnsemble.distil`, weight ``distil``) is saved as
-    ``models/fold<k>_distilled`` and ``members[s][k]["distilled"]``
-    records its test accuracy, validation accuracy and validation loss, and member 0's
-    validation loss (the system's probabilities stay the members' mean).
+    epoch, and the test accuracy of the mean of the first 1, 2, ... members.
     """
-    backend = "allconv" if s == "cnn" else "lte-cnn"
-    section = network_section(cfg, backend)
-    n = int(section.get("members", 1))
+    backend = _BACKEND[s]
+    n = int(network_section(cfg, backend).get("members", 1))
     name = f"fold{k}" if s == "cnn" else f"lte_fold{k}"
     groups = [it.recording or it.stem for it in train]
     y_te = np.array([str(it.label) for it in test])
 
     def accuracy(P: np.ndarray) -> float:
         return float(np.mean(np.asarray(classes)[P.argmax(1)] == y_te))
-
-    def at_best(model: ClipClassifier, key: str) -> float:
-        return float(model.history_[model.best_epoch_ - 1].get(key, np.nan))
 
     Ps: list[np.ndarray] = []
     nets: list[ClipClassifier] = []
@@ -386,33 +414,84 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
         Ps.append(P)
         if n > 1:
             acc, ens = accuracy(P), accuracy(np.mean(Ps, axis=0))
-            val = at_best(model, "val_accuracy")
+            val = _at_best(model, "val_accuracy")
             rec["accuracy"].append(acc)
             rec["validation_accuracy"].append(val)
             rec["first_members"].append(ens)
             log(f"fold {k} {s} member {i}: accuracy {100 * acc:.1f} % (validation "
                 f"{100 * val:.1f} %, epoch {model.best_epoch_}); mean of {i + 1}: "
                 f"{100 * ens:.1f} %")
-    if n > 1 and distil_weight(section) > 0:
-        student = ClipEnsemble(nets).distil(Xtr, y_tr, groups=groups,
-                                            weight=distil_weight(section))
-        student.save(out / "models" / f"{name}_distilled")
-        P = student.predict_proba(Xte)[:, [list(student.classes_).index(c) for c in classes]]
-        rec["distilled"] = [accuracy(P), at_best(student, "val_accuracy"),
-                            at_best(student, "val_loss"), at_best(nets[0], "val_loss")]
-        log(f"fold {k} {s} distilled from {n} members: accuracy {100 * rec['distilled'][0]:.1f}"
-            f" % (validation {100 * rec['distilled'][1]:.1f} %, loss "
-            f"{rec['distilled'][2]:.3f}; member 0: {rec['distilled'][3]:.3f})")
     if n > 1:
         members.setdefault(s, {})[k] = rec
-    return np.mean(Ps, axis=0), nets[0]
+    return np.mean(Ps, axis=0), nets
+
+
+def _distil_fold(s: str, k: int, w: float, teacher: str,
+                 fold_nets: dict[str, list[ClipClassifier]], train: Sequence[Item],
+                 y_tr: list[Any], test: Sequence[Item], Xtr: list[np.ndarray],
+                 Xte: list[np.ndarray], out: Path,
+                 distilled: dict[str, dict[int, dict[str, float]]], log: Any) -> None:
+    """Train the fold's network of system ``s`` distilled from its members (``teacher``
+    ``members``) or from its members followed by the other network's (``fusion``), save
+    it as ``models/fold<k>_distilled`` (``lte_fold<k>_distilled``) and record its test
+    accuracy, its validation accuracy and loss at the chosen epoch, and member 0's
+    validation loss (same split) in ``distilled[s][k]``."""
+    nets = list(fold_nets[s])
+    if teacher == "fusion":
+        nets += fold_nets["lte-cnn" if s == "cnn" else "cnn"]
+    student = ClipEnsemble(nets).distil(Xtr, y_tr, groups=[it.recording or it.stem
+                                                           for it in train], weight=w)
+    student.save(out / "models" / (f"fold{k}_distilled" if s == "cnn"
+                                   else f"lte_fold{k}_distilled"))
+
+    y_te = np.array([str(it.label) for it in test])
+    rec = {"accuracy": float(np.mean(student.predict(Xte).astype(str) == y_te)),
+           "validation_accuracy": _at_best(student, "val_accuracy"),
+           "validation_loss": _at_best(student, "val_loss"),
+           "member0_validation_loss": _at_best(nets[0], "val_loss")}
+    distilled.setdefault(s, {})[k] = rec
+    log(f"fold {k} {s} distilled from {len(nets)} networks ({teacher}): accuracy "
+        f"{100 * rec['accuracy']:.1f} % (validation {100 * rec['validation_accuracy']:.1f} %, "
+        f"loss {rec['validation_loss']:.3f}; member 0: {rec['member0_validation_loss']:.3f})")
+
+
+def distilled_table(results: dict[str, Any]) -> str:
+    """Markdown table of the distilled networks (empty without one): per system, its
+    teacher and weight, test accuracy per fold and mean, and the means over folds of its
+    validation accuracy and loss and of member 0's validation loss on the same splits.
+
+    Examples
+    --------
+    >>> r = {"systems": {"cnn": {"distilled": {"weight": 0.5, "teacher": "fusion",
+    ...      "per_fold": {1: {"accuracy": 0.8, "validation_accuracy": 0.9,
+    ...      "validation_loss": 0.4, "member0_validation_loss": 0.5}}}}}}
+    >>> print(distilled_table(r).splitlines()[5])
+    | cnn | fusion | 0.5 | 80.0 | **80.0** | 90.0 | 0.400 | 0.500 |
+    """
+    rows = []
+    for s, r in results["systems"].items():
+        d = r.get("distilled")
+        if not d:
+            continue
+        per = list(d["per_fold"].values())
+        mean = {key: float(np.mean([p[key] for p in per])) for key in per[0]}
+        rows.append(f"| {s} | {d['teacher']} | {d['weight']:g} | "
+                    + ", ".join(f"{100 * p['accuracy']:.1f}" for p in per)
+                    + f" | **{100 * mean['accuracy']:.1f}** | "
+                    f"{100 * mean['validation_accuracy']:.1f} | "
+                    f"{mean['validation_loss']:.3f} | {mean['member0_validation_loss']:.3f} |")
+    if not rows:
+        return ""
+    return ("\nDistilled networks (one network trained on a teacher's probabilities):\n\n"
+            "| system | teacher | weight | test, per fold | test mean | validation accuracy "
+            "| validation loss | member 0's validation loss |\n|---|---|---|---|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
 
 
 def members_table(results: dict[str, Any]) -> str:
     """Markdown table of the ensembles' members (empty without one): per system, the
     mean over folds of each member's test and validation accuracy and of the test
-    accuracy of the mean of its first 1, 2, ... members; with a network distilled from
-    the members in every fold, its test and validation accuracy in a ``distilled`` row.
+    accuracy of the mean of its first 1, 2, ... members.
 
     Examples
     --------
@@ -429,10 +508,6 @@ def members_table(results: dict[str, Any]) -> str:
                         + " | ".join(f"{100 * np.mean([m[key][i] for m in per]):.1f}"
                                      for key in ("accuracy", "validation_accuracy",
                                                  "first_members")) + " |")
-        dist = [m["distilled"] for m in per if "distilled" in m]
-        if dist and len(dist) == len(per):
-            rows.append(f"| {s} | distilled | {100 * np.mean([d[0] for d in dist]):.1f} | "
-                        f"{100 * np.mean([d[1] for d in dist]):.1f} | |")
     if not rows:
         return ""
     return ("\nEnsemble members (mean over folds, %):\n\n| system | member | test | "

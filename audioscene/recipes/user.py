@@ -49,7 +49,7 @@ from ..features import FeatureConfig, extract
 from ..io_utils import atomic_write_text
 from ..models.clip import ClipClassifier
 from ..models.clip_ensemble import ClipEnsemble
-from .clips import clip_network, distil_weight, frames_for, network_section, plot_confusion
+from .clips import clip_network, distil_settings, frames_for, network_section, plot_confusion
 from .common import class_table, sed_table, write_json
 from .tagging import eer_table
 from .task2 import fit_detector
@@ -209,11 +209,12 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
                             groups=[it.recording or str(it.path) for it in train],
                             classes=classes))
     model: ClipClassifier | ClipEnsemble = nets[0] if n_members == 1 else ClipEnsemble(nets)
-    distilled = n_members > 1 and distil_weight(section) > 0
+    w_distil, _ = distil_settings(section)  # the teacher is always the members here
+    distilled = w_distil > 0
     if distilled:
         model = ClipEnsemble(nets).distil([F[it.path] for it in train], y_tr,
                                           groups=[it.recording or str(it.path) for it in train],
-                                          weight=distil_weight(section))
+                                          weight=w_distil)
     model.save(out / "model")
     P = model.predict_proba([F[it.path] for it in test])
     seed = int(cfg["seed"])
@@ -254,8 +255,8 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
     ensemble = (f" (the mean of {n_members} networks seeded {seed} to {seed + n_members - 1})"
                 if n_members > 1 else "")
     if distilled:
-        ensemble = (f" (one network seeded {seed}, trained on {1 - distil_weight(section):g} x "
-                    f"the labels + {distil_weight(section):g} x the mean probability of "
+        ensemble = (f" (one network seeded {seed}, trained on {1 - w_distil:g} x "
+                    f"the labels + {w_distil:g} x the mean probability of "
                     f"{n_members} networks seeded {seed} to {seed + n_members - 1})")
     md = [f"# {'Tagger' if multi else 'Classifier'} trained on {data}", "",
           f"- {len(classes)} classes; {len(train)} training files, {len(test)} test files "
