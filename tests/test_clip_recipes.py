@@ -195,49 +195,60 @@ def test_distilled_network_from_the_members(task1_mini: Path, tmp_path: Path) ->
     base = [*TINY_CNN, *TINY_LTE, "jobs=1", "lte.segment_frames=20", "lte.hop_frames=10",
             "test_folds=4", "cnn.distil=0.5"]
     cases = {"members": [*base, "systems=[cnn]", "cnn.members=2"],
-             "fusion": [*base, "systems=[cnn,lte-cnn]", "cnn.distil_teacher=fusion"]}
+             "fusion": [*base, "systems=[cnn,lte-cnn]", "cnn.distil_teacher=fusion",
+                        "lte_cnn.distil=0.5", "lte_cnn.distil_teacher=fusion"]}
     for teacher_kind, overrides in cases.items():
         out = tmp_path / teacher_kind
         res = run_recipe("dcase2016-task1", data=task1_mini, out=out, overrides=overrides,
                          log=lambda *a: None)
         models = out / "models"
-        student = load_model(models / "fold4_distilled")
-        teacher = ([models / "fold4", models / "fold4_m1"] if teacher_kind == "members"
-                   else [models / "fold4", models / "lte_fold4"])
-        nets = [load_model(m) for m in teacher]
         _, cfg = load_config("dcase2016-task1", overrides)
         fcfg = FeatureConfig.from_dict(cfg["features"])
         [(_, train, test)] = plan_folds(load_dataset(cfg["dataset"], task1_mini), None, "4")
         F = frames_for([it.path for it in train + test], fcfg)
-        again = ClipEnsemble(nets).distil([F[it.path] for it in train],
-                                          [it.label for it in train],
-                                          groups=[it.recording or it.stem for it in train],
-                                          weight=0.5)
-        sa, sb, s0 = (m.network_.state_dict() for m in (student, again, nets[0]))
-        assert all(np.array_equal(sa[key].numpy(), sb[key].numpy()) for key in sa)
-        assert not all(np.array_equal(sa[key].numpy(), s0[key].numpy()) for key in sa)
-        assert student.random_state == nets[0].random_state == 0
-        d = res["systems"]["cnn"]["distilled"]
-        assert (d["weight"], d["teacher"]) == (0.5, teacher_kind)
-        rec = d["per_fold"][4]
-        assert rec["validation_loss"] == student.history_[student.best_epoch_ - 1]["val_loss"]
-        assert rec["member0_validation_loss"] == \
-            nets[0].history_[nets[0].best_epoch_ - 1]["val_loss"]
-        y_te = np.array([it.label for it in test])
-        assert rec["accuracy"] == np.mean(student.predict([F[it.path] for it in test]) == y_te)
-        assert f"| cnn | {teacher_kind} | 0.5 |" in (out / "results.md").read_text()
-        assert "distilled" not in res["systems"].get("lte-cnn", {})
-    for bad, match in ((["cnn.distil=0.5"], "needs members > 1"),
+        # the student is a clone of the first teacher network (its own system's member 0)
+        teachers = {"cnn": ["fold4", "fold4_m1"] if teacher_kind == "members"
+                    else ["fold4", "lte_fold4"]}
+        if teacher_kind == "fusion":
+            teachers["lte-cnn"] = ["lte_fold4", "fold4"]
+        assert ("distilled" in res["systems"].get("lte-cnn", {})) == (teacher_kind == "fusion")
+        for s, names in teachers.items():
+            student = load_model(models / f"{names[0]}_distilled")
+            nets = [load_model(models / n) for n in names]
+            again = ClipEnsemble(nets).distil([F[it.path] for it in train],
+                                              [it.label for it in train],
+                                              groups=[it.recording or it.stem for it in train],
+                                              weight=0.5)
+            sa, sb, s0 = (m.network_.state_dict() for m in (student, again, nets[0]))
+            assert all(np.array_equal(sa[key].numpy(), sb[key].numpy()) for key in sa)
+            assert not all(np.array_equal(sa[key].numpy(), s0[key].numpy()) for key in sa)
+            assert student.random_state == nets[0].random_state == 0
+            assert student.backend == nets[0].backend == ("allconv" if s == "cnn" else "lte-cnn")
+            d = res["systems"][s]["distilled"]
+            assert (d["weight"], d["teacher"]) == (0.5, teacher_kind)
+            rec = d["per_fold"][4]
+            assert rec["validation_loss"] == \
+                student.history_[student.best_epoch_ - 1]["val_loss"]
+            assert rec["member0_validation_loss"] == \
+                nets[0].history_[nets[0].best_epoch_ - 1]["val_loss"]
+            y_te = np.array([it.label for it in test])
+            assert rec["accuracy"] == np.mean(student.predict([F[it.path] for it in test])
+                                              == y_te)
+            assert f"| {s} | {teacher_kind} | 0.5 |" in (out / "results.md").read_text()
+    for bad, match in ((["cnn.distil=0.5"], r"cnn.distil needs cnn.members > 1"),
                        (["cnn.distil=0.5", "cnn.distil_teacher=fusion", "systems=[cnn]"],
-                        "needs both cnn and lte-cnn"),
-                       (["cnn.distil=1.5", "cnn.members=2"], r"distil must be in \[0, 1\]")):
+                        "cnn.distil_teacher 'fusion' needs both cnn and lte-cnn"),
+                       (["cnn.distil=1.5", "cnn.members=2"],
+                        r"cnn.distil must be in \[0, 1\]")):
         with pytest.raises(ValueError, match=match):
             run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "bad",
                        overrides=[*TINY_CNN, *bad], log=lambda *a: None)
+    logged: list[str] = []
     out = run_recipe("dcase2016-task1", data=task1_mini, out=tmp_path / "train",
                      overrides=[*TINY_CNN, *TINY_LTE, "jobs=1", "cnn.distil=0.5",
                                 "cnn.distil_teacher=fusion"],
-                     train_only=True, log=lambda *a: None)
+                     train_only=True, log=lambda *a: logged.append(" ".join(map(str, a))))
+    assert any("one network distilled from 2 networks" in m for m in logged)
     assert out["distilled"] and out["members"] == 1
     model = load_model(tmp_path / "train" / "model")
     assert isinstance(model, ClipClassifier) and model.backend == "allconv"

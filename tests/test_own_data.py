@@ -294,6 +294,24 @@ def test_split_by_recording_keeps_a_recording_on_one_side() -> None:
                            need=2)
 
 
+def test_train_classifier_refuses_distil_before_reading_features(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture) -> None:
+    import audioscene.recipes.user as user
+
+    def no_features(*args: object, **kwargs: object) -> None:
+        raise AssertionError("features were read")
+
+    monkeypatch.setattr(user, "frames_for", no_features)
+    rows = [f"{p},{c}" for c in ("Dog bark", "Rain") for p in _esc(shared_data, c)[:6]]
+    (tmp_path / "train.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "c"
+    assert main(["train", "classifier", str(tmp_path / "train.csv"), "--out", str(out),
+                 *TINY_CLF, "--set", "cnn.distil=0.5"]) != 0
+    assert "cnn.distil needs cnn.members > 1" in capsys.readouterr().err
+    assert not (out / "model").exists()
+
+
 def test_train_tagger_from_a_list_with_recordings_and_a_test_set(
         shared_data: Path, tmp_path: Path) -> None:
     dogs, rain = _esc(shared_data, "Dog bark")[:6], _esc(shared_data, "Rain")[:6]

@@ -454,7 +454,10 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             :func:`~audioscene.models.distillation_targets`). Without tags, every row is a
             probability distribution. ``y`` still sets the classes, the validation
             split and the validation loss, so the epoch is chosen on the true labels;
-            the rows of clips held out for validation are not used.
+            the rows of clips held out for validation are not used. Listing the clips
+            in another order gives the same model when identical clips with identical
+            labels and groups have identical rows (as rows of
+            :func:`~audioscene.models.distillation_targets` do).
 
         Returns
         -------
@@ -891,6 +894,11 @@ def decision_functions_file(models: Sequence[ClipClassifier], path: str | os.Pat
     list of ndarray
         One ``(n_classes,)`` logit vector per network.
 
+    Raises
+    ------
+    ValueError
+        No network, or networks that read other features than the first.
+
     Examples
     --------
     >>> za, zb = decision_functions_file([clf_a, clf_b], "two_hours.flac")  # doctest: +SKIP
@@ -901,10 +909,10 @@ def decision_functions_file(models: Sequence[ClipClassifier], path: str | os.Pat
     models = list(models)
     if not models:
         raise ValueError("no network given")
-    for m in models:
+    for i, m in enumerate(models):
         check_is_fitted(m, "network_")
         if m.fconfig.to_dict() != models[0].fconfig.to_dict():
-            raise ValueError("the networks read other features than the first")
+            raise ValueError(f"network {i} reads other features than network 0")
     fconfig = models[0].fconfig
     fs = FeatureStream(fconfig)
     accs = [_LongClip(m, chunk_frames, str(path)) for m in models]

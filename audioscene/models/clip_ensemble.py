@@ -65,6 +65,12 @@ def distillation_targets(teacher: ClipClassifier | ClipEnsemble, X: Sequence[Any
         ``(n_clips, n_classes)`` float32 targets; each row sums to 1 for a single-label
         teacher.
 
+    Raises
+    ------
+    ValueError
+        ``weight`` outside ``[0, 1]``, labels (tags) the teacher does not know, or ``X``
+        and ``y`` of different lengths.
+
     Examples
     --------
     >>> import numpy as np
@@ -78,6 +84,8 @@ def distillation_targets(teacher: ClipClassifier | ClipEnsemble, X: Sequence[Any
     """
     if not 0 <= weight <= 1:
         raise ValueError(f"weight must be in [0, 1], got {weight}")
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} clips but y has {len(y)} labels")
     classes = list(teacher.classes_)
     if teacher.multi_label:
         y_arr = np.asarray(y) if not isinstance(y, list) else None
@@ -98,8 +106,6 @@ def distillation_targets(teacher: ClipClassifier | ClipEnsemble, X: Sequence[Any
         hard = np.zeros((len(y), len(classes)), np.float32)
         hard[np.arange(len(y)), [index[v] for v in np.asarray(y).tolist()]] = 1
     P = np.asarray(teacher.predict_proba(X), np.float32)
-    if P.shape != hard.shape:
-        raise ValueError(f"X has {P.shape[0]} clips but y has {hard.shape[0]} labels")
     return ((1 - weight) * hard + weight * P).astype(np.float32)
 
 

@@ -14,7 +14,11 @@ and scores its test clips:
 With ``cnn.members`` (``lte_cnn.members``) above 1, ``cnn`` (``lte-cnn``) is the mean of
 the probabilities of that many networks seeded ``seed``, ``seed + 1``, ...
 (:func:`clip_network`); ``audioscene train`` then saves them as one
-:class:`~audioscene.models.ClipEnsemble`.
+:class:`~audioscene.models.ClipEnsemble`. With ``cnn.distil`` (``lte_cnn.distil``) above
+0, one more network is distilled in every fold from its members, or with
+``distil_teacher: fusion`` from its members and the other network's
+(:meth:`~audioscene.models.ClipEnsemble.distil`), and reported in its own table;
+``audioscene train`` then saves that network of ``backend`` instead.
 
 The networks choose their epoch on a validation split of the *training* clips (grouped
 by recording); the test fold is only ever predicted. Reports per-fold and mean accuracy,
@@ -154,11 +158,29 @@ def network_section(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
     return cfg[_SECTION[backend]]
 
 
-def distil_settings(section: dict[str, Any]) -> tuple[float, str]:
-    """The distillation settings of a network section: ``distil``, the share of the
-    teacher's probability in the distilled network's targets (0, the default: no
-    distilled network), and ``distil_teacher``, ``"members"`` (the section's own
-    members, the default) or ``"fusion"`` (its members followed by the other network's).
+def distil_settings(section: dict[str, Any], name: str = "cnn") -> tuple[float, str]:
+    """The distillation settings of a network section.
+
+    Parameters
+    ----------
+    section : dict
+        A network section (``cfg["cnn"]`` or ``cfg["lte_cnn"]``).
+    name : str
+        Its name, for the error messages.
+
+    Returns
+    -------
+    (float, str)
+        ``distil``, the share of the teacher's probability in the distilled network's
+        targets (0, the default: no distilled network), and ``distil_teacher``:
+        ``"members"`` (the section's own members, the default) or ``"fusion"`` (its
+        members followed by the other network's, averaged with equal weights).
+
+    Raises
+    ------
+    ValueError
+        ``distil`` outside ``[0, 1]``, an unknown teacher, or the ``members`` teacher
+        with a single member.
 
     Examples
     --------
@@ -167,12 +189,14 @@ def distil_settings(section: dict[str, Any]) -> tuple[float, str]:
     """
     w = float(section.get("distil", 0.0))
     if not 0 <= w <= 1:
-        raise ValueError(f"distil must be in [0, 1], got {w}")
+        raise ValueError(f"{name}.distil must be in [0, 1], got {w}")
     teacher = str(section.get("distil_teacher", "members"))
     if teacher not in ("members", "fusion"):
-        raise ValueError(f"distil_teacher must be 'members' or 'fusion', got {teacher!r}")
+        raise ValueError(f"{name}.distil_teacher must be 'members' or 'fusion', got "
+                         f"{teacher!r}")
     if w > 0 and teacher == "members" and int(section.get("members", 1)) < 2:
-        raise ValueError("distil with distil_teacher 'members' needs members > 1")
+        raise ValueError(f"{name}.distil needs {name}.members > 1 (or "
+                         f"{name}.distil_teacher: fusion)")
     return w, teacher
 
 
@@ -250,11 +274,14 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
                                                        else [])
     distil: dict[str, tuple[float, str]] = {}  # network system -> (weight, teacher)
     for s in ("cnn", "lte-cnn"):
-        w, teacher = distil_settings(network_section(cfg, _BACKEND[s]))
-        if s in systems and w > 0 and not train_only:
+        if s not in systems or train_only:
+            continue
+        name = _SECTION[_BACKEND[s]]
+        w, teacher = distil_settings(network_section(cfg, _BACKEND[s]), name)
+        if w > 0:
             if teacher == "fusion" and not {"cnn", "lte-cnn"} <= set(systems):
-                raise ValueError(f"{_SECTION[_BACKEND[s]]}.distil_teacher 'fusion' needs "
-                                 "both cnn and lte-cnn in systems")
+                raise ValueError(f"{name}.distil_teacher 'fusion' needs both cnn and lte-cnn "
+                                 "in systems")
             distil[s] = (w, teacher)
     jobs = int(cfg["jobs"])
     if train_only:
@@ -263,7 +290,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         backend = str(cfg["backend"])
         section = network_section(cfg, backend)  # checks the backend
         n = int(section.get("members", 1))
-        w, teacher = distil_settings(section)
+        w, teacher = distil_settings(section, _SECTION[backend])
         # the teacher's networks: this backend's members, then the other's for "fusion"
         todo = [(backend, i) for i in range(n)]
         if w > 0 and teacher == "fusion":
@@ -460,6 +487,16 @@ def distilled_table(results: dict[str, Any]) -> str:
     teacher and weight, test accuracy per fold and mean, and the means over folds of its
     validation accuracy and loss and of member 0's validation loss on the same splits.
 
+    Parameters
+    ----------
+    results : dict
+        The recipe's results (``results.json``).
+
+    Returns
+    -------
+    str
+        The table with its title, or an empty string.
+
     Examples
     --------
     >>> r = {"systems": {"cnn": {"distilled": {"weight": 0.5, "teacher": "fusion",
@@ -492,6 +529,16 @@ def members_table(results: dict[str, Any]) -> str:
     """Markdown table of the ensembles' members (empty without one): per system, the
     mean over folds of each member's test and validation accuracy and of the test
     accuracy of the mean of its first 1, 2, ... members.
+
+    Parameters
+    ----------
+    results : dict
+        The recipe's results (``results.json``).
+
+    Returns
+    -------
+    str
+        The table with its title, or an empty string.
 
     Examples
     --------

@@ -196,9 +196,11 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
     _check_counts(counts, int(cfg["min_examples"]), "files")
     fcfg = FeatureConfig.from_dict(cfg["features"])
     log(f"{len(classes)} classes, {len(train)} training and {len(test)} test files")
-    F = frames_for([it.path for it in train + test], fcfg, jobs=int(cfg["jobs"]))
     section = network_section(cfg, str(cfg["backend"]))
     n_members = int(section.get("members", 1))
+    # checked before any feature is read; the teacher is always the members here
+    w_distil, _ = distil_settings(section, "cnn" if cfg["backend"] == "allconv" else "lte_cnn")
+    F = frames_for([it.path for it in train + test], fcfg, jobs=int(cfg["jobs"]))
     y_tr: list[Any] = [it.tags if multi else it.label for it in train]
     nets = []
     for i in range(n_members):
@@ -209,7 +211,6 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
                             groups=[it.recording or str(it.path) for it in train],
                             classes=classes))
     model: ClipClassifier | ClipEnsemble = nets[0] if n_members == 1 else ClipEnsemble(nets)
-    w_distil, _ = distil_settings(section)  # the teacher is always the members here
     distilled = w_distil > 0
     if distilled:
         model = ClipEnsemble(nets).distil([F[it.path] for it in train], y_tr,
