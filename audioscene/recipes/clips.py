@@ -519,7 +519,8 @@ def distilled_table(results: dict[str, Any]) -> str:
                     f"{mean['validation_loss']:.3f} | {mean['member0_validation_loss']:.3f} |")
     if not rows:
         return ""
-    return ("\nDistilled networks (one network trained on a teacher's probabilities):\n\n"
+    return ("\nDistilled networks (one network trained on the labels and a teacher's "
+            "probabilities):\n\n"
             "| system | teacher | weight | test, per fold | test mean | validation accuracy "
             "| validation loss | member 0's validation loss |\n|---|---|---|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n")
