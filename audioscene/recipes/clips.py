@@ -138,6 +138,11 @@ _SECTION = {"allconv": "cnn", "lte-cnn": "lte_cnn"}
 _BACKEND = {"cnn": "allconv", "lte-cnn": "lte-cnn"}  # network system -> backend
 
 
+def _model_name(s: str, k: int) -> str:
+    """Folder (under ``models/``) of fold ``k``'s member 0 of network system ``s``."""
+    return f"fold{k}" if s == "cnn" else f"lte_fold{k}"
+
+
 def _at_best(model: ClipClassifier, key: str) -> float:
     """A value of the training history at the kept epoch (NaN when not recorded)."""
     return float(model.history_[model.best_epoch_ - 1].get(key, np.nan))
@@ -158,15 +163,16 @@ def network_section(cfg: dict[str, Any], backend: str) -> dict[str, Any]:
     return cfg[_SECTION[backend]]
 
 
-def distil_settings(section: dict[str, Any], name: str = "cnn") -> tuple[float, str]:
-    """The distillation settings of a network section.
+def distil_settings(cfg: dict[str, Any], backend: str) -> tuple[float, str]:
+    """The distillation settings of the section of clip network ``backend``
+    (:func:`network_section`).
 
     Parameters
     ----------
-    section : dict
-        A network section (``cfg["cnn"]`` or ``cfg["lte_cnn"]``).
-    name : str
-        Its name, for the error messages.
+    cfg : dict
+        Full configuration.
+    backend : {"allconv", "lte-cnn"}
+        The network whose section (``cnn`` or ``lte_cnn``) is read.
 
     Returns
     -------
@@ -179,14 +185,15 @@ def distil_settings(section: dict[str, Any], name: str = "cnn") -> tuple[float, 
     Raises
     ------
     ValueError
-        ``distil`` outside ``[0, 1]``, an unknown teacher, or the ``members`` teacher
-        with a single member.
+        An unknown backend, ``distil`` outside ``[0, 1]``, an unknown teacher, or the
+        ``members`` teacher with a single member.
 
     Examples
     --------
-    >>> distil_settings({"members": 3, "distil": 0.5})
+    >>> distil_settings({"cnn": {"members": 3, "distil": 0.5}}, "allconv")
     (0.5, 'members')
     """
+    section, name = network_section(cfg, backend), _SECTION[backend]
     w = float(section.get("distil", 0.0))
     if not 0 <= w <= 1:
         raise ValueError(f"{name}.distil must be in [0, 1], got {w}")
@@ -276,12 +283,11 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
     for s in ("cnn", "lte-cnn"):
         if s not in systems or train_only:
             continue
-        name = _SECTION[_BACKEND[s]]
-        w, teacher = distil_settings(network_section(cfg, _BACKEND[s]), name)
+        w, teacher = distil_settings(cfg, _BACKEND[s])
         if w > 0:
             if teacher == "fusion" and not {"cnn", "lte-cnn"} <= set(systems):
-                raise ValueError(f"{name}.distil_teacher 'fusion' needs both cnn and lte-cnn "
-                                 "in systems")
+                raise ValueError(f"{_SECTION[_BACKEND[s]]}.distil_teacher 'fusion' needs both "
+                                 "cnn and lte-cnn in systems")
             distil[s] = (w, teacher)
     jobs = int(cfg["jobs"])
     if train_only:
@@ -290,7 +296,7 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         backend = str(cfg["backend"])
         section = network_section(cfg, backend)  # checks the backend
         n = int(section.get("members", 1))
-        w, teacher = distil_settings(section, _SECTION[backend])
+        w, teacher = distil_settings(cfg, backend)
         # the teacher's networks: this backend's members, then the other's for "fusion"
         todo = [(backend, i) for i in range(n)]
         if w > 0 and teacher == "fusion":
@@ -302,9 +308,11 @@ def run(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = print,
         y = [it.label for it in items]
         groups = [it.recording or it.stem for it in items]
         nets = [clip_network(cfg, fcfg, b, member=i).fit(X, y, groups=groups) for b, i in todo]
-        model: ClipClassifier | ClipEnsemble = nets[0] if n == 1 else ClipEnsemble(nets[:n])
+        model: ClipClassifier | ClipEnsemble
         if w > 0:
             model = ClipEnsemble(nets).distil(X, y, groups=groups, weight=w)
+        else:
+            model = nets[0] if n == 1 else ClipEnsemble(nets)
         model.save(out / "model")
         what = (f" (one network distilled from {len(nets)} networks)" if w > 0
                 else f" ({n} members)" if n > 1 else "")
@@ -422,7 +430,7 @@ def _network_members(cfg: dict[str, Any], fcfg: FeatureConfig, s: str, k: int,
     """
     backend = _BACKEND[s]
     n = int(network_section(cfg, backend).get("members", 1))
-    name = f"fold{k}" if s == "cnn" else f"lte_fold{k}"
+    name = _model_name(s, k)
     groups = [it.recording or it.stem for it in train]
     y_te = np.array([str(it.label) for it in test])
 
@@ -468,8 +476,7 @@ def _distil_fold(s: str, k: int, w: float, teacher: str,
         nets += fold_nets["lte-cnn" if s == "cnn" else "cnn"]
     student = ClipEnsemble(nets).distil(Xtr, y_tr, groups=[it.recording or it.stem
                                                            for it in train], weight=w)
-    student.save(out / "models" / (f"fold{k}_distilled" if s == "cnn"
-                                   else f"lte_fold{k}_distilled"))
+    student.save(out / "models" / f"{_model_name(s, k)}_distilled")
 
     y_te = np.array([str(it.label) for it in test])
     rec = {"accuracy": float(np.mean(student.predict(Xte).astype(str) == y_te)),

@@ -199,23 +199,23 @@ def run_classifier(cfg: dict[str, Any], *, data: Path, out: Path, log: Any = pri
     section = network_section(cfg, str(cfg["backend"]))
     n_members = int(section.get("members", 1))
     # checked before any feature is read; the teacher is always the members here
-    w_distil, _ = distil_settings(section, "cnn" if cfg["backend"] == "allconv" else "lte_cnn")
+    w_distil, _ = distil_settings(cfg, str(cfg["backend"]))
     F = frames_for([it.path for it in train + test], fcfg, jobs=int(cfg["jobs"]))
+    X_tr = [F[it.path] for it in train]
     y_tr: list[Any] = [it.tags if multi else it.label for it in train]
+    groups = [it.recording or str(it.path) for it in train]
     nets = []
     for i in range(n_members):
         clf = clip_network(cfg, fcfg, str(cfg["backend"]), member=i)
         if multi:
             clf.set_params(multi_label=True, mixup=0.0)
-        nets.append(clf.fit([F[it.path] for it in train], y_tr,
-                            groups=[it.recording or str(it.path) for it in train],
-                            classes=classes))
-    model: ClipClassifier | ClipEnsemble = nets[0] if n_members == 1 else ClipEnsemble(nets)
+        nets.append(clf.fit(X_tr, y_tr, groups=groups, classes=classes))
     distilled = w_distil > 0
+    model: ClipClassifier | ClipEnsemble
     if distilled:
-        model = ClipEnsemble(nets).distil([F[it.path] for it in train], y_tr,
-                                          groups=[it.recording or str(it.path) for it in train],
-                                          weight=w_distil)
+        model = ClipEnsemble(nets).distil(X_tr, y_tr, groups=groups, weight=w_distil)
+    else:
+        model = nets[0] if n_members == 1 else ClipEnsemble(nets)
     model.save(out / "model")
     P = model.predict_proba([F[it.path] for it in test])
     seed = int(cfg["seed"])
