@@ -101,11 +101,18 @@ def test_clip_order_does_not_change_the_model(with_groups: bool) -> None:
     assert not np.array_equal(_weights(a)["mean"], _weights(c)["mean"])
 
 
-def test_tag_order_and_clip_order_do_not_change_a_tagger() -> None:
+def _toy_tags() -> tuple[list[np.ndarray], list[tuple[str, ...]], dict[str, object]]:
+    """The toy clips with their class as a tag, every fourth also tagged "x", and the
+    settings of a small tagger."""
     X, y = _toy()
     tags = [(lab, "x") if i % 4 == 0 else (lab,) for i, lab in enumerate(y)]
     params = {"multi_label": True, "net_params": SMALL, "max_epochs": 2, "batch_size": 8,
               "progress": False}
+    return X, tags, params
+
+
+def test_tag_order_and_clip_order_do_not_change_a_tagger() -> None:
+    X, tags, params = _toy_tags()
     a = ClipClassifier(**params).fit(X, tags)
     p = np.random.default_rng(2).permutation(len(X))
     b = ClipClassifier(**params).fit([X[i] for i in p], [tuple(reversed(tags[i])) for i in p])
@@ -300,10 +307,7 @@ def test_soft_targets_replace_the_labels_in_the_training_loss() -> None:
 def test_distillation_targets_of_a_tagger() -> None:
     from audioscene.models import distillation_targets
 
-    X, y = _toy()
-    tags = [(lab, "x") if i % 4 == 0 else (lab,) for i, lab in enumerate(y)]
-    params = {"multi_label": True, "net_params": SMALL, "max_epochs": 2, "batch_size": 8,
-              "progress": False}
+    X, tags, params = _toy_tags()
     tagger = ClipClassifier(**params).fit(X, tags)
     Y = np.array([[t in tg for t in tagger.classes_] for tg in tags], np.float32)
     T = distillation_targets(tagger, X, tags, weight=0.25)
