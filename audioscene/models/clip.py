@@ -50,7 +50,7 @@ from ..persist import ModelRecord, Persistent
 from .nets import NETWORKS, load_network_arrays, network_arrays
 
 __all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames", "canonical_order",
-           "decision_functions_file"]
+           "decision_functions_file", "labels_of"]
 
 #: Default clip features: 64 log-mel bands at 22.05 kHz, 46 ms window, 23 ms hop.
 CNN_FEATURES = FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
@@ -700,10 +700,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         >>> clf.predict(["c.wav"])  # doctest: +SKIP
         array(['dog'], dtype='<U4')
         """
-        P = self.predict_proba(X)
-        if self.multi_label:
-            return (P >= 0.5).astype(int)
-        return self.classes_[P.argmax(axis=1)]
+        return labels_of(self.predict_proba(X), self.classes_, bool(self.multi_label))
 
     def score(self, X: Sequence[Any], y: Any, sample_weight: Any = None) -> float:
         """Accuracy (single label) or mean per-tag accuracy (``multi_label``).
@@ -870,6 +867,24 @@ class _LongClip:
         mode = self.net.pooling
         out = mean if mode == "mean" else mx if mode == "max" else 0.5 * (mean + mx)
         return out.astype(np.float32)
+
+
+def labels_of(P: np.ndarray, classes: np.ndarray, multi_label: bool) -> np.ndarray:
+    """What ``predict`` returns for probabilities ``P`` ``(n_clips, n_classes)``: the
+    most probable class of each clip, or with ``multi_label`` a binary matrix of the
+    tags at 0.5 or above.
+
+    Examples
+    --------
+    >>> P = np.array([[0.2, 0.8], [0.6, 0.4]])
+    >>> labels_of(P, np.array(["a", "b"]), False).tolist()
+    ['b', 'a']
+    >>> labels_of(P, np.array(["a", "b"]), True).tolist()
+    [[0, 1], [1, 0]]
+    """
+    if multi_label:
+        return (P >= 0.5).astype(int)
+    return classes[P.argmax(axis=1)]
 
 
 def decision_functions_file(models: Sequence[ClipClassifier], path: str | os.PathLike, *,

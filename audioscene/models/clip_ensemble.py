@@ -36,7 +36,7 @@ import torch
 
 from ..features.config import FeatureConfig
 from ..persist import ModelRecord, Persistent
-from .clip import ClipClassifier, as_frames, decision_functions_file
+from .clip import ClipClassifier, as_frames, decision_functions_file, labels_of
 
 __all__ = ["ClipEnsemble", "distillation_targets"]
 
@@ -260,10 +260,7 @@ class ClipEnsemble(Persistent):
         >>> ens.predict(["c.wav"])  # doctest: +SKIP
         array(['dog'], dtype='<U4')
         """
-        P = self.predict_proba(X)
-        if self.multi_label:
-            return (P >= 0.5).astype(int)
-        return self.classes_[P.argmax(axis=1)]
+        return labels_of(self.predict_proba(X), self.classes_, self.multi_label)
 
     def to_record(self) -> ModelRecord:
         """The members' records as children ``member0``, ``member1``, ...
