@@ -652,7 +652,9 @@ def blocks(path: PathLike, *, block_length: int = 65536, sr: int | None = None,
       ``hop_length`` (frames advanced per block) and consecutive blocks overlap by
       ``frame_length - hop_length`` samples, so ``extract(block.samples)`` gives exactly
       frames ``block.frame_offset, block.frame_offset + 1, ...`` of the whole file
-      (as ``librosa.stream`` does, plus resampling and absolute offsets).
+      (as ``librosa.stream`` does, plus resampling and absolute offsets) for every
+      feature kind without state across frames (all but ``pcen``, whose smoother
+      starts anew in each ``extract`` call: stream ``pcen`` contiguously instead).
 
     Parameters
     ----------

@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from audioscene.audio import load
-from audioscene.features import FeatureConfig, FeatureConstants, FeatureStream, extract, stft
+from audioscene.features import (
+    PCEN_SCALE,
+    FeatureConfig,
+    FeatureConstants,
+    FeatureStream,
+    extract,
+    stft,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +73,42 @@ def test_stft_equals_librosa(real_clip: np.ndarray) -> None:
     np.testing.assert_allclose(X, _librosa_db(S, cfg).T, atol=2e-3, rtol=1e-5)
 
 
+def test_pcen_equals_librosa(real_clip: np.ndarray) -> None:
+    # librosa.pcen of the same mel power, its smoother started at the first frame
+    cfg = FeatureConfig(kind="pcen", sr=44100, n_fft=2048, win_length=1764, hop_length=882,
+                        n_mels=40, fmin=50.0, pcen_time_constant=0.25)
+    X, _ = extract(real_clip, cfg)
+    S = librosa.feature.melspectrogram(y=real_clip, sr=44100, n_fft=2048, hop_length=882,
+                                       win_length=1764, window="hann", center=False, power=2.0,
+                                       n_mels=40, fmin=50.0).astype(np.float64) * PCEN_SCALE
+    b = cfg.pcen_b
+    ref = librosa.pcen(S, sr=44100, hop_length=882, time_constant=0.25, gain=0.98, bias=2.0,
+                       power=0.5, eps=1e-6, zi=(1 - b) * S[:, :1]).T
+    assert X.shape == ref.shape == (len(ref), 40) and X.dtype == np.float32
+    np.testing.assert_allclose(X, ref, atol=1e-5, rtol=1e-4)
+    # the smoother's coefficient is librosa's, which librosa computes from the same
+    # time constant: setting it explicitly gives the same output
+    np.testing.assert_allclose(
+        librosa.pcen(S, sr=44100, hop_length=882, b=b, zi=(1 - b) * S[:, :1]).T,
+        librosa.pcen(S, sr=44100, hop_length=882, time_constant=0.25, zi=(1 - b) * S[:, :1]).T)
+    # adaptive: a signal 20 dB quieter gives nearly the same frames once the smoother
+    # has settled (the gain is 0.98, not 1), where log-mel moves by 20 dB
+    Xq, _ = extract(real_clip * 0.1, cfg)
+    settled = slice(int(1.0 / cfg.hop_seconds), None)
+    assert np.median(np.abs(Xq - X)[settled]) < 0.1 * np.median(np.abs(X[settled]))
+
+
+def test_pcen_depends_only_on_the_past(real_clip: np.ndarray) -> None:
+    cfg = FeatureConfig(kind="pcen")
+    X, _ = extract(real_clip, cfg)
+    prefix = real_clip[: 40 * cfg.hop_length + cfg.n_fft]
+    np.testing.assert_array_equal(extract(prefix, cfg)[0], X[:41])
+    with pytest.raises(ValueError, match="pcen_eps"):
+        FeatureConfig(kind="pcen", pcen_eps=0.0)
+    with pytest.raises(ValueError, match="pcen_gain"):
+        FeatureConfig(kind="pcen", pcen_gain=-1.0)
+
+
 def test_no_per_file_normalisation(real_clip: np.ndarray) -> None:
     cfg = FeatureConfig()
     X, _ = extract(real_clip, cfg)
@@ -91,6 +134,7 @@ CONFIGS = [
     FeatureConfig(),
     FeatureConfig(kind="mfcc", n_fft=1764, hop_length=882, deltas=2),
     FeatureConfig(kind="stft", n_fft=256, hop_length=100, deltas=1, delta_width=5),
+    FeatureConfig(kind="pcen", n_fft=1024, win_length=882, hop_length=441, deltas=1),
 ]
 
 

@@ -19,9 +19,9 @@ __getattr__, __dir__, __all__ = lazy.attach(
     __name__,
     submodules=["config", "core", "segments", "lte"],
     submod_attrs={
-        "config": ["KINDS", "FeatureConfig"],
+        "config": ["KINDS", "PCEN_SCALE", "FeatureConfig"],
         "core": ["FeatureStream", "FeatureConstants", "extract", "extract_file", "stft",
-                 "check_length"],
+                 "check_length", "pcen"],
         "segments": ["SegmentConfig", "SegmentStream", "segment_features", "segment_targets"],
         "lte": ["LabelTree", "LabelTreeEmbedder", "segment_stats"],
     },

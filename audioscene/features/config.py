@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-__all__ = ["FeatureConfig", "KINDS"]
+__all__ = ["FeatureConfig", "KINDS", "PCEN_SCALE"]
 
-#: Feature kinds: dB power spectrum, dB mel spectrum, MFCC (from the dB mel spectrum).
-KINDS = ("stft", "logmel", "mfcc")
+#: Feature kinds: dB power spectrum, dB mel spectrum, MFCC (from the dB mel spectrum),
+#: per-channel energy normalised (PCEN) mel spectrum.
+KINDS = ("stft", "logmel", "mfcc", "pcen")
+
+#: PCEN's input is the mel power spectrum times this (the int32 range: float samples in
+#: [-1, 1] then sit on the scale that librosa.pcen's default parameters assume).
+PCEN_SCALE = float(2 ** 31)
 
 
 @dataclass(frozen=True)
@@ -19,7 +25,10 @@ class FeatureConfig:
     Framing is always ``center=False``: frame ``i`` covers samples
     ``[i * hop_length, i * hop_length + n_fft)``, so a stream and a whole file give the
     same frames. Levels are ``10 * log10(max(S, amin) / ref)`` with a *fixed* ``ref``:
-    there is no per-file or per-block normalisation anywhere in the features.
+    there is no per-file or per-block normalisation in these kinds. ``kind="pcen"`` is
+    the one adaptive kind: per-channel energy normalisation (Wang et al., 2017), whose
+    smoother runs forward in time from the first frame of a signal or stream, so a
+    frame depends on the frames before it (never on those after it).
 
     Parameters
     ----------
@@ -33,10 +42,13 @@ class FeatureConfig:
         Samples between frame starts.
     window : str
         Window name understood by ``scipy.signal.get_window``.
-    kind : {"stft", "logmel", "mfcc"}
-        dB power spectrum, dB mel spectrum, or MFCC computed from the dB mel spectrum.
+    kind : {"stft", "logmel", "mfcc", "pcen"}
+        dB power spectrum, dB mel spectrum, MFCC computed from the dB mel spectrum, or
+        PCEN of the mel power spectrum (times :data:`PCEN_SCALE`) with librosa.pcen's
+        formulas; its smoother ``M`` starts at the first frame's value (``M[-1] =
+        E[0]``: steady state, where librosa's default state assumes an input of 1).
     n_mels : int
-        Mel bands (``logmel`` and ``mfcc``).
+        Mel bands (``logmel``, ``mfcc`` and ``pcen``).
     fmin, fmax : float
         Mel filterbank range; ``fmax=None`` means ``sr / 2``.
     htk : bool
@@ -53,9 +65,14 @@ class FeatureConfig:
     delta_width : int
         Odd window of the Savitzky-Golay derivative (librosa ``delta``, ``mode="interp"``).
     amin : float
-        Floor added before the logarithm (the fixed "log offset").
+        Floor added before the logarithm (the fixed "log offset"; not used by ``pcen``).
     ref : float
-        Fixed reference power for 0 dB.
+        Fixed reference power for 0 dB (not used by ``pcen``).
+    pcen_time_constant : float
+        Seconds of the smoother (librosa's ``time_constant``; its coefficient ``b``
+        follows from it, the hop and the rate as in librosa.pcen).
+    pcen_gain, pcen_bias, pcen_power, pcen_eps : float
+        librosa.pcen's ``gain`` (alpha), ``bias`` (delta), ``power`` (r) and ``eps``.
 
     Examples
     --------
@@ -65,6 +82,8 @@ class FeatureConfig:
     60
     >>> FeatureConfig.from_json(cfg.to_json()) == cfg
     True
+    >>> FeatureConfig(kind="pcen", n_mels=64).n_features
+    64
     """
 
     sr: int = 44100
@@ -84,6 +103,11 @@ class FeatureConfig:
     delta_width: int = 9
     amin: float = 1e-10
     ref: float = 1.0
+    pcen_time_constant: float = 0.4
+    pcen_gain: float = 0.98
+    pcen_bias: float = 2.0
+    pcen_power: float = 0.5
+    pcen_eps: float = 1e-6
 
     def __post_init__(self) -> None:
         def bad(msg: str) -> None:
@@ -101,7 +125,8 @@ class FeatureConfig:
             bad(f"deltas must be 0, 1 or 2, got {self.deltas!r}")
         if self.delta_width < 3 or self.delta_width % 2 == 0:
             bad(f"delta_width must be an odd integer >= 3, got {self.delta_width}")
-        for name in ("fmin", "power", "amin", "ref"):
+        for name in ("fmin", "power", "amin", "ref", "pcen_time_constant", "pcen_gain",
+                     "pcen_bias", "pcen_power", "pcen_eps"):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 bad(f"{name} must be a number, got {v!r}")
@@ -118,6 +143,10 @@ class FeatureConfig:
             bad("c0=False needs n_mfcc >= 2")
         if self.amin <= 0 or self.ref <= 0 or self.power <= 0:
             bad("amin, ref and power must be positive")
+        if self.pcen_time_constant <= 0 or self.pcen_eps <= 0:
+            bad("pcen_time_constant and pcen_eps must be positive")
+        if self.pcen_gain < 0 or self.pcen_bias < 0 or self.pcen_power < 0:
+            bad("pcen_gain, pcen_bias and pcen_power must not be negative")
 
     # ------------------------------------------------------------------ derived sizes
     @property
@@ -125,7 +154,7 @@ class FeatureConfig:
         """Features per frame before deltas."""
         if self.kind == "stft":
             return self.n_fft // 2 + 1
-        if self.kind == "logmel":
+        if self.kind in ("logmel", "pcen"):
             return self.n_mels
         return self.n_mfcc - (0 if self.c0 else 1)
 
@@ -143,6 +172,14 @@ class FeatureConfig:
     def hop_seconds(self) -> float:
         """Hop in seconds."""
         return self.hop_length / self.sr
+
+    @property
+    def pcen_b(self) -> float:
+        """The smoother's coefficient for ``pcen``, from ``pcen_time_constant`` as in
+        librosa.pcen: ``b = (sqrt(1 + 4 T^2) - 1) / (2 T^2)`` with ``T`` the time
+        constant in frames."""
+        t = self.pcen_time_constant * self.sr / float(self.hop_length)
+        return float((math.sqrt(1 + 4 * t ** 2) - 1) / (2 * t ** 2))
 
     def n_frames(self, n_samples: int) -> int:
         """Frames in a signal of ``n_samples`` samples (``center=False``)."""

@@ -24,10 +24,10 @@ import scipy.fft
 import soxr
 
 from ..audio import AudioError, load, to_mono
-from .config import FeatureConfig
+from .config import PCEN_SCALE, FeatureConfig
 
 __all__ = ["extract", "extract_file", "FeatureStream", "FeatureConstants", "stft",
-           "check_frames", "check_length", "is_clip_list"]
+           "check_frames", "check_length", "is_clip_list", "pcen"]
 
 # frames per STFT call; bounds the working memory of `extract` and keeps it in cache
 _CHUNK_FRAMES = 128
@@ -177,6 +177,8 @@ def _static_chunk(y: np.ndarray, cfg: FeatureConfig, consts: FeatureConstants,
         full = np.zeros((P.shape[0], _CHUNK_FRAMES), dtype=P.dtype)
         full[:, pos : pos + k] = P
         P = (consts.mel @ full)[:, pos : pos + k]
+    if cfg.kind == "pcen":
+        return P.T  # mel power; the stream normalises it (see pcen)
     np.maximum(P, cfg.amin, out=P)
     np.log10(P, out=P)
     P *= 10.0
@@ -212,6 +214,67 @@ def _static(y: np.ndarray, cfg: FeatureConfig, consts: FeatureConstants,
         out[start:stop] = _static_chunk(seg, cfg, consts, pos)
         start = stop
     return out
+
+
+def pcen(E: np.ndarray, config: FeatureConfig, state: np.ndarray | None = None
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel energy normalisation of mel power frames, continuing a stream.
+
+    With ``x = E * PCEN_SCALE`` and the smoother ``M[t] = b x[t] + (1 - b) M[t - 1]``
+    (``b = config.pcen_b``), the output is librosa.pcen's: ``(x / (eps + M)^gain +
+    bias)^power - bias^power``, in its numerically stable forms (``log1p`` and
+    ``expm1``; ``power = 0`` gives ``log1p(x / (eps + M)^gain)``). ``state`` is the
+    smoother's last value of the previous block (``None``: a new signal, ``M[-1] =
+    x[0]``), so a signal cut into blocks gives the frames of the whole signal.
+
+    Parameters
+    ----------
+    E : np.ndarray
+        Mel power ``(frames, n_mels)``.
+    config : FeatureConfig
+        Supplies ``pcen_*`` and the hop (through ``pcen_b``).
+    state : np.ndarray or None
+        float64 ``(n_mels,)``, the smoother after the previous frame.
+
+    Returns
+    -------
+    features : np.ndarray
+        float32 ``(frames, n_mels)``.
+    state : np.ndarray
+        The smoother after the last frame (``state`` itself when ``E`` has no frame).
+
+    Examples
+    --------
+    >>> from audioscene.features import FeatureConfig
+    >>> cfg = FeatureConfig(kind="pcen", n_mels=3)
+    >>> E = np.random.default_rng(0).random((10, 3))
+    >>> whole, _ = pcen(E, cfg)
+    >>> a, s = pcen(E[:4], cfg)
+    >>> b, _ = pcen(E[4:], cfg, s)
+    >>> np.array_equal(whole, np.concatenate([a, b]))
+    True
+    """
+    x = np.asarray(E, dtype=np.float64) * PCEN_SCALE
+    if len(x) == 0:
+        return np.zeros(x.shape, dtype=np.float32), state
+    b = config.pcen_b
+    a = 1.0 - b
+    m = x[0].copy() if state is None else np.array(state, dtype=np.float64)
+    M = np.empty_like(x)
+    for t in range(len(x)):
+        m = b * x[t] + a * m
+        M[t] = m
+    gain, bias, power, eps = (config.pcen_gain, config.pcen_bias, config.pcen_power,
+                              config.pcen_eps)
+    smooth = np.exp(-gain * (np.log(eps) + np.log1p(M / eps)))
+    if power == 0:
+        out = np.log1p(x * smooth)
+    elif bias == 0:
+        with np.errstate(divide="ignore"):
+            out = np.exp(power * (np.log(x) + np.log(smooth)))
+    else:
+        out = (bias ** power) * np.expm1(power * np.log1p(x * smooth / bias))
+    return out.astype(np.float32), m
 
 
 def _delta_width(width: int, n: int) -> int:
@@ -407,7 +470,8 @@ class FeatureStream:
     the frames that are complete; ``flush()`` ends the stream and returns the rest (only
     deltas hold frames back: ``delta_width // 2`` frames of look-ahead); ``reset()``
     starts a new stream. The concatenated outputs equal ``extract`` on the whole signal.
-    State is a few frames of samples and features: memory does not grow with the stream.
+    State is a few frames of samples and features (and PCEN's smoother, one value per
+    band): memory does not grow with the stream.
 
     Parameters
     ----------
@@ -445,6 +509,7 @@ class FeatureStream:
         self._n_out = 0  # frames returned so far
         self._hist = np.zeros((0, cfg.n_static), dtype=np.float32)  # static frames kept
         self._hist_start = 0  # global index of _hist[0]
+        self._pcen_state = None  # PCEN's smoother after the last frame
         self._ended = False
 
     @property
@@ -494,6 +559,8 @@ class FeatureStream:
             return self._empty()
         static = _static(buf[: (n - 1) * cfg.hop_length + cfg.n_fft], cfg, self.constants,
                          self._n_static)
+        if cfg.kind == "pcen":
+            static, self._pcen_state = pcen(static, cfg, self._pcen_state)
         self._samples = np.array(buf[n * cfg.hop_length :])
         self._n_static += n
         if cfg.deltas == 0:
