@@ -18,6 +18,7 @@ from audioscene.datasets.synth import load_sources, random_scene
 from audioscene.decode.hysteresis import HysteresisDecoder
 from audioscene.detect import StreamingDetector
 from audioscene.events import Event, EventList
+from audioscene.features import FeatureConfig
 from audioscene.models import (
     CNNEventDetector,
     EventDetector,
@@ -115,6 +116,30 @@ def test_stream_equals_offline_for_random_blocks(model: CNNEventDetector, mixtur
     sd = StreamingDetector(model, filename="m", hysteresis={"high": 0.3, "competition": 1.0})
     events, scores = _stream(sd, y, rng, 30000, 512)
     assert events == offline
+
+
+def test_pcen_features_stream_equal_offline_and_travel_with_the_model(
+        scenes: list, mixture, tmp_path: Path) -> None:
+    # PCEN's smoother carries state across blocks: the stream still gives the offline
+    # posteriors and events exactly, and the saved model computes the same features
+    cfg = FeatureConfig(sr=SR, n_fft=1024, win_length=882, hop_length=441, kind="pcen",
+                        n_mels=40, fmin=50.0)
+    det = CNNEventDetector(cfg, channels=(8, 8), dilations=(1, 2), max_epochs=1,
+                           crop_frames=128, chunk_frames=64, random_state=0)
+    det.fit([s.audio for s in scenes[:3]], [s.events for s in scenes[:3]],
+            validation=([scenes[5].audio], [scenes[5].events]))
+    _, y, _ = mixture
+    P = det.posteriors(det.frames(y))
+    offline = det.decode(P, filename="m", high=0.2)
+    assert len(offline) > 0
+    sd = StreamingDetector(det, filename="m", hysteresis={"high": 0.2})
+    events, scores = _stream(sd, y, np.random.default_rng(2), 30000, 512)
+    np.testing.assert_array_equal(scores, P)
+    assert events == offline
+    det.save(tmp_path / "pcen")
+    back = load_model(tmp_path / "pcen")
+    assert back.fconfig == cfg
+    np.testing.assert_array_equal(back.posteriors(back.frames(y)), P)
 
 
 def test_save_load_identity_and_cli(model: CNNEventDetector, mixture, tmp_path: Path) -> None:
@@ -254,8 +279,6 @@ def test_fusion_save_load_identity(fused: FusionEventDetector, mixture, tmp_path
 
 
 def test_fusion_refuses_detectors_that_do_not_fit(scenes: list, model: CNNEventDetector) -> None:
-    from audioscene.features import FeatureConfig
-
     other = EventDetector(feature_config=FeatureConfig(sr=SR, n_fft=1024, hop_length=512,
                                                        n_mels=40), n_estimators=1,
                           max_depth=4).fit([s.audio for s in scenes[:5]],
