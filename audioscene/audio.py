@@ -652,9 +652,10 @@ def blocks(path: PathLike, *, block_length: int = 65536, sr: int | None = None,
       ``hop_length`` (frames advanced per block) and consecutive blocks overlap by
       ``frame_length - hop_length`` samples, so ``extract(block.samples)`` gives exactly
       frames ``block.frame_offset, block.frame_offset + 1, ...`` of the whole file
-      (as ``librosa.stream`` does, plus resampling and absolute offsets) for every
-      feature kind without state across frames (all but ``pcen``, whose smoother
-      starts anew in each ``extract`` call: stream ``pcen`` contiguously instead).
+      (as ``librosa.stream`` does, plus resampling and absolute offsets) for features
+      without state across frames: no deltas (their look-ahead crosses block edges)
+      and any kind but ``pcen`` (whose smoother starts anew in each ``extract`` call);
+      feed those to a :class:`~audioscene.features.FeatureStream` in contiguous blocks.
 
     Parameters
     ----------

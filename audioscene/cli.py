@@ -924,6 +924,8 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["features", "a.wav", "-o", "out"]).command
     'features'
     """
+    from .features.config import KINDS  # a few dataclass lines, no numerical import
+
     p = argparse.ArgumentParser(prog="audioscene", description=(
         "Acoustic scene classification, audio tagging and sound event detection."))
     p.add_argument("--version", action="version", version=f"audioscene {__version__}")
@@ -940,7 +942,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     f.add_argument("--config", help="FeatureConfig JSON file (the options below override "
                                     "it; without it, each option's default applies)")
-    f.add_argument("--kind", choices=["stft", "logmel", "mfcc"],
+    f.add_argument("--kind", choices=list(KINDS),
                    help="feature kind (default: logmel)")
     f.add_argument("--sr", type=_count, help="sample rate the audio is resampled to "
                                              "(default: 44100)")
@@ -949,7 +951,7 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--hop-length", type=_count, dest="hop_length",
                    help="hop between frames in samples (default: 1024)")
     f.add_argument("--n-mels", type=_count, dest="n_mels",
-                   help="mel bands, logmel and mfcc (default: 40)")
+                   help="mel bands, logmel, mfcc and pcen (default: 40)")
     f.add_argument("--n-mfcc", type=_count, dest="n_mfcc",
                    help="coefficients, mfcc (default: 20)")
     f.add_argument("--deltas", type=int, choices=[0, 1, 2],

@@ -74,13 +74,14 @@ def test_stft_equals_librosa(real_clip: np.ndarray) -> None:
 
 
 def test_pcen_equals_librosa(real_clip: np.ndarray) -> None:
-    # librosa.pcen of the same mel power, its smoother started at the first frame
+    # librosa.pcen of the same mel power spectrum, scaled as the int32 samples' would be
+    # (2^31 in amplitude), its smoother started at the first frame
     cfg = FeatureConfig(kind="pcen", sr=44100, n_fft=2048, win_length=1764, hop_length=882,
                         n_mels=40, fmin=50.0, pcen_time_constant=0.25)
     X, _ = extract(real_clip, cfg)
     S = librosa.feature.melspectrogram(y=real_clip, sr=44100, n_fft=2048, hop_length=882,
                                        win_length=1764, window="hann", center=False, power=2.0,
-                                       n_mels=40, fmin=50.0).astype(np.float64) * PCEN_SCALE
+                                       n_mels=40, fmin=50.0).astype(np.float64) * PCEN_SCALE ** 2
     b = cfg.pcen_b
     ref = librosa.pcen(S, sr=44100, hop_length=882, time_constant=0.25, gain=0.98, bias=2.0,
                        power=0.5, eps=1e-6, zi=(1 - b) * S[:, :1]).T
@@ -107,6 +108,36 @@ def test_pcen_depends_only_on_the_past(real_clip: np.ndarray) -> None:
         FeatureConfig(kind="pcen", pcen_eps=0.0)
     with pytest.raises(ValueError, match="pcen_gain"):
         FeatureConfig(kind="pcen", pcen_gain=-1.0)
+    with pytest.raises(ValueError, match="pcen_bias must be finite"):
+        FeatureConfig(kind="pcen", pcen_bias=float("nan"))
+
+
+def test_pcen_of_magnitudes_is_librosas_documented_use(real_clip: np.ndarray) -> None:
+    # librosa's documentation: melspectrogram(power=1) of float audio times 2**31
+    cfg = FeatureConfig(kind="pcen", n_fft=2048, hop_length=512, power=1.0)
+    X, _ = extract(real_clip, cfg)
+    S = librosa.feature.melspectrogram(y=real_clip, sr=44100, n_fft=2048, hop_length=512,
+                                       center=False, power=1.0, n_mels=40).astype(np.float64)
+    x = S * 2 ** 31
+    ref = librosa.pcen(x, sr=44100, hop_length=512, zi=(1 - cfg.pcen_b) * x[:, :1]).T
+    np.testing.assert_allclose(X, ref, atol=1e-5, rtol=1e-4)
+
+
+def test_pcen_settings_belong_to_pcen_only() -> None:
+    # other kinds ignore pcen_* and reset them: equal features, equal configs, same file
+    a = FeatureConfig(kind="logmel", pcen_gain=0.5, pcen_time_constant=0.1)
+    assert a == FeatureConfig(kind="logmel") and a.pcen_gain == 0.98
+    assert not any(k.startswith("pcen") for k in a.to_dict())
+    assert FeatureConfig.from_json(a.to_json()) == a
+    p = FeatureConfig(kind="pcen", pcen_gain=0.5)
+    assert p.to_dict()["pcen_gain"] == 0.5 and FeatureConfig.from_json(p.to_json()) == p
+    assert p.replace(kind="logmel") == FeatureConfig(kind="logmel")
+    # the smoother's coefficient is librosa's formula, and keeps its precision where
+    # that formula cancels (b -> 1 as the time constant -> 0)
+    t = 0.4 * 44100 / 1024
+    assert FeatureConfig(kind="pcen").pcen_b == pytest.approx(
+        (np.sqrt(1 + 4 * t ** 2) - 1) / (2 * t ** 2), rel=1e-12)
+    assert FeatureConfig(kind="pcen", pcen_time_constant=1e-12).pcen_b == pytest.approx(1.0)
 
 
 def test_no_per_file_normalisation(real_clip: np.ndarray) -> None:

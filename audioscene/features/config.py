@@ -13,9 +13,12 @@ __all__ = ["FeatureConfig", "KINDS", "PCEN_SCALE"]
 #: per-channel energy normalised (PCEN) mel spectrum.
 KINDS = ("stft", "logmel", "mfcc", "pcen")
 
-#: PCEN's input is the mel power spectrum times this (the int32 range: float samples in
-#: [-1, 1] then sit on the scale that librosa.pcen's default parameters assume).
+#: PCEN's input is the mel spectrum of the samples times this (the int32 range), that is
+#: the mel spectrum times ``PCEN_SCALE ** power``: librosa's documentation scales float
+#: audio so before librosa.pcen, whose default parameters assume that scale.
 PCEN_SCALE = float(2 ** 31)
+
+_PCEN_FIELDS = ("pcen_time_constant", "pcen_gain", "pcen_bias", "pcen_power", "pcen_eps")
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,8 @@ class FeatureConfig:
     there is no per-file or per-block normalisation in these kinds. ``kind="pcen"`` is
     the one adaptive kind: per-channel energy normalisation (Wang et al., 2017), whose
     smoother runs forward in time from the first frame of a signal or stream, so a
-    frame depends on the frames before it (never on those after it).
+    static frame depends on the frames before it (never on those after it; deltas look
+    ahead as for every kind).
 
     Parameters
     ----------
@@ -44,9 +48,11 @@ class FeatureConfig:
         Window name understood by ``scipy.signal.get_window``.
     kind : {"stft", "logmel", "mfcc", "pcen"}
         dB power spectrum, dB mel spectrum, MFCC computed from the dB mel spectrum, or
-        PCEN of the mel power spectrum (times :data:`PCEN_SCALE`) with librosa.pcen's
-        formulas; its smoother ``M`` starts at the first frame's value (``M[-1] =
-        E[0]``: steady state, where librosa's default state assumes an input of 1).
+        PCEN of the mel spectrum ``E`` (magnitude to the ``power``) of the samples
+        scaled by :data:`PCEN_SCALE`, ``x = E * PCEN_SCALE ** power``, with
+        librosa.pcen's formulas; its smoother ``M`` starts at the first frame's value
+        (``M[-1] = x[0]``: steady state, where librosa's default state assumes an input
+        of 1).
     n_mels : int
         Mel bands (``logmel``, ``mfcc`` and ``pcen``).
     fmin, fmax : float
@@ -73,6 +79,9 @@ class FeatureConfig:
         follows from it, the hop and the rate as in librosa.pcen).
     pcen_gain, pcen_bias, pcen_power, pcen_eps : float
         librosa.pcen's ``gain`` (alpha), ``bias`` (delta), ``power`` (r) and ``eps``.
+        Kinds other than ``pcen`` ignore the five ``pcen_*`` fields and reset them to
+        their defaults, so two configurations that compute the same features compare
+        equal; :meth:`to_dict` leaves them out for those kinds.
 
     Examples
     --------
@@ -143,10 +152,17 @@ class FeatureConfig:
             bad("c0=False needs n_mfcc >= 2")
         if self.amin <= 0 or self.ref <= 0 or self.power <= 0:
             bad("amin, ref and power must be positive")
+        for name in _PCEN_FIELDS:
+            if not math.isfinite(getattr(self, name)):
+                bad(f"{name} must be finite, got {getattr(self, name)!r}")
         if self.pcen_time_constant <= 0 or self.pcen_eps <= 0:
             bad("pcen_time_constant and pcen_eps must be positive")
         if self.pcen_gain < 0 or self.pcen_bias < 0 or self.pcen_power < 0:
             bad("pcen_gain, pcen_bias and pcen_power must not be negative")
+        if self.kind != "pcen":
+            for f in fields(self):
+                if f.name in _PCEN_FIELDS:
+                    object.__setattr__(self, f.name, f.default)
 
     # ------------------------------------------------------------------ derived sizes
     @property
@@ -175,11 +191,14 @@ class FeatureConfig:
 
     @property
     def pcen_b(self) -> float:
-        """The smoother's coefficient for ``pcen``, from ``pcen_time_constant`` as in
-        librosa.pcen: ``b = (sqrt(1 + 4 T^2) - 1) / (2 T^2)`` with ``T`` the time
-        constant in frames."""
+        """The smoother's coefficient for ``pcen``.
+
+        librosa.pcen's ``b = (sqrt(1 + 4 T^2) - 1) / (2 T^2)``, with ``T`` the time
+        constant in frames, computed in the equal form ``2 / (1 + sqrt(1 + 4 T^2))``,
+        which keeps its precision for small ``T``.
+        """
         t = self.pcen_time_constant * self.sr / float(self.hop_length)
-        return float((math.sqrt(1 + 4 * t ** 2) - 1) / (2 * t ** 2))
+        return 2.0 / (1.0 + math.hypot(1.0, 2.0 * t))
 
     def n_frames(self, n_samples: int) -> int:
         """Frames in a signal of ``n_samples`` samples (``center=False``)."""
@@ -194,11 +213,15 @@ class FeatureConfig:
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict of all fields."""
-        return asdict(self)
+        """Plain dict of the fields (the ``pcen_*`` fields only for ``kind="pcen"``)."""
+        d = asdict(self)
+        if self.kind != "pcen":
+            for name in _PCEN_FIELDS:
+                del d[name]
+        return d
 
     def to_json(self) -> str:
-        """JSON text of all fields."""
+        """JSON text of :meth:`to_dict`."""
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod

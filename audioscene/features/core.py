@@ -178,7 +178,7 @@ def _static_chunk(y: np.ndarray, cfg: FeatureConfig, consts: FeatureConstants,
         full[:, pos : pos + k] = P
         P = (consts.mel @ full)[:, pos : pos + k]
     if cfg.kind == "pcen":
-        return P.T  # mel power; the stream normalises it (see pcen)
+        return P.T  # the mel spectrum; the stream normalises it (see pcen)
     np.maximum(P, cfg.amin, out=P)
     np.log10(P, out=P)
     P *= 10.0
@@ -217,10 +217,11 @@ def _static(y: np.ndarray, cfg: FeatureConfig, consts: FeatureConstants,
 
 
 def pcen(E: np.ndarray, config: FeatureConfig, state: np.ndarray | None = None
-         ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel energy normalisation of mel power frames, continuing a stream.
+         ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-channel energy normalisation of mel spectrum frames, continuing a stream.
 
-    With ``x = E * PCEN_SCALE`` and the smoother ``M[t] = b x[t] + (1 - b) M[t - 1]``
+    With ``x = E * PCEN_SCALE ** config.power`` (the mel spectrum of the samples scaled
+    to the int32 range) and the smoother ``M[t] = b x[t] + (1 - b) M[t - 1]``
     (``b = config.pcen_b``), the output is librosa.pcen's: ``(x / (eps + M)^gain +
     bias)^power - bias^power``, in its numerically stable forms (``log1p`` and
     ``expm1``; ``power = 0`` gives ``log1p(x / (eps + M)^gain)``). ``state`` is the
@@ -230,9 +231,9 @@ def pcen(E: np.ndarray, config: FeatureConfig, state: np.ndarray | None = None
     Parameters
     ----------
     E : np.ndarray
-        Mel power ``(frames, n_mels)``.
+        Mel spectrum ``(frames, n_mels)``: magnitudes to ``config.power``.
     config : FeatureConfig
-        Supplies ``pcen_*`` and the hop (through ``pcen_b``).
+        Supplies ``pcen_*``, ``power`` and the hop (through ``pcen_b``).
     state : np.ndarray or None
         float64 ``(n_mels,)``, the smoother after the previous frame.
 
@@ -240,7 +241,7 @@ def pcen(E: np.ndarray, config: FeatureConfig, state: np.ndarray | None = None
     -------
     features : np.ndarray
         float32 ``(frames, n_mels)``.
-    state : np.ndarray
+    state : np.ndarray or None
         The smoother after the last frame (``state`` itself when ``E`` has no frame).
 
     Examples
@@ -254,7 +255,7 @@ def pcen(E: np.ndarray, config: FeatureConfig, state: np.ndarray | None = None
     >>> np.array_equal(whole, np.concatenate([a, b]))
     True
     """
-    x = np.asarray(E, dtype=np.float64) * PCEN_SCALE
+    x = np.asarray(E, dtype=np.float64) * PCEN_SCALE ** config.power
     if len(x) == 0:
         return np.zeros(x.shape, dtype=np.float32), state
     b = config.pcen_b
