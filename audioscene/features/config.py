@@ -15,7 +15,7 @@ KINDS = ("stft", "logmel", "mfcc", "pcen")
 
 #: PCEN's input is the mel spectrum of the samples times this (the int32 range), that is
 #: the mel spectrum times ``PCEN_SCALE ** power``: librosa's documentation scales float
-#: audio so before librosa.pcen, whose default parameters assume that scale.
+#: audio this way before librosa.pcen, whose default parameters assume that scale.
 PCEN_SCALE = float(2 ** 31)
 
 _PCEN_FIELDS = ("pcen_time_constant", "pcen_gain", "pcen_bias", "pcen_power", "pcen_eps")
