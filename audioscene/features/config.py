@@ -134,8 +134,7 @@ class FeatureConfig:
             bad(f"deltas must be 0, 1 or 2, got {self.deltas!r}")
         if self.delta_width < 3 or self.delta_width % 2 == 0:
             bad(f"delta_width must be an odd integer >= 3, got {self.delta_width}")
-        for name in ("fmin", "power", "amin", "ref", "pcen_time_constant", "pcen_gain",
-                     "pcen_bias", "pcen_power", "pcen_eps"):
+        for name in ("fmin", "power", "amin", "ref", *_PCEN_FIELDS):
             v = getattr(self, name)
             if not isinstance(v, (int, float)) or isinstance(v, bool):
                 bad(f"{name} must be a number, got {v!r}")
