@@ -25,6 +25,7 @@ from audioscene.models import (
     FusionEventDetector,
     frame_targets,
     load_model,
+    tune_class_thresholds,
 )
 
 SR = 22050
@@ -259,6 +260,38 @@ def test_fusion_stream_equals_offline_and_the_rule(fused: FusionEventDetector, m
         events, scores = _stream(sd, y, rng, 40000 if trial else 0, 2048)
         np.testing.assert_array_equal(scores, S)
         assert events == offline
+
+
+def test_fusion_at_weight_one_is_the_cnn(fused: FusionEventDetector, model: CNNEventDetector,
+                                       mixture) -> None:
+    # decoded with the CNN's settings, weight 1 gives the CNN's scores, its thresholds
+    # (tuned on the same recording and grid) and its events, exactly
+    _, y, ref = mixture
+    f = FusionEventDetector(carforest=fused.carforest, cnn=model, low_ratio=model.low_ratio,
+                            median=model.median, min_duration=model.min_duration,
+                            min_gap=model.min_gap, competition=model.competition).fit()
+    F = f.frames(y)
+    P = model.posteriors(F)
+    np.testing.assert_array_equal(f.scores(F, weight=1.0), P)
+    saved = model.thresholds_.copy()
+    try:
+        grid = [0.2, 0.35, 0.5, 0.8]
+        cnn_thr = model.tune_thresholds([P], [ref], [60.0], grid)
+        _, cnn_f1 = tune_class_thresholds(
+            lambda S, name, high: model.decode(S, filename=name, high=high),
+            [P], [ref], [60.0], grid, model.classes_)
+        assert f.tune([F], [ref], [60.0], [1.0], grid) == {
+            "weight": 1.0, "thresholds": cnn_thr, "mean_f1": {1.0: float(np.mean(cnn_f1))}}
+        want = model.predict(y, filename="m")
+        assert len(want) > 0 and f.predict(y, filename="m") == want
+        # among other weights: the best mean class F1 (ties: the first), at least the CNN's
+        chosen = f.tune([F], [ref], [60.0], [0.0, 0.5, 1.0], grid)
+        by_weight = chosen["mean_f1"]
+        assert list(by_weight) == [0.0, 0.5, 1.0] and by_weight[1.0] == np.mean(cnn_f1)
+        assert chosen["weight"] == max(by_weight, key=lambda w: (by_weight[w], -w))
+        assert by_weight[chosen["weight"]] >= by_weight[1.0]
+    finally:
+        model.thresholds_ = saved
 
 
 def test_fusion_save_load_identity(fused: FusionEventDetector, mixture, tmp_path: Path) -> None:

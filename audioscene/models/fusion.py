@@ -222,6 +222,12 @@ class FusionEventDetector(Persistent, Estimator):
         class); the weight whose chosen thresholds give the best mean of those class F1
         values (ties: the first weight).
 
+        At weight 1 the fused scores are the CNN's posteriors, so with the CNN's decoding
+        settings that candidate gets the thresholds
+        :meth:`CNNEventDetector.tune_thresholds` chooses on the same recordings and grid,
+        and the CNN's events: with 1 among ``weights``, the chosen weight's mean class F1
+        on these recordings is at least the CNN's.
+
         Parameters
         ----------
         frames : sequence of np.ndarray
@@ -236,7 +242,8 @@ class FusionEventDetector(Persistent, Estimator):
         Returns
         -------
         dict
-            ``weight`` and ``thresholds`` (class -> value).
+            ``weight``, ``thresholds`` (class -> value) and ``mean_f1`` (weight -> the
+            mean class onset F1 its thresholds reach on these recordings).
 
         Examples
         --------
@@ -246,18 +253,20 @@ class FusionEventDetector(Persistent, Estimator):
         p_cnn = [self.cnn.posteriors(F) for F in frames]
         p_car = [self.carforest.curves_from_frames(F).presence for F in frames]
         best: tuple[float, float, np.ndarray] | None = None
+        mean_f1: dict[float, float] = {}
         for w in weights:
             fused = [self.fuse(a, b, w) for a, b in zip(p_cnn, p_car)]
             thr, f1 = tune_class_thresholds(
                 lambda S, name, high: self.decode(S, filename=name, high=high),
                 fused, annotations, durations, grid, self.classes_)
-            score = float(np.mean(f1))
+            score = mean_f1[float(w)] = float(np.mean(f1))
             if best is None or score > best[0]:
                 best = (score, float(w), thr)
         assert best is not None
         self.weight, self.thresholds_ = best[1], best[2]
         return {"weight": self.weight,
-                "thresholds": dict(zip(self.classes_, self.thresholds_.tolist()))}
+                "thresholds": dict(zip(self.classes_, self.thresholds_.tolist())),
+                "mean_f1": mean_f1}
 
     def detection_thresholds(self, decoder: str = "votes") -> np.ndarray:
         """The per-class opening thresholds that ``thresholds`` of :meth:`stream`
