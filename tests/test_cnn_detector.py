@@ -201,7 +201,7 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
         [sys.executable, "-m", "audioscene", "train", "dcase2016-task2", "--data",
          str(shared_data), "--out", str(tmp_path / "run"),
          "--set", "backend=[cnn, carforest, fusion]", "--set", "forest.n_estimators=2",
-         "--set", "forest.max_depth=8", "--set", "fusion.weights=[0.5]",
+         "--set", "forest.max_depth=8", "--set", "fusion.weights=[0.5, 1.0]",
          "--set", "synth.train_mixtures=6", "--set", "synth.validation_mixtures=2",
          "--set", "synth.duration=30", "--set", "cnn.max_epochs=1",
          "--set", "cnn.channels=[8, 8]", "--set", "cnn.dilations=[1, 2]",
@@ -213,7 +213,11 @@ def test_task2_recipe_trains_the_cnn_backend(shared_data: Path, tmp_path: Path) 
     run = tmp_path / "run"
     res = json.loads((run / "results.json").read_text())
     assert set(res["sets"]["dev"]) == {"CNN", "CaR-forest", "Fusion"} and "folds" not in res
-    assert res["tuning"]["fusion"]["weight"] == 0.5
+    # weight 1.0 is the CNN: the same mean class F1 on the validation mixtures, exactly
+    by_weight = res["tuning"]["fusion"]["mean_f1"]
+    assert by_weight["1.0"] == res["tuning"]["cnn_mean_f1"]
+    assert res["tuning"]["fusion"]["weight"] == (0.5 if by_weight["0.5"] >= by_weight["1.0"]
+                                                 else 1.0)
     det = load_model(run / "model")
     assert isinstance(det, CNNEventDetector) and len(det.classes_) == 11
     assert {res["tuning"]["cnn"][c] for c in det.classes_} <= {0.3, 0.6}
@@ -262,8 +266,8 @@ def test_fusion_stream_equals_offline_and_the_rule(fused: FusionEventDetector, m
         assert events == offline
 
 
-def test_fusion_at_weight_one_is_the_cnn(fused: FusionEventDetector, model: CNNEventDetector,
-                                       mixture) -> None:
+def test_fusion_at_weight_one_is_the_cnn(fused: FusionEventDetector,
+                                         model: CNNEventDetector, mixture) -> None:
     # decoded with the CNN's settings, weight 1 gives the CNN's scores, its thresholds
     # (tuned on the same recording and grid) and its events, exactly
     _, y, ref = mixture
@@ -275,11 +279,12 @@ def test_fusion_at_weight_one_is_the_cnn(fused: FusionEventDetector, model: CNNE
     np.testing.assert_array_equal(f.scores(F, weight=1.0), P)
     saved = model.thresholds_.copy()
     try:
-        grid = [0.2, 0.35, 0.5, 0.8]
+        grid = [0.2, 0.35, 0.5, 0.6]  # the 2-epoch CNN scores near 0.5
         cnn_thr = model.tune_thresholds([P], [ref], [60.0], grid)
         _, cnn_f1 = tune_class_thresholds(
             lambda S, name, high: model.decode(S, filename=name, high=high),
             [P], [ref], [60.0], grid, model.classes_)
+        assert np.mean(cnn_f1) > 0 and len(set(cnn_thr.values())) > 1
         assert f.tune([F], [ref], [60.0], [1.0], grid) == {
             "weight": 1.0, "thresholds": cnn_thr, "mean_f1": {1.0: float(np.mean(cnn_f1))}}
         want = model.predict(y, filename="m")
@@ -289,7 +294,6 @@ def test_fusion_at_weight_one_is_the_cnn(fused: FusionEventDetector, model: CNNE
         by_weight = chosen["mean_f1"]
         assert list(by_weight) == [0.0, 0.5, 1.0] and by_weight[1.0] == np.mean(cnn_f1)
         assert chosen["weight"] == max(by_weight, key=lambda w: (by_weight[w], -w))
-        assert by_weight[chosen["weight"]] >= by_weight[1.0]
     finally:
         model.thresholds_ = saved
 

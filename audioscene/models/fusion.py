@@ -226,7 +226,8 @@ class FusionEventDetector(Persistent, Estimator):
         settings that candidate gets the thresholds
         :meth:`CNNEventDetector.tune_thresholds` chooses on the same recordings and grid,
         and the CNN's events: with 1 among ``weights``, the chosen weight's mean class F1
-        on these recordings is at least the CNN's.
+        on these recordings is at least the CNN's with thresholds tuned on the same
+        recordings and grid.
 
         Parameters
         ----------
@@ -243,7 +244,8 @@ class FusionEventDetector(Persistent, Estimator):
         -------
         dict
             ``weight``, ``thresholds`` (class -> value) and ``mean_f1`` (weight -> the
-            mean class onset F1 its thresholds reach on these recordings).
+            mean class onset F1 its thresholds reach on these recordings; float keys,
+            which JSON writes as strings).
 
         Examples
         --------
@@ -259,7 +261,8 @@ class FusionEventDetector(Persistent, Estimator):
             thr, f1 = tune_class_thresholds(
                 lambda S, name, high: self.decode(S, filename=name, high=high),
                 fused, annotations, durations, grid, self.classes_)
-            score = mean_f1[float(w)] = float(np.mean(f1))
+            score = float(np.mean(f1))
+            mean_f1[float(w)] = score
             if best is None or score > best[0]:
                 best = (score, float(w), thr)
         assert best is not None

@@ -53,7 +53,7 @@ from ..features import FeatureConfig, extract
 from ..features.segments import SegmentConfig
 from ..io_utils import atomic_write_text
 from ..models.baselines import GMMEventDetector
-from ..models.cnn_detector import CNNEventDetector
+from ..models.cnn_detector import CNNEventDetector, tune_class_thresholds
 from ..models.event_detector import EventDetector
 from ..models.fusion import FusionEventDetector
 from .common import (
@@ -222,7 +222,9 @@ def fit_detector(backend: str, cfg: dict[str, Any],
         The trained model, with the chosen thresholds set.
     record : dict
         ``thresholds`` (the chosen settings), ``fit_seconds``, and ``grid`` (every
-        CaR-forest combination tried) or ``history`` (the CNN's epochs).
+        CaR-forest combination tried) or ``history`` (the CNN's epochs) and ``mean_f1``
+        (the mean of the classes' onset F1 at their chosen thresholds, the fusion's
+        criterion).
 
     Examples
     --------
@@ -286,11 +288,15 @@ def fit_detector(backend: str, cfg: dict[str, Any],
             cnn.set_params(**best)
             chosen.update(best)
     searched = "".join(f"{k}, " for k in chosen)
-    chosen = {**chosen, **cnn.tune_thresholds(post, plain, list(va_durs), grid)}
+    cnn.thresholds_, f1 = tune_class_thresholds(
+        lambda P, name, high: cnn.decode(P, filename=name, high=high), post, plain,
+        list(va_durs), grid, classes)
+    chosen = {**chosen, **dict(zip(classes, cnn.thresholds_.tolist()))}
     log(f"{tag}CNN: {len(cnn.history_)} epochs in {t_fit:.0f} s (best epoch "
         f"{cnn.best_epoch_ + 1}); {searched}per-class thresholds chosen on validation: "
         f"{chosen}")
-    return cnn, {"thresholds": chosen, "fit_seconds": t_fit, "history": cnn.history_}
+    return cnn, {"thresholds": chosen, "fit_seconds": t_fit, "history": cnn.history_,
+                 "mean_f1": float(np.mean(f1))}
 
 
 def _competition_on_unheard(cfg: dict[str, Any], sources: dict, train_bgs: list,
@@ -371,7 +377,7 @@ def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
             rec["thresholds"] = {"competition": cnn.competition, **rec["thresholds"]}
         systems["CNN"] = cnn
         record.update({"cnn": rec["thresholds"], "cnn_fit_seconds": rec["fit_seconds"],
-                       "cnn_history": rec["history"]})
+                       "cnn_history": rec["history"], "cnn_mean_f1": rec["mean_f1"]})
 
     if "fusion" in backends(cfg):
         # decoded as the CNN: its merging gap and competition are the ones chosen on
@@ -382,7 +388,7 @@ def _train(cfg: dict[str, Any], sources: dict, train_bgs: list, val_bgs: list,
                                     min_duration=cnn.min_duration, min_gap=cnn.min_gap,
                                     competition=cnn.competition).fit()
         chosen = fused.tune(va_frames[0], [ev.with_filename(None) for ev in va_ann],
-                            [s["duration"]] * len(va_ann), cfg["fusion"]["weights"],
+                            list(validation[3]), cfg["fusion"]["weights"],
                             c["threshold_grid"])
         log(f"{tag}Fusion: weight and per-class thresholds chosen on validation mixtures: "
             f"{chosen}")
