@@ -551,7 +551,9 @@ class CNNEventDetector(Persistent, Estimator):
         return self.decode(self.posteriors(self.frames(recording)), filename=filename)
 
     def tune_thresholds(self, posteriors: Sequence[np.ndarray], annotations: Sequence[EventList],
-                        durations: Sequence[float], grid: Sequence[float]) -> dict[str, float]:
+                        durations: Sequence[float], grid: Sequence[float], *,
+                        return_f1: bool = False
+                        ) -> dict[str, float] | tuple[dict[str, float], np.ndarray]:
         """Choose each class's opening threshold on validation recordings
         (:func:`tune_class_thresholds` with this model's decoding).
 
@@ -565,21 +567,26 @@ class CNNEventDetector(Persistent, Estimator):
             Their lengths (s).
         grid : sequence of float
             Candidate thresholds.
+        return_f1 : bool
+            Also return each class's onset F1 at its chosen threshold.
 
         Returns
         -------
         dict
             Class -> chosen threshold (also stored in ``thresholds_``).
+        f1 : np.ndarray
+            ``(C,)`` each class's onset F1 at its chosen threshold (with ``return_f1``).
 
         Examples
         --------
         >>> det.tune_thresholds(P_val, ann_val, [60.0] * len(P_val), [0.3, 0.5, 0.7])  # doctest: +SKIP
         """
         check_fitted(self, "network_")
-        self.thresholds_, _ = tune_class_thresholds(
+        self.thresholds_, f1 = tune_class_thresholds(
             lambda P, name, high: self.decode(P, filename=name, high=high),
             posteriors, annotations, durations, grid, self.classes_)
-        return dict(zip(self.classes_, self.thresholds_.tolist()))
+        chosen = dict(zip(self.classes_, self.thresholds_.tolist()))
+        return (chosen, f1) if return_f1 else chosen
 
     def detection_thresholds(self, decoder: str = "votes") -> np.ndarray:
         """The per-class opening thresholds that ``thresholds`` of :meth:`stream`

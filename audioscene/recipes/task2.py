@@ -53,7 +53,7 @@ from ..features import FeatureConfig, extract
 from ..features.segments import SegmentConfig
 from ..io_utils import atomic_write_text
 from ..models.baselines import GMMEventDetector
-from ..models.cnn_detector import CNNEventDetector, tune_class_thresholds
+from ..models.cnn_detector import CNNEventDetector
 from ..models.event_detector import EventDetector
 from ..models.fusion import FusionEventDetector
 from .common import (
@@ -288,10 +288,8 @@ def fit_detector(backend: str, cfg: dict[str, Any],
             cnn.set_params(**best)
             chosen.update(best)
     searched = "".join(f"{k}, " for k in chosen)
-    cnn.thresholds_, f1 = tune_class_thresholds(
-        lambda P, name, high: cnn.decode(P, filename=name, high=high), post, plain,
-        list(va_durs), grid, classes)
-    chosen = {**chosen, **dict(zip(classes, cnn.thresholds_.tolist()))}
+    thresholds, f1 = cnn.tune_thresholds(post, plain, list(va_durs), grid, return_f1=True)
+    chosen = {**chosen, **thresholds}
     log(f"{tag}CNN: {len(cnn.history_)} epochs in {t_fit:.0f} s (best epoch "
         f"{cnn.best_epoch_ + 1}); {searched}per-class thresholds chosen on validation: "
         f"{chosen}")
