@@ -298,7 +298,7 @@ def test_soft_targets_replace_the_labels_in_the_training_loss() -> None:
                        (T * 2, r"\[0, 1\]"), (T * 0.5, "sum to 1")):
         with pytest.raises(ValueError, match=match):
             ClipClassifier(**params).fit(X, y, soft_targets=bad)
-    with pytest.raises(ValueError, match="not the teacher's"):
+    with pytest.raises(ValueError, match="not among the classes"):
         distillation_targets(plain, X, ["z", *y[1:]])
     with pytest.raises(ValueError, match="weight"):
         distillation_targets(plain, X, y, weight=1.5)
@@ -464,3 +464,23 @@ def test_long_file_with_an_embedder_in_chunks_equals_whole_clip(tmp_path: Path) 
     chunked = clf.decision_function_file(path, chunk_frames=300, block_length=7000)
     assert len(clf.frames(path)) > 10 * 300
     np.testing.assert_allclose(chunked, whole, rtol=1e-4, atol=1e-4)
+
+
+def test_encode_labels_is_what_fit_and_distillation_use() -> None:
+    from audioscene.models import encode_labels
+
+    Y, classes = encode_labels(["b", "a", "b"], ["b", "a"], multi_label=False)
+    assert Y.tolist() == [0, 1, 0] and classes.tolist() == ["b", "a"]
+    with pytest.raises(ValueError, match="not among the classes"):
+        encode_labels(["a", "c"], ["a", "b"], multi_label=False)
+    # an unknown tag is refused, not dropped from the targets
+    with pytest.raises(ValueError, match=r"tags \['z'\] are not among"):
+        encode_labels([("a",), ("z",)], ["a", "b"], multi_label=True)
+    with pytest.raises(ValueError, match="3 classes for 2 columns"):
+        encode_labels(np.eye(2), ["a", "b", "c"], multi_label=True)
+    X, tags, params = _toy_tags()
+    with pytest.raises(ValueError, match="not among the classes"):
+        ClipClassifier(**params).fit(X, tags, classes=sorted({t for tg in tags for t in tg})[1:])
+    Y, classes = encode_labels(tags, None, multi_label=True)
+    tagger = ClipClassifier(**params).fit(X, tags)
+    assert tagger.classes_.tolist() == classes.tolist()

@@ -28,7 +28,7 @@ _getattr, __dir__, _all = lazy.attach(
     submod_attrs={
         "baselines": ["TASK3_MFCC", "GMMEventDetector", "GMMEventDetectorStream"],
         "carforest": ["CaRForest"],
-        "clip": ["CNN_FEATURES", "ClipClassifier"],
+        "clip": ["CNN_FEATURES", "ClipClassifier", "encode_labels"],
         "clip_ensemble": ["ClipEnsemble", "distillation_targets"],
         "cnn_detector": ["CNNEventDetector", "CNNEventDetectorStream", "frame_targets",
                          "tune_class_thresholds"],

@@ -50,7 +50,7 @@ from ..persist import ModelRecord, Persistent
 from .nets import NETWORKS, load_network_arrays, network_arrays
 
 __all__ = ["ClipClassifier", "CNN_FEATURES", "load_clip_model", "as_frames", "canonical_order",
-           "decision_functions_file", "labels_of"]
+           "decision_functions_file", "encode_labels", "labels_of"]
 
 #: Default clip features: 64 log-mel bands at 22.05 kHz, 46 ms window, 23 ms hop.
 CNN_FEATURES = FeatureConfig(sr=22050, n_fft=1024, hop_length=512, kind="logmel", n_mels=64,
@@ -130,6 +130,73 @@ def canonical_order(frames: Sequence[np.ndarray], y: Any,
         h = hashlib.blake2b(str(a.shape).encode() + a.tobytes(), digest_size=16).hexdigest()
         keys.append((h, label_key(i), "" if groups is None else str(groups[i])))
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
+def encode_labels(y: Any, classes: Sequence[Any] | None, multi_label: bool
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Training targets and output order of clip labels, as :meth:`ClipClassifier.fit`
+    encodes them.
+
+    Parameters
+    ----------
+    y : array-like
+        One label per clip; with ``multi_label``, a tuple of tags per clip or a binary
+        ``(n_clips, n_tags)`` matrix.
+    classes : sequence or None
+        The output order; every label (tag) must be one of them, and a tag matrix must
+        have one column per class. None: the sorted labels (tags) seen in ``y``, or the
+        column numbers of a tag matrix.
+    multi_label : bool
+        Tags (several or none per clip) instead of one class per clip.
+
+    Returns
+    -------
+    Y : ndarray
+        Single-label: ``(n_clips,)`` int64 class indices; multi-label: ``(n_clips,
+        n_classes)`` float32 binary rows.
+    classes : ndarray
+        The class (tag) of each index (column).
+
+    Raises
+    ------
+    ValueError
+        Labels (tags) not among ``classes``, or a tag matrix with another number of
+        columns.
+
+    Examples
+    --------
+    >>> Y, classes = encode_labels(["dog", "cat", "dog"], None, multi_label=False)
+    >>> Y.tolist(), classes.tolist()
+    ([1, 0, 1], ['cat', 'dog'])
+    >>> Y, classes = encode_labels([("a",), ("a", "b"), ()], ["b", "a"], multi_label=True)
+    >>> Y.tolist(), classes.tolist()
+    ([[0.0, 1.0], [1.0, 1.0], [0.0, 0.0]], ['b', 'a'])
+    """
+    if multi_label:
+        y_arr = np.asarray(y) if not isinstance(y, list) else None
+        if y_arr is not None and y_arr.ndim == 2 and y_arr.dtype != object:
+            if classes is not None and len(classes) != y_arr.shape[1]:
+                raise ValueError(f"{len(classes)} classes for {y_arr.shape[1]} columns")
+            return (y_arr.astype(np.float32),
+                    np.asarray(classes if classes is not None else np.arange(y_arr.shape[1])))
+        tags = [tuple(t) for t in y]
+        if classes is not None:
+            unknown = {t for tg in tags for t in tg} - set(classes)
+            if unknown:
+                raise ValueError(f"tags {sorted(unknown)} are not among the classes")
+        mlb = MultiLabelBinarizer(classes=list(classes) if classes is not None else None)
+        return mlb.fit_transform(tags).astype(np.float32), np.asarray(mlb.classes_)
+    y_arr = np.asarray(y)
+    if classes is not None:
+        unknown = set(y_arr.tolist()) - set(classes)
+        if unknown:
+            raise ValueError(f"labels {sorted(unknown)} are not among the classes")
+        index = {c: i for i, c in enumerate(np.asarray(classes).tolist())}
+        return (np.array([index[v] for v in y_arr.tolist()], np.int64),
+                np.asarray(classes))
+    le = LabelEncoder()
+    enc = le.fit_transform(y_arr)
+    return enc.astype(np.int64), le.classes_
 
 
 def _take(y: Any, order: np.ndarray) -> Any:
@@ -356,30 +423,8 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         return emb.transform(frames) if emb is not None else frames
 
     def _encode(self, y: Any, classes: Sequence[Any] | None) -> np.ndarray:
-        if self.multi_label:
-            y_arr = np.asarray(y) if not isinstance(y, list) else None
-            if y_arr is not None and y_arr.ndim == 2 and y_arr.dtype != object:
-                if classes is not None and len(classes) != y_arr.shape[1]:
-                    raise ValueError(f"{len(classes)} classes for {y_arr.shape[1]} columns")
-                self.classes_ = np.asarray(classes if classes is not None
-                                           else np.arange(y_arr.shape[1]))
-                return y_arr.astype(np.float32)
-            mlb = MultiLabelBinarizer(classes=list(classes) if classes is not None else None)
-            Y = mlb.fit_transform([tuple(t) for t in y]).astype(np.float32)
-            self.classes_ = np.asarray(mlb.classes_)
-            return Y
-        y_arr = np.asarray(y)
-        if classes is not None:
-            unknown = set(y_arr.tolist()) - set(classes)
-            if unknown:
-                raise ValueError(f"labels {sorted(unknown)} are not in classes")
-            self.classes_ = np.asarray(classes)
-            index = {c: i for i, c in enumerate(self.classes_.tolist())}
-            return np.array([index[v] for v in y_arr.tolist()], np.int64)
-        le = LabelEncoder()
-        enc = le.fit_transform(y_arr)
-        self.classes_ = le.classes_
-        return enc.astype(np.int64)
+        Y, self.classes_ = encode_labels(y, classes, self.multi_label)
+        return Y
 
     def _new_network(self) -> torch.nn.Module:
         if self.backend not in NETWORKS:
@@ -445,7 +490,8 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
             ``X`` (``validation_fraction`` is then ignored).
         classes : sequence or None
             Class (tag) order of the outputs; default: sorted labels seen in ``y``.
-            With a binary tag matrix, the names of its columns.
+            With a binary tag matrix, the names of its columns. Every label (tag) of
+            ``y`` must be one of them (:func:`encode_labels`).
         soft_targets : array-like or None
             ``(n_clips, n_classes)`` training targets that replace the one-hot labels
             (or the tag matrix) of ``y`` in the training loss, rows in the order of

@@ -36,7 +36,7 @@ import torch
 
 from ..features.config import FeatureConfig
 from ..persist import ModelRecord, Persistent
-from .clip import ClipClassifier, as_frames, decision_functions_file, labels_of
+from .clip import ClipClassifier, as_frames, decision_functions_file, encode_labels, labels_of
 
 __all__ = ["ClipEnsemble", "distillation_targets"]
 
@@ -86,25 +86,8 @@ def distillation_targets(teacher: ClipClassifier | ClipEnsemble, X: Sequence[Any
         raise ValueError(f"weight must be in [0, 1], got {weight}")
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} clips but y has {len(y)} labels")
-    classes = list(teacher.classes_)
-    if teacher.multi_label:
-        y_arr = np.asarray(y) if not isinstance(y, list) else None
-        if y_arr is not None and y_arr.ndim == 2 and y_arr.dtype != object:
-            if y_arr.shape[1] != len(classes):
-                raise ValueError(f"{y_arr.shape[1]} tag columns for {len(classes)} tags")
-            hard = y_arr.astype(np.float32)
-        else:
-            unknown = {t for tags in y for t in tags} - set(classes)
-            if unknown:
-                raise ValueError(f"tags {sorted(unknown)} are not the teacher's")
-            hard = np.array([[c in tags for c in classes] for tags in y], np.float32)
-    else:
-        index = {c: i for i, c in enumerate(classes)}
-        unknown = {v for v in np.asarray(y).tolist()} - set(index)
-        if unknown:
-            raise ValueError(f"labels {sorted(unknown)} are not the teacher's")
-        hard = np.zeros((len(y), len(classes)), np.float32)
-        hard[np.arange(len(y)), [index[v] for v in np.asarray(y).tolist()]] = 1
+    Y, classes = encode_labels(y, list(teacher.classes_), teacher.multi_label)
+    hard = Y if teacher.multi_label else np.eye(len(classes), dtype=np.float32)[Y]
     P = np.asarray(teacher.predict_proba(X), np.float32)
     return ((1 - weight) * hard + weight * P).astype(np.float32)
 
