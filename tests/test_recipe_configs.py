@@ -90,8 +90,8 @@ def test_every_setting_the_code_reads_is_packaged(name: str) -> None:
 def test_default_config_is_a_fresh_copy() -> None:
     a = default_config("esc10")
     a["cnn"]["max_epochs"] = 1
-    assert default_config("esc10")["cnn"]["max_epochs"] == 70
-    assert load_config("esc10")[1]["cnn"]["max_epochs"] == 70
+    assert default_config("esc10")["cnn"]["max_epochs"] == 140
+    assert load_config("esc10")[1]["cnn"]["max_epochs"] == 140
     with pytest.raises(ValueError, match="unknown recipe 'nosuch'"):
         default_config("nosuch")
 
