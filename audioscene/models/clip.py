@@ -491,7 +491,7 @@ class ClipClassifier(Persistent, ClassifierMixin, BaseEstimator):
         classes : sequence or None
             Class (tag) order of the outputs; default: sorted labels seen in ``y``.
             With a binary tag matrix, the names of its columns. Every label (tag) of
-            ``y`` must be one of them (:func:`encode_labels`).
+            ``y`` and of ``validation_data`` must be one of them (:func:`encode_labels`).
         soft_targets : array-like or None
             ``(n_clips, n_classes)`` training targets that replace the one-hot labels
             (or the tag matrix) of ``y`` in the training loss, rows in the order of
