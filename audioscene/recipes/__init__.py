@@ -222,7 +222,7 @@ def default_config(name: str) -> dict[str, Any]:
     --------
     >>> cfg = default_config("esc10")
     >>> cfg["cnn"]["max_epochs"], cfg["features"]["n_mels"]
-    (70, 64)
+    (140, 64)
     """
     if name not in RECIPES:
         raise _unknown(name)
